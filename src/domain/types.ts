@@ -1,0 +1,109 @@
+/**
+ * The resolved configuration: what the YAML means once it has been validated, zoned and
+ * given its defaults. `config/` produces these; `domain/`, `runtime/` and `cli/` consume
+ * them and never look at the raw YAML again.
+ *
+ * Instants are epoch milliseconds (UTC). Durations are milliseconds. Wall-clock times are
+ * minutes after local midnight in the policy's zone.
+ */
+
+/** ISO weekday as Luxon numbers it: 1 = Monday ... 7 = Sunday. */
+export type IsoWeekday = 1 | 2 | 3 | 4 | 5 | 6 | 7;
+
+/** A recurring daily window of a policy. `toMinute <= fromMinute` means it ends the next day. */
+export interface WindowRule {
+  /** Days on which the window starts. */
+  readonly days: ReadonlySet<IsoWeekday>;
+  /** Minutes after local midnight, 0..1439. */
+  readonly fromMinute: number;
+  /** Minutes after local midnight, 1..1440; 1440 is "24:00". */
+  readonly toMinute: number;
+}
+
+/** A closed range of local calendar dates, `yyyy-MM-dd`, `first <= last`. */
+export interface DateRange {
+  readonly first: string;
+  readonly last: string;
+}
+
+export type PolicyKind = "always-on" | "off" | "windows";
+
+export interface Policy {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  /** IANA zone the windows and holidays are read in. */
+  readonly timezone: string;
+  /** Empty for `always-on` and `off`. */
+  readonly windows: readonly WindowRule[];
+  /** Local dates on which no window of this policy starts. */
+  readonly holidays: readonly DateRange[];
+}
+
+/** A temporary switch of some models to another policy over [from, until). */
+export interface Override {
+  readonly models: readonly string[];
+  readonly policy: string;
+  readonly from: number;
+  readonly until: number;
+}
+
+export interface Price {
+  readonly usdPerCmuMinute: number;
+  readonly storageUsdPerCmuMonth: number;
+  /** Where the figure comes from, e.g. "built-in table 2025-11-01" or "pricing.regions.us-east-1". */
+  readonly source: string;
+}
+
+/** Where the ModelCopy metric of a model is read. */
+export interface MetricSource {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensionName: string;
+  readonly dimensionValue: string;
+}
+
+export interface ModelConfig {
+  readonly name: string;
+  readonly modelArn: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The 12-character imported-model id at the end of the ARN. */
+  readonly modelId: string;
+  /** Name of the policy the model follows when no override applies. */
+  readonly policy: string;
+  /** From the YAML; undefined means "read it with GetImportedModel". */
+  readonly customModelUnits: number | undefined;
+  /** Keep-alive interval inside a window, 0 < cadence < 15 min. */
+  readonly cadenceMs: number;
+  /** How long before a window opens the first ping goes out, 0..30 min. */
+  readonly leadTimeMs: number;
+  /** Idle time after the last successful call before Bedrock unloads the model (assumed). */
+  readonly evictionDelayMs: number;
+  /** How long a cold start is ridden out before the ping is given up. */
+  readonly warmupTimeoutMs: number;
+  /** The keep-alive request body, sent as JSON. */
+  readonly request: Readonly<Record<string, unknown>>;
+  readonly metric: MetricSource;
+  readonly price: Price;
+}
+
+export interface DaemonSettings {
+  /** Where summaries.jsonl lives. */
+  readonly stateDir: string;
+  /** HTTP listener for /healthz, /readyz, /metrics. */
+  readonly httpHost: string;
+  readonly httpPort: number;
+  /** A monthly projection above this triggers the self-hosting hint in the daily summary. */
+  readonly selfHostingUsdPerMonth: number;
+}
+
+export interface ResolvedConfig {
+  /** Zone of the config: overrides' local times, daily summaries. */
+  readonly timezone: string;
+  /** Every policy by name, built-ins included (possibly redefined). */
+  readonly policies: ReadonlyMap<string, Policy>;
+  /** In file order; a later entry wins where two overlap. */
+  readonly overrides: readonly Override[];
+  readonly models: readonly ModelConfig[];
+  readonly daemon: DaemonSettings;
+}
