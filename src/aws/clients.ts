@@ -1,11 +1,13 @@
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { AwsCredentialIdentity } from "@smithy/types";
 
 /**
  * The three SDK clients keepwarm uses for one region. Credentials, endpoints
  * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...) and the rest come from the
- * SDK's default chain, so the simulator and real AWS are reached the same way.
+ * SDK's default chain unless overridden, so the simulator and real AWS are reached the
+ * same way.
  */
 export interface RegionClients {
   readonly region: string;
@@ -14,25 +16,41 @@ export interface RegionClients {
   readonly cloudwatch: CloudWatchClient;
 }
 
-export function createRegionClients(region: string): RegionClients {
+/** For tests and the in-process simulator: an explicit endpoint and credentials. */
+export interface ClientOverrides {
+  readonly endpoint?: string;
+  readonly credentials?: AwsCredentialIdentity;
+}
+
+export function createRegionClients(region: string, overrides: ClientOverrides = {}): RegionClients {
+  const common = {
+    region,
+    ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
+    ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+  };
   return {
     region,
     // The SDK retries ModelNotReadyException for ~2 s, which hides a cold start and is far
     // shorter than a restore: keepwarm runs its own cold-start and backoff loops instead.
-    runtime: new BedrockRuntimeClient({ region, maxAttempts: 1 }),
-    bedrock: new BedrockClient({ region }),
-    cloudwatch: new CloudWatchClient({ region }),
+    runtime: new BedrockRuntimeClient({ ...common, maxAttempts: 1 }),
+    bedrock: new BedrockClient(common),
+    cloudwatch: new CloudWatchClient(common),
   };
 }
 
 /** One set of clients per region, created on first use. */
 export class RegionClientPool {
   readonly #byRegion = new Map<string, RegionClients>();
+  readonly #overrides: ClientOverrides;
+
+  constructor(overrides: ClientOverrides = {}) {
+    this.#overrides = overrides;
+  }
 
   get(region: string): RegionClients {
     let clients = this.#byRegion.get(region);
     if (!clients) {
-      clients = createRegionClients(region);
+      clients = createRegionClients(region, this.#overrides);
       this.#byRegion.set(region, clients);
     }
     return clients;
