@@ -1,0 +1,82 @@
+import { BedrockClient, GetImportedModelCommand } from "@aws-sdk/client-bedrock";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRegionClients } from "../../src/aws/clients.js";
+import { getImportedModel, ImportedModelError } from "../../src/aws/importedModel.js";
+
+const ARN = "arn:aws:bedrock:us-east-1:123456789012:imported-model/abcdef012345";
+const bedrock = mockClient(BedrockClient);
+const clients = createRegionClients("us-east-1", {
+  credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret" },
+});
+
+afterEach(() => {
+  bedrock.reset();
+});
+
+describe("getImportedModel", () => {
+  describe("when Bedrock answers with the units", () => {
+    it("returns the CMU count, units version, architecture and instruct support", async () => {
+      bedrock.on(GetImportedModelCommand, { modelIdentifier: ARN }).resolves({
+        modelArn: ARN,
+        modelArchitecture: "qwen2_5_vl",
+        instructSupported: true,
+        customModelUnits: { customModelUnitsPerModelCopy: 4, customModelUnitsVersion: "v1.0" },
+      });
+      await expect(getImportedModel(clients, ARN)).resolves.toEqual({
+        customModelUnits: 4,
+        unitsVersion: "v1.0",
+        architecture: "qwen2_5_vl",
+        instructSupported: true,
+      });
+    });
+
+    it("leaves out the optional fields Bedrock does not send", async () => {
+      bedrock.on(GetImportedModelCommand).resolves({
+        customModelUnits: { customModelUnitsPerModelCopy: 2 },
+      });
+      const info = await getImportedModel(clients, ARN);
+      expect(info).toEqual({ customModelUnits: 2 });
+      expect(Object.keys(info)).toEqual(["customModelUnits"]);
+    });
+  });
+
+  describe("when the answer lacks units", () => {
+    it.each([
+      ["no customModelUnits", {}],
+      ["no customModelUnitsPerModelCopy", { customModelUnits: { customModelUnitsVersion: "v1.0" } }],
+      ["zero units", { customModelUnits: { customModelUnitsPerModelCopy: 0 } }],
+    ])("throws ImportedModelError (%s)", async (_label, answer) => {
+      bedrock.on(GetImportedModelCommand).resolves(answer);
+      const error = await getImportedModel(clients, ARN).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImportedModelError);
+      expect(error).toMatchObject({
+        name: "ImportedModelError",
+        modelArn: ARN,
+        action: "bedrock:GetImportedModel",
+        cause: undefined,
+      });
+      expect((error as Error).message).toContain("customModelUnitsPerModelCopy");
+    });
+  });
+
+  describe("when the call fails", () => {
+    it("throws ImportedModelError naming the action and the ARN, with the SDK error as cause", async () => {
+      const denied = Object.assign(new Error("User is not authorized"), {
+        name: "AccessDeniedException",
+      });
+      bedrock.on(GetImportedModelCommand).rejects(denied);
+      const error = await getImportedModel(clients, ARN).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImportedModelError);
+      expect(error).toMatchObject({
+        name: "ImportedModelError",
+        modelArn: ARN,
+        action: "bedrock:GetImportedModel",
+        cause: denied,
+      });
+      expect((error as Error).message).toBe(
+        `bedrock:GetImportedModel on ${ARN} failed in us-east-1: AccessDeniedException: User is not authorized`,
+      );
+    });
+  });
+});
