@@ -1,4 +1,7 @@
-import { GetImportedModelCommand, type GetImportedModelCommandOutput } from "@aws-sdk/client-bedrock";
+import {
+  GetImportedModelCommand,
+  type GetImportedModelCommandOutput,
+} from "@aws-sdk/client-bedrock";
 import type { RegionClients } from "./clients.js";
 
 /** What keepwarm needs to know about an imported model to price it. */
@@ -8,6 +11,11 @@ export interface ImportedModelInfo {
   readonly unitsVersion?: string;
   readonly architecture?: string;
   readonly instructSupported?: boolean;
+  readonly modelName?: string;
+  /** The full ARN, as Bedrock reports it (useful when the model was asked for by id or name). */
+  readonly modelArn?: string;
+  /** Epoch ms of the import; imports from 2025-11-11 on also accept OpenAI-style bodies. */
+  readonly createdAt?: number;
 }
 
 /** GetImportedModel failed, or answered without a CMU count. */
@@ -51,5 +59,8 @@ export async function getImportedModel(
     }),
     ...(answer.modelArchitecture !== undefined && { architecture: answer.modelArchitecture }),
     ...(answer.instructSupported !== undefined && { instructSupported: answer.instructSupported }),
+    ...(answer.modelName !== undefined && { modelName: answer.modelName }),
+    ...(answer.modelArn !== undefined && { modelArn: answer.modelArn }),
+    ...(answer.creationTime !== undefined && { createdAt: answer.creationTime.getTime() }),
   };
 }

@@ -1,5 +1,351 @@
 import type { Command } from "commander";
+import { DateTime } from "luxon";
+import { formatProblem, loadConfigFile } from "../config/load.js";
+import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
+import {
+  formatUsd,
+  type MonthCost,
+  type MonthMinutes,
+  monthOf,
+  monthRange,
+  planMonthMinutes,
+  priceMonth,
+} from "../domain/spend.js";
+import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import { ExitCode } from "./exitCodes.js";
+import type { CommandOutput } from "./validate.js";
+
+export interface PlanOptions {
+  /** `--config`, else KEEPWARM_CONFIG. */
+  readonly config: string | undefined;
+  readonly from?: string;
+  readonly to?: string;
+  readonly json?: boolean;
+  /** The instant `--from` defaults to. */
+  readonly now: number;
+}
+
+/** A command-line value that cannot be used; the message names the flag. */
+export class PlanUsageError extends Error {
+  override readonly name = "PlanUsageError";
+}
 
 export function registerPlan(program: Command): void {
-  program.command("plan").description("(not yet available)");
+  program
+    .command("plan")
+    .description(
+      "Show when each model would be pinged and what each UTC month would cost. Calls no AWS API.",
+    )
+    .option("-c, --config <file>", "the config file (default: $KEEPWARM_CONFIG)")
+    .option(
+      "--from <iso>",
+      "start, ISO 8601 with an offset, e.g. 2026-12-01T00:00+08:00 (default: now)",
+    )
+    .option(
+      "--to <iso>",
+      "end, ISO 8601 with an offset (default: the end of the UTC month of --from)",
+    )
+    .option("--json", "print JSON instead of tables")
+    .action(async (opts: { config?: string; from?: string; to?: string; json?: boolean }) => {
+      process.exitCode = await planCommand(
+        { ...opts, config: opts.config ?? process.env.KEEPWARM_CONFIG, now: Date.now() },
+        {
+          stdout: (line) => process.stdout.write(`${line}\n`),
+          stderr: (line) => process.stderr.write(`${line}\n`),
+        },
+      );
+    });
+}
+
+const ISO_WITH_OFFSET =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/** An instant from `--from`/`--to`; a time without an offset is ambiguous and refused. */
+export function parseInstantFlag(flag: string, text: string): number {
+  if (!ISO_WITH_OFFSET.test(text)) {
+    const hint = /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(text)
+      ? " has no UTC offset"
+      : " is not an ISO 8601 date-time";
+    throw new PlanUsageError(
+      `${flag} "${text}"${hint}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T00:00Z or 2026-12-01T09:00+08:00`,
+    );
+  }
+  const parsed = DateTime.fromISO(text, { setZone: true });
+  if (!parsed.isValid) {
+    throw new PlanUsageError(
+      `${flag} "${text}" is not a real date-time (${parsed.invalidExplanation})`,
+    );
+  }
+  return parsed.toMillis();
+}
+
+/** The range to plan: `--from` (default now) to `--to` (default the end of that UTC month). */
+export function planRange(opts: Pick<PlanOptions, "from" | "to" | "now">): Interval {
+  const start = opts.from === undefined ? opts.now : parseInstantFlag("--from", opts.from);
+  const end =
+    opts.to === undefined ? monthRange(monthOf(start)).end : parseInstantFlag("--to", opts.to);
+  if (end <= start) {
+    throw new PlanUsageError(
+      `--to must be later than --from (${iso(start, "UTC")} .. ${iso(end, "UTC")})`,
+    );
+  }
+  return { start, end };
+}
+
+/** The UTC calendar months that [start, end) touches, in order. */
+export function monthsTouched(range: Interval): string[] {
+  const months: string[] = [];
+  for (let t = range.start; t < range.end; t = monthRange(monthOf(t)).end) months.push(monthOf(t));
+  return months;
+}
+
+interface ModelReport {
+  readonly model: ModelConfig;
+  readonly plan: ModelPlan;
+  readonly minutes: MonthMinutes[];
+  /** Undefined when the config gives no customModelUnits: plan never asks AWS. */
+  readonly costs: MonthCost[] | undefined;
+}
+
+function reportModel(config: ResolvedConfig, model: ModelConfig, range: Interval): ModelReport {
+  const plan = planModel(config, model, range);
+  const minutes = monthsTouched(range).map((month) =>
+    planMonthMinutes(config, model, month, { from: range.start, to: range.end }),
+  );
+  const cmu = model.customModelUnits;
+  const costs = cmu === undefined ? undefined : minutes.map((m) => priceMonth(model, cmu, m));
+  return { model, plan, minutes, costs };
+}
+
+/** Exit 0 with the plan on stdout; 2 for a bad config or flag. */
+export async function planCommand(opts: PlanOptions, out: CommandOutput): Promise<number> {
+  if (!opts.config) {
+    out.stderr("keepwarm plan: no config file; pass --config FILE or set KEEPWARM_CONFIG");
+    return ExitCode.badInput;
+  }
+  let range: Interval;
+  try {
+    range = planRange(opts);
+  } catch (err) {
+    if (!(err instanceof PlanUsageError)) throw err;
+    out.stderr(`keepwarm plan: ${err.message}`);
+    return ExitCode.badInput;
+  }
+  const result = await loadConfigFile(opts.config);
+  if (!result.ok) {
+    for (const problem of result.problems) out.stderr(formatProblem(problem));
+    return ExitCode.badInput;
+  }
+  for (const warning of result.warnings) {
+    out.stderr(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
+  }
+  const reports = result.config.models.map((m) => reportModel(result.config, m, range));
+  const lines = opts.json ? [JSON.stringify(planJson(range, reports))] : planText(range, reports);
+  for (const line of lines) out.stdout(line);
+  return ExitCode.ok;
+}
+
+function iso(t: number, zone: string): string {
+  return DateTime.fromMillis(t, { zone }).toISO({ suppressMilliseconds: true }) ?? String(t);
+}
+
+const usd = (x: number) => Math.round(x * 100) / 100;
+const minutesOf = (x: number) => Math.round(x * 1000) / 1000;
+
+function planJson(range: Interval, reports: readonly ModelReport[]) {
+  const months = monthsTouched(range);
+  const totals = months.map((month, i) => {
+    const known = reports.flatMap((r) => (r.costs ? [r.costs[i] as MonthCost] : []));
+    const sum = (pick: (c: MonthCost) => number) => usd(known.reduce((s, c) => s + pick(c), 0));
+    return {
+      month,
+      computeUsd: sum((c) => c.computeUsd),
+      storageUsd: sum((c) => c.storageUsd),
+      totalUsd: sum((c) => c.totalUsd),
+      alwaysOnUsd: sum((c) => c.alwaysOnUsd),
+      savingUsd: sum((c) => c.alwaysOnUsd - c.totalUsd),
+      modelsWithUnknownCmu: reports.filter((r) => r.costs === undefined).map((r) => r.model.name),
+    };
+  });
+  return {
+    range: { start: iso(range.start, "UTC"), end: iso(range.end, "UTC") },
+    models: reports.map(({ model, plan, minutes, costs }) => {
+      const at = (t: number) => iso(t, plan.timezone);
+      const span = (i: Interval) => ({ start: at(i.start), end: at(i.end) });
+      return {
+        name: model.name,
+        policy: plan.policy,
+        timezone: plan.timezone,
+        customModelUnits: model.customModelUnits ?? null,
+        overrides: plan.overrides.map((o) => ({ policy: o.policy, ...span(o) })),
+        windows: plan.windows.map(span),
+        pings: plan.pings.map(at),
+        warm: plan.warm.map(span),
+        months: minutes.map((m, i) => {
+          const cost = costs?.[i];
+          return {
+            month: m.month,
+            warmMinutes: minutesOf(m.warmMinutes),
+            billedMinutes: m.billedMinutes,
+            computeUsd: cost ? usd(cost.computeUsd) : null,
+            storageUsd: cost ? usd(cost.storageUsd) : null,
+            totalUsd: cost ? usd(cost.totalUsd) : null,
+            alwaysOnUsd: cost ? usd(cost.alwaysOnUsd) : null,
+          };
+        }),
+      };
+    }),
+    months: totals,
+    totalUsd: usd(totals.reduce((s, t) => s + t.totalUsd, 0)),
+    alwaysOnUsd: usd(totals.reduce((s, t) => s + t.alwaysOnUsd, 0)),
+  };
+}
+
+const count = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+function local(t: number, zone: string): string {
+  return DateTime.fromMillis(t, { zone }).toFormat("ccc yyyy-MM-dd HH:mm");
+}
+
+function describeSpan(i: Interval, zone: string): string {
+  const end = DateTime.fromMillis(i.end, { zone });
+  const sameDay = DateTime.fromMillis(i.start, { zone }).hasSame(end, "day");
+  return `${local(i.start, zone)} -> ${sameDay ? end.toFormat("HH:mm") : local(i.end, zone)}`;
+}
+
+/** Pads each column to its widest cell; the first column is left-aligned, the rest right. */
+function table(rows: readonly (readonly string[])[], ruleBefore: ReadonlySet<number>): string[] {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const lines: string[] = [];
+  rows.forEach((row, i) => {
+    if (ruleBefore.has(i)) lines.push(` ${"-".repeat(widths.reduce((s, w) => s + w + 2, -2))}`);
+    const cells = row.map((cell, c) =>
+      c < 2 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0),
+    );
+    lines.push(` ${cells.join("  ")}`.trimEnd());
+  });
+  return lines;
+}
+
+function planText(range: Interval, reports: readonly ModelReport[]): string[] {
+  const utc = (t: number) =>
+    DateTime.fromMillis(t, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm 'UTC'");
+  const lines = [`Plan from ${utc(range.start)} to ${utc(range.end)}`, ""];
+  for (const { model, plan } of reports) {
+    const zone = plan.timezone;
+    const cmu =
+      model.customModelUnits === undefined
+        ? "CMU unknown (not in the config)"
+        : `${model.customModelUnits} CMU`;
+    const offsets = [
+      ...new Set(plan.pings.map((t) => DateTime.fromMillis(t, { zone }).toFormat("ZZ"))),
+    ];
+    const rows: string[][] = [
+      ["policy", `${plan.policy} (${zone}${offsets.length ? ` ${offsets.join(", ")}` : ""})`],
+      [
+        "model",
+        `${cmu}, cadence ${model.cadenceMs / 60_000}m, lead ${model.leadTimeMs / 60_000}m, eviction ${model.evictionDelayMs / 60_000}m`,
+      ],
+      ...plan.overrides.map((o) => ["override", `${o.policy}  ${describeSpan(o, zone)}`]),
+      ["windows", `${plan.windows.length}`],
+    ];
+    const [firstWindow, lastWindow] = [plan.windows[0], plan.windows[plan.windows.length - 1]];
+    if (firstWindow) rows.push(["  first", describeSpan(firstWindow, zone)]);
+    if (lastWindow && plan.windows.length > 1)
+      rows.push(["  last", describeSpan(lastWindow, zone)]);
+    rows.push(["pings", count.format(plan.pings.length)]);
+    const [firstPing, lastPing] = [plan.pings[0], plan.pings[plan.pings.length - 1]];
+    if (firstPing !== undefined) rows.push(["  first", local(firstPing, zone)]);
+    if (lastPing !== undefined && plan.pings.length > 1)
+      rows.push(["  last", local(lastPing, zone)]);
+    lines.push(model.name, ...rows.map(([k, v]) => `  ${(k ?? "").padEnd(10)}${v}`), "");
+  }
+  lines.push(...costTable(range, reports));
+  return lines;
+}
+
+function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
+  const months = monthsTouched(range);
+  const header = [
+    "Model",
+    "Month",
+    "Warm min",
+    "Billed min",
+    "Compute",
+    "Storage",
+    "Total",
+    "Always-on",
+    "Saving",
+  ];
+  const rows: string[][] = [header];
+  const rules = new Set<number>([1]);
+  const money = (c: MonthCost | undefined, pick: (c: MonthCost) => number) =>
+    c ? formatUsd(pick(c)) : "unknown";
+  let grand = 0;
+  let grandAlwaysOn = 0;
+  months.forEach((month, i) => {
+    if (i > 0) rules.add(rows.length);
+    let total = 0;
+    let alwaysOn = 0;
+    for (const r of reports) {
+      const m = r.minutes[i] as MonthMinutes;
+      const c = r.costs?.[i];
+      total += c?.totalUsd ?? 0;
+      alwaysOn += c?.alwaysOnUsd ?? 0;
+      rows.push([
+        r.model.name,
+        month,
+        count.format(m.warmMinutes),
+        count.format(m.billedMinutes),
+        money(c, (x) => x.computeUsd),
+        money(c, (x) => x.storageUsd),
+        money(c, (x) => x.totalUsd),
+        money(c, (x) => x.alwaysOnUsd),
+        money(c, (x) => x.alwaysOnUsd - x.totalUsd),
+      ]);
+    }
+    rules.add(rows.length);
+    rows.push([
+      "Month total",
+      month,
+      "",
+      "",
+      "",
+      "",
+      formatUsd(total),
+      formatUsd(alwaysOn),
+      formatUsd(alwaysOn - total),
+    ]);
+    grand += total;
+    grandAlwaysOn += alwaysOn;
+  });
+  rules.add(rows.length);
+  rows.push([
+    "Grand total",
+    "",
+    "",
+    "",
+    "",
+    "",
+    formatUsd(grand),
+    formatUsd(grandAlwaysOn),
+    formatUsd(grandAlwaysOn - grand),
+  ]);
+  const notes = [
+    "",
+    "Months are UTC calendar months, as AWS bills. A month only partly in the range is costed for that",
+    "part; storage is always a full month. Always-on is the same span warm around the clock.",
+  ];
+  const unknown = reports.filter((r) => r.costs === undefined).map((r) => r.model.name);
+  if (unknown.length > 0) {
+    notes.push(
+      `No customModelUnits in the config for ${unknown.join(", ")}: minutes only, left out of the totals.`,
+    );
+  }
+  const first = monthRange(months[0] as string);
+  const last = monthRange(months[months.length - 1] as string);
+  if (range.start > first.start || range.end < last.end) {
+    notes.push(`The range covers ${iso(range.start, "UTC")} -> ${iso(range.end, "UTC")} only.`);
+  }
+  return [...table(rows, rules), ...notes];
 }

@@ -1,5 +1,254 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Command } from "commander";
+import { RegionClientPool } from "../aws/clients.js";
+import { formatProblem, loadConfigFile } from "../config/load.js";
+import { planModel } from "../domain/plan.js";
+import type { ResolvedConfig } from "../domain/types.js";
+import { realClock } from "../runtime/clock.js";
+import type { ControllerTiming } from "../runtime/controller.js";
+import { Daemon } from "../runtime/daemon.js";
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http.js";
+import { createLogger, describeError, type Logger } from "../runtime/logger.js";
+import { PromMetrics } from "../runtime/promMetrics.js";
+import { watchConfig } from "../runtime/reload.js";
+import { installShutdown } from "../runtime/shutdown.js";
+import { type SimServer, type SimSettings, Simulator } from "../sim/index.js";
+import {
+  type KeepwarmEnv,
+  parsePort,
+  parseSimulateMode,
+  readEnv,
+  type SimulateMode,
+  UsageError,
+} from "./env.js";
+import { ExitCode } from "./exitCodes.js";
+
+export interface RunOptions {
+  readonly config?: string;
+  readonly pretty?: boolean;
+  readonly simulate?: string | boolean;
+  readonly stateDir?: string;
+  readonly httpHost?: string;
+  readonly httpPort?: string;
+}
+
+/**
+ * The built-in simulator's settings for `npm start`: restores and ModelCopy faster than
+ * AWS's (90 s, ~2 min) so that a cold start, the warm-up and ModelCopy confirming it all
+ * show within two minutes of real time.
+ */
+export const DEMO_SIM_SETTINGS: Partial<SimSettings> = Object.freeze({
+  restoreMs: 20_000,
+  restoreJitterMs: 5_000,
+  publishDelayMs: 0,
+});
+
+/** The daemon's assumptions matched to the demo simulator. */
+const DEMO_TIMING: Partial<ControllerTiming> = Object.freeze({
+  restoreMs: DEMO_SIM_SETTINGS.restoreMs as number,
+  publishDelayMs: DEMO_SIM_SETTINGS.publishDelayMs as number,
+});
+
+/** The simulated clock starts this long before the config's next planned ping. */
+const DEMO_LEAD_MS = 10_000;
+const DEMO_SEARCH_MS = 8 * 24 * 60 * 60_000;
+
+/** The simulator refuses a request without an Authorization header, as AWS does. */
+const SIMULATED_CREDENTIALS = Object.freeze({
+  accessKeyId: "AKIAKEEPWARMSIMULATED",
+  secretAccessKey: "simulated",
+});
+
+/** How long the default credential chain may take before `auto` decides there is none. */
+const CREDENTIAL_PROBE_MS = 3_000;
 
 export function registerRun(program: Command): void {
-  program.command("run").description("(not yet available)");
+  program
+    .command("run")
+    .description(
+      "Keep the configured models warm on their schedule, confirm it with ModelCopy and log spend every minute.",
+    )
+    .option("-c, --config <file>", "the config file (default: $KEEPWARM_CONFIG)")
+    .option("--pretty", "human-readable log lines instead of JSON")
+    .option(
+      "--simulate [mode]",
+      "on: the built-in simulator instead of AWS; off: AWS; auto: the simulator when no AWS credentials resolve (default: $KEEPWARM_SIMULATE, else off)",
+    )
+    .option("--state-dir <dir>", "where summaries.jsonl is kept (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, ./.state)")
+    .option("--http-host <host>", `address of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_HOST, the config, ${DEFAULT_HTTP_HOST})`)
+    .option("--http-port <port>", `port of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_PORT, the config, ${DEFAULT_HTTP_PORT})`)
+    .action(async (opts: RunOptions) => {
+      const code = await runDaemon(opts, readEnv());
+      if (code !== ExitCode.ok) process.exit(code);
+    });
+}
+
+/**
+ * Starts the daemon and returns once it runs (it then lives on its timers, servers and
+ * signal handlers); returns an exit code when it cannot start.
+ */
+export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<number> {
+  const configPath = opts.config ?? env.config;
+  if (!configPath) {
+    process.stderr.write("keepwarm run: no config file; pass --config FILE or set KEEPWARM_CONFIG\n");
+    return ExitCode.badInput;
+  }
+  let mode: SimulateMode;
+  let httpPort: number | undefined;
+  try {
+    mode = parseSimulateMode(
+      opts.simulate ?? env.simulate,
+      opts.simulate !== undefined ? "--simulate" : "KEEPWARM_SIMULATE",
+    );
+    const port = opts.httpPort ?? env.httpPort;
+    httpPort = port === undefined ? undefined : parsePort(port, opts.httpPort ? "--http-port" : "KEEPWARM_HTTP_PORT");
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`keepwarm run: ${error.message}\n`);
+    return ExitCode.badInput;
+  }
+  const loadEnv = env.stateDir ? { stateDir: env.stateDir } : {};
+  const loaded = await loadConfigFile(configPath, loadEnv);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    return ExitCode.badInput;
+  }
+  const config = loaded.config;
+  const stateDir = opts.stateDir ?? config.daemon.stateDir;
+
+  const simulated =
+    mode === "on" || (mode === "auto" && !(await credentialsResolve(config.models[0]?.region)));
+  const logger = createLogger({
+    pretty: opts.pretty ?? false,
+    ...(env.logLevel ? { level: env.logLevel } : {}),
+    base: simulated ? { simulated: true } : {},
+  });
+  for (const w of loaded.warnings) {
+    logger.warn({ event: "config-warning", file: configPath, problem: formatProblem(w) }, "config warning");
+  }
+
+  let clients: RegionClientPool;
+  let clock = realClock();
+  let sim: { simulator: Simulator; server: SimServer } | undefined;
+  if (simulated) {
+    const offsetMs = demoOffset(config, Date.now());
+    clock = realClock({ offsetMs });
+    const simulator = new Simulator({
+      clock,
+      settings: DEMO_SIM_SETTINGS,
+      models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
+    });
+    const server = await simulator.listen({ host: "127.0.0.1", port: 0 });
+    sim = { simulator, server };
+    clients = new RegionClientPool({ endpoint: server.url, credentials: SIMULATED_CREDENTIALS });
+    logger.warn(
+      {
+        event: "simulated",
+        reason: mode === "on" ? "--simulate on" : "--simulate auto and no AWS credentials resolved",
+        simulatorUrl: server.url,
+        simulatorSettings: simulator.settings,
+        clockOffsetMs: offsetMs,
+        simulatedNow: new Date(clock.now()).toISOString(),
+      },
+      `SIMULATED: no AWS is called; the built-in simulator at ${server.url} stands in for Bedrock and CloudWatch, with a ${DEMO_SIM_SETTINGS.restoreMs as number / 1000} s restore and ModelCopy published as each minute ends; the clock is moved to ${new Date(clock.now()).toISOString()}, just before the next planned ping`,
+    );
+  } else {
+    clients = new RegionClientPool();
+  }
+
+  const metrics = new PromMetrics();
+  const daemon = new Daemon(config, {
+    clock,
+    logger,
+    clients,
+    stateDir,
+    observer: metrics,
+    simulated,
+    ...(simulated ? { timing: DEMO_TIMING } : {}),
+  });
+
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    http = await startHttpServer({
+      host: opts.httpHost ?? env.httpHost ?? config.daemon.httpHost,
+      port: httpPort ?? config.daemon.httpPort,
+      registry: metrics.registry,
+      status: () => {
+        const s = daemon.status();
+        return { configLoaded: s.configLoaded, firstReconcileDone: s.firstReconcileDone };
+      },
+      logger,
+    });
+  } catch (error) {
+    logger.error({ event: "start-failed", error: describeError(error) }, (error as Error).message);
+    await sim?.server.close();
+    clients.destroy();
+    return ExitCode.failure;
+  }
+
+  await daemon.start();
+  metrics.configReload(true, Date.now());
+  const watcher = await watchConfig({
+    path: configPath,
+    load: (path) => loadConfigFile(path, loadEnv),
+    apply: async (next) => {
+      if (sim) addSimulatedModels(sim.simulator, next, logger);
+      await daemon.applyConfig(next);
+    },
+    logger,
+    observer: metrics,
+  });
+  installShutdown({
+    daemon,
+    http,
+    watcher,
+    logger,
+    exit: (code) => {
+      clients.destroy();
+      void (sim?.server.close() ?? Promise.resolve()).finally(() => process.exit(code));
+    },
+  });
+  return ExitCode.ok;
+}
+
+/**
+ * How far to move the demo's clock so that it starts DEMO_LEAD_MS before the next planned
+ * ping of any model, whatever the time of day; 0 when nothing is planned within 8 days.
+ */
+export function demoOffset(config: ResolvedConfig, now: number): number {
+  let first: number | undefined;
+  for (const model of config.models) {
+    const ping = planModel(config, model, { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS }).pings[0];
+    if (ping !== undefined && (first === undefined || ping < first)) first = ping;
+  }
+  return first === undefined ? 0 : first - DEMO_LEAD_MS - now;
+}
+
+/** A reload may name models the simulator has not met yet. */
+function addSimulatedModels(simulator: Simulator, config: ResolvedConfig, logger: Logger): void {
+  const known = new Set(simulator.models().map((m) => m.modelArn));
+  for (const m of config.models) {
+    if (known.has(m.modelArn)) continue;
+    simulator.addModel({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 });
+    logger.info({ event: "simulated-model-added", modelArn: m.modelArn }, "simulator serves a new model");
+  }
+}
+
+/** True when the SDK's default credential chain yields credentials within a few seconds. */
+async function credentialsResolve(region: string | undefined): Promise<boolean> {
+  const client = new CloudWatchClient({ region: region ?? "us-east-1" });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const probe = client.config.credentials().then(
+      (c) => Boolean(c?.accessKeyId),
+      () => false,
+    );
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CREDENTIAL_PROBE_MS);
+    });
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+    client.destroy();
+  }
 }

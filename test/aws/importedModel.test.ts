@@ -16,9 +16,11 @@ afterEach(() => {
 
 describe("getImportedModel", () => {
   describe("when Bedrock answers with the units", () => {
-    it("returns the CMU count, units version, architecture and instruct support", async () => {
+    it("returns the CMU count, units version, architecture, instruct support, name, ARN and import time", async () => {
       bedrock.on(GetImportedModelCommand, { modelIdentifier: ARN }).resolves({
         modelArn: ARN,
+        modelName: "mimo-vl-miloco-7b",
+        creationTime: new Date("2025-12-01T10:00:00Z"),
         modelArchitecture: "qwen2_5_vl",
         instructSupported: true,
         customModelUnits: { customModelUnitsPerModelCopy: 4, customModelUnitsVersion: "v1.0" },
@@ -28,6 +30,9 @@ describe("getImportedModel", () => {
         unitsVersion: "v1.0",
         architecture: "qwen2_5_vl",
         instructSupported: true,
+        modelName: "mimo-vl-miloco-7b",
+        modelArn: ARN,
+        createdAt: Date.parse("2025-12-01T10:00:00Z"),
       });
     });
 
@@ -44,7 +49,10 @@ describe("getImportedModel", () => {
   describe("when the answer lacks units", () => {
     it.each([
       ["no customModelUnits", {}],
-      ["no customModelUnitsPerModelCopy", { customModelUnits: { customModelUnitsVersion: "v1.0" } }],
+      [
+        "no customModelUnitsPerModelCopy",
+        { customModelUnits: { customModelUnitsVersion: "v1.0" } },
+      ],
       ["zero units", { customModelUnits: { customModelUnitsPerModelCopy: 0 } }],
     ])("throws ImportedModelError (%s)", async (_label, answer) => {
       bedrock.on(GetImportedModelCommand).resolves(answer);
@@ -54,8 +62,8 @@ describe("getImportedModel", () => {
         name: "ImportedModelError",
         modelArn: ARN,
         action: "bedrock:GetImportedModel",
-        cause: undefined,
       });
+      expect((error as Error).cause).toBeUndefined();
       expect((error as Error).message).toContain("customModelUnitsPerModelCopy");
     });
   });

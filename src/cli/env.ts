@@ -1,0 +1,59 @@
+/** Whether `keepwarm run` talks to AWS, to the built-in simulator, or decides by credentials. */
+export type SimulateMode = "on" | "off" | "auto";
+
+/** The environment keepwarm reads, read once at start-up. */
+export interface KeepwarmEnv {
+  /** KEEPWARM_CONFIG */
+  readonly config: string | undefined;
+  /** KEEPWARM_STATE_DIR, else systemd's STATE_DIRECTORY (its first entry). */
+  readonly stateDir: string | undefined;
+  /** KEEPWARM_HTTP_HOST */
+  readonly httpHost: string | undefined;
+  /** KEEPWARM_HTTP_PORT, as written; checked where it is used. */
+  readonly httpPort: string | undefined;
+  /** KEEPWARM_SIMULATE */
+  readonly simulate: string | undefined;
+  /** KEEPWARM_LOG_LEVEL (pino level name). */
+  readonly logLevel: string | undefined;
+}
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
+
+/** Reads keepwarm's variables from `env` into a frozen object; nothing else reads process.env. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): KeepwarmEnv {
+  return Object.freeze({
+    config: nonEmpty(env.KEEPWARM_CONFIG),
+    // systemd may list several directories separated by colons; the first is ours.
+    stateDir: nonEmpty(env.KEEPWARM_STATE_DIR) ?? nonEmpty(env.STATE_DIRECTORY?.split(":")[0]),
+    httpHost: nonEmpty(env.KEEPWARM_HTTP_HOST),
+    httpPort: nonEmpty(env.KEEPWARM_HTTP_PORT),
+    simulate: nonEmpty(env.KEEPWARM_SIMULATE),
+    logLevel: nonEmpty(env.KEEPWARM_LOG_LEVEL),
+  });
+}
+
+/** A command-line or environment value that is not allowed; the message says what is. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function parseSimulateMode(value: string | boolean | undefined, from: string): SimulateMode {
+  // Off unless asked: a daemon whose credentials broke must say so, not quietly simulate.
+  // `--simulate` alone means on.
+  if (value === undefined) return "off";
+  if (value === true) return "on";
+  if (value === false) return "off";
+  const v = value.toLowerCase();
+  if (v === "on" || v === "off" || v === "auto") return v;
+  if (v === "true" || v === "1") return "on";
+  if (v === "false" || v === "0") return "off";
+  throw new UsageError(`${from}: "${value}" is not a simulate mode; allowed: on, off, auto`);
+}
+
+export function parsePort(value: string, from: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new UsageError(`${from}: "${value}" is not a port; allowed: an integer 0..65535`);
+  }
+  return port;
+}

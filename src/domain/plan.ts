@@ -1,0 +1,201 @@
+import { containsInstant, type Interval, intersectInterval, mergeIntervals } from "./interval.js";
+import type { ModelConfig, Policy, ResolvedConfig } from "./types.js";
+import { expandWindows } from "./windows.js";
+import { DAY_MS } from "./zone.js";
+
+export type { Interval } from "./interval.js";
+
+/** A span of time during which a model follows `policy`. */
+export interface PolicySpan extends Interval {
+  readonly policy: string;
+}
+
+/**
+ * What keepwarm intends for one model over a range. Windows and warm runs are those that
+ * overlap the range, not clipped to it, except where one reaches beyond the planning
+ * horizon (10 days before and 2 days after the range, e.g. always-on): that side is cut at
+ * the range bound.
+ */
+export interface ModelPlan {
+  readonly model: string;
+  /** The model's own policy; `overrides` lists where another one applies. */
+  readonly policy: string;
+  /** Zone of the model's own policy. */
+  readonly timezone: string;
+  /** Desired-warm windows (policy + overrides + holidays, merged), sorted and disjoint. */
+  readonly windows: Interval[];
+  /** Planned ping instants within [range.start, range.end), ascending. */
+  readonly pings: number[];
+  /** Each bridged run of pings as [first ping, last ping + evictionDelay), sorted. */
+  readonly warm: Interval[];
+  /** The model's overrides that overlap the range, in file order. */
+  readonly overrides: PolicySpan[];
+}
+
+/** A config that references a policy it does not define (the loader should have refused it). */
+export class PlanError extends Error {
+  override readonly name = "PlanError";
+}
+
+// Pings are computed one UTC day ("chunk") at a time, and a chunk's pings depend only on
+// the windows within LOOKAROUND_MS of it. That is what makes a ping instant the same
+// whatever range it is asked through. A run that began more than LOOKAROUND_MS before a
+// chunk (always-on, or a policy warm for more than a week) is pinged on the grid anchored
+// at the epoch in that chunk instead of on its own.
+const CHUNK_MS = DAY_MS;
+const LOOKAROUND_MS = 8 * DAY_MS;
+
+/** The policy `model` follows at instant `t`: the last override in file order covering it. */
+export function activePolicyAt(config: ResolvedConfig, model: ModelConfig, t: number): string {
+  let policy = model.policy;
+  for (const o of config.overrides) {
+    if (t >= o.from && t < o.until && o.models.includes(model.name)) policy = o.policy;
+  }
+  return policy;
+}
+
+/** The policies `model` follows over all time, as adjacent spans from -Infinity to Infinity. */
+export function policySpans(config: ResolvedConfig, model: ModelConfig): PolicySpan[] {
+  const own = config.overrides.filter((o) => o.until > o.from && o.models.includes(model.name));
+  const cuts = [...new Set([-Infinity, Infinity, ...own.flatMap((o) => [o.from, o.until])])].sort(
+    (a, b) => a - b,
+  );
+  const spans: PolicySpan[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const start = cuts[i] as number;
+    const end = cuts[i + 1] as number;
+    const policy = activePolicyAt(config, model, start === -Infinity ? end - 1 : start);
+    const last = spans[spans.length - 1];
+    if (last !== undefined && last.policy === policy) {
+      spans[spans.length - 1] = { start: last.start, end, policy };
+    } else {
+      spans.push({ start, end, policy });
+    }
+  }
+  return spans;
+}
+
+function policyNamed(config: ResolvedConfig, name: string): Policy {
+  const policy = config.policies.get(name);
+  if (policy === undefined) throw new PlanError(`policy "${name}" is not defined`);
+  return policy;
+}
+
+/** Desired-warm windows within `span`: each policy span contributes its windows, cut at its edges. */
+function desiredWindows(
+  config: ResolvedConfig,
+  spans: readonly PolicySpan[],
+  span: Interval,
+): Interval[] {
+  const parts: Interval[] = [];
+  for (const s of spans) {
+    const inside = intersectInterval(s, span);
+    if (inside === undefined) continue;
+    for (const w of expandWindows(policyNamed(config, s.policy), inside)) {
+      const cut = intersectInterval(w, s);
+      if (cut !== undefined) parts.push(cut);
+    }
+  }
+  return mergeIntervals(parts);
+}
+
+/**
+ * Appends the pings of one bridged run that fall in [from, to): a grid of `cadence` from
+ * the run's first ping (start - leadTime) up to the first ping that keeps the model warm
+ * to the run's end (ping + cadence >= end), i.e. every grid point before the end.
+ */
+function appendRunPings(
+  run: Interval,
+  model: ModelConfig,
+  from: number,
+  to: number,
+  out: number[],
+): void {
+  const cadence = model.cadenceMs;
+  const first = run.start - model.leadTimeMs;
+  const ownGrid = (chunk: number) => run.start >= chunk - LOOKAROUND_MS;
+  const lo = Math.max(first, from);
+  const hi = Math.min(run.end, to);
+  for (let chunk = Math.floor(lo / CHUNK_MS) * CHUNK_MS; chunk < hi; chunk += CHUNK_MS) {
+    const a = Math.max(lo, chunk);
+    const b = Math.min(hi, chunk + CHUNK_MS);
+    const anchor = ownGrid(chunk) ? first : 0;
+    let p = anchor + Math.ceil((a - anchor) / cadence) * cadence;
+    if (!ownGrid(chunk) && ownGrid(chunk - CHUNK_MS)) {
+      // The run's own grid stops here and the epoch grid takes over: one extra ping keeps
+      // every interval at most a cadence long.
+      const lastOwn = first + Math.ceil((chunk - first) / cadence) * cadence - cadence;
+      const bridge = lastOwn + cadence;
+      const firstEpoch = Math.ceil(chunk / cadence) * cadence;
+      if (bridge < 0) out.push(bridge);
+    }
+    for (; p < b; p += cadence) out.push(p);
+  }
+}
+
+/**
+ * The windows, pings and warm runs of `model` over `range`. Pure: the same config, model
+ * and instant give the same ping whatever range it is asked through.
+ */
+export function planModel(config: ResolvedConfig, model: ModelConfig, range: Interval): ModelPlan {
+  const own = policyNamed(config, model.policy);
+  const spans = policySpans(config, model);
+  const joinGap = Math.max(model.evictionDelayMs, model.leadTimeMs);
+  // Windows are expanded far enough around the range that every run start a chunk's grid
+  // depends on is a true start, and every run end near the range a true end.
+  const margin = 2 * DAY_MS + joinGap + model.leadTimeMs + model.cadenceMs;
+  const generated: Interval = {
+    start: Math.floor(range.start / CHUNK_MS) * CHUNK_MS - LOOKAROUND_MS - margin,
+    end: Math.ceil(range.end / CHUNK_MS) * CHUNK_MS + margin,
+  };
+  // Run and window edges closer than joinGap to the generated span may be cut there.
+  const known: Interval = { start: generated.start + joinGap, end: generated.end - joinGap };
+  const windows = desiredWindows(config, spans, generated);
+  const runs = mergeIntervals(windows, joinGap);
+
+  const pings: number[] = [];
+  const warm: Interval[] = [];
+  for (const run of runs) {
+    const first = run.start - model.leadTimeMs;
+    if (first >= range.end || run.end + model.evictionDelayMs <= range.start) continue;
+    appendRunPings(run, model, range.start, range.end, pings);
+    const lastPings: number[] = [];
+    if (run.end < known.end) appendRunPings(run, model, run.end - model.cadenceMs, run.end, lastPings);
+    const last = lastPings[lastPings.length - 1];
+    const start = run.start > known.start ? first : range.start;
+    const end = last !== undefined ? last + model.evictionDelayMs : range.end;
+    if (end > range.start && start < range.end) warm.push({ start, end });
+  }
+
+  return {
+    model: model.name,
+    policy: model.policy,
+    timezone: own.timezone,
+    windows: windows
+      .filter((w) => w.end > range.start && w.start < range.end)
+      .map((w) => ({
+        start: w.start > known.start ? w.start : range.start,
+        end: w.end < known.end ? w.end : range.end,
+      })),
+    pings,
+    warm: mergeIntervals(warm),
+    overrides: config.overrides
+      .filter((o) => o.models.includes(model.name) && o.until > range.start && o.from < range.end)
+      .map((o) => ({ start: o.from, end: o.until, policy: o.policy })),
+  };
+}
+
+/** True when `t` lies in one of the plan's desired-warm windows (t must be in its range). */
+export function isInWindow(plan: ModelPlan, t: number): boolean {
+  return containsInstant(plan.windows, t);
+}
+
+/** True when the plan keeps the model warm at `t`: within [first ping, last ping + evictionDelay). */
+export function isPlannedWarm(plan: ModelPlan, t: number): boolean {
+  return containsInstant(plan.warm, t);
+}
+
+/** The bridged warm runs of `model` overlapping `range`, as [first ping, last ping + evictionDelay). */
+export function warmRuns(config: ResolvedConfig, model: ModelConfig, range: Interval): Interval[] {
+  return planModel(config, model, range).warm;
+}

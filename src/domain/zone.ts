@@ -1,0 +1,69 @@
+import { IANAZone } from "luxon";
+
+/**
+ * Local calendar arithmetic in IANA zones. Days are counted as "civil day numbers": days
+ * since 1970-01-01 of the local calendar, so stepping a day never meets a DST change.
+ * Only the conversion between a local wall time and an instant asks the zone (Luxon).
+ */
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+function zoneOf(name: string): IANAZone {
+  const zone = IANAZone.create(name);
+  if (!zone.isValid) throw new RangeError(`unknown time zone "${name}"`);
+  return zone;
+}
+
+/** The zone's offset from UTC at instant `t`, in milliseconds. */
+export function zoneOffsetMs(zone: string, t: number): number {
+  return zoneOf(zone).offset(t) * MINUTE_MS;
+}
+
+/** The local civil day number of instant `t` in `zone`. */
+export function localDayOf(zone: string, t: number): number {
+  return Math.floor((t + zoneOffsetMs(zone, t)) / DAY_MS);
+}
+
+/** ISO weekday (1 = Monday ... 7 = Sunday) of a civil day number; day 0 was a Thursday. */
+export function weekdayOfDay(day: number): 1 | 2 | 3 | 4 | 5 | 6 | 7 {
+  return (((((day + 3) % 7) + 7) % 7) + 1) as 1 | 2 | 3 | 4 | 5 | 6 | 7;
+}
+
+/** The civil day number of a `yyyy-MM-dd` date. */
+export function dayOfIsoDate(date: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (m === null) throw new RangeError(`"${date}" is not a yyyy-MM-dd date`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / DAY_MS;
+}
+
+/**
+ * The instant at which the local wall clock of `zone` shows `minute` minutes after the
+ * midnight that starts civil day `day` (`minute` may be 1440 or more: it rolls into the
+ * next days). DST: an ambiguous fall-back time takes its first occurrence; a time skipped
+ * by a spring-forward gap maps to the first instant after the gap (Luxon would shift it
+ * by the size of the gap instead, so 02:30 would become 03:30 rather than 03:00).
+ */
+export function localToInstant(zone: string, day: number, minute: number): number {
+  const z = zoneOf(zone);
+  const wall = day * DAY_MS + Math.round(minute * MINUTE_MS);
+  // Transitions are never closer than days apart, so the offsets a day either side are
+  // the only two candidates.
+  const before = z.offset(wall - DAY_MS) * MINUTE_MS;
+  const after = z.offset(wall + DAY_MS) * MINUTE_MS;
+  // The larger offset gives the earlier instant: try it first for the first occurrence.
+  for (const offset of before >= after ? [before, after] : [after, before]) {
+    const t = wall - offset;
+    if (z.offset(t) * MINUTE_MS === offset) return t;
+  }
+  // In a gap: wall - after < transition <= wall - before. Find the first instant on the
+  // later offset; zone transitions fall on whole minutes.
+  let lo = Math.floor((wall - after) / MINUTE_MS);
+  let hi = Math.ceil((wall - before) / MINUTE_MS);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (z.offset(mid * MINUTE_MS) * MINUTE_MS === after) hi = mid;
+    else lo = mid;
+  }
+  return hi * MINUTE_MS;
+}

@@ -1,0 +1,709 @@
+import type { RegionClients } from "../aws/clients.js";
+import { AwsCallError, type AwsFailureKind, isTransient } from "../aws/errors.js";
+import { INVOKE_ACTION, invokePing } from "../aws/invoke.js";
+import type { CopyPoint } from "../aws/metrics.js";
+import type { Interval } from "../domain/interval.js";
+import { isInWindow, type ModelPlan, planModel } from "../domain/plan.js";
+import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import type { Cancel, RuntimeClock } from "./clock.js";
+import { CopyHistory } from "./copyHistory.js";
+import { describeError, type Logger } from "./logger.js";
+import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
+
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** Timing of the controller's loops; the defaults are what issue 4 asks for. */
+export interface ControllerTiming {
+  /** Cold-start retry interval (jittered by +-20%). */
+  readonly coldRetryMs: number;
+  /** First step of the backoff after ThrottlingException or a server fault. */
+  readonly backoffBaseMs: number;
+  /** Longest backoff step. */
+  readonly backoffCapMs: number;
+  /** ModelCopy datapoints appear this long after their minute ends (facts §6). */
+  readonly publishDelayMs: number;
+  /** Assumed restore time until one has been measured (facts §3). */
+  readonly restoreMs: number;
+  /** The same operator-facing problem is logged again after this long at the earliest. */
+  readonly problemRepeatMs: number;
+  /** How far ahead the plan is computed at once. */
+  readonly planHorizonMs: number;
+}
+
+export const DEFAULT_TIMING: ControllerTiming = Object.freeze({
+  coldRetryMs: 5 * SECOND_MS,
+  backoffBaseMs: 2 * SECOND_MS,
+  backoffCapMs: 2 * MINUTE_MS,
+  publishDelayMs: 2 * MINUTE_MS,
+  restoreMs: 90 * SECOND_MS,
+  problemRepeatMs: HOUR_MS,
+  planHorizonMs: 24 * HOUR_MS,
+});
+
+/** A step the controller decided to take, with the reason its log line prints. */
+export type Decision =
+  | { readonly action: "ping"; readonly reason: string }
+  | { readonly action: "skip"; readonly reason: string }
+  | { readonly action: "recover"; readonly reason: string; readonly minutesAtZero: number }
+  | { readonly action: "cooled"; readonly reason: string; readonly minutesSinceLastPing: number }
+  | { readonly action: "warm-outside-window"; readonly reason: string };
+
+/**
+ * What to do when planned ping instants have come due. A suspend or a clock jump can make
+ * several due at once: one ping goes out, never a burst, and only while the last of them
+ * still has a duty (its cadence has not run out) or a window is open.
+ */
+export function decideDuePings(input: {
+  readonly due: readonly number[];
+  readonly now: number;
+  readonly cadenceMs: number;
+  readonly inWindow: boolean;
+  readonly attemptInProgress: boolean;
+}): Decision {
+  const { due, now, cadenceMs, inWindow, attemptInProgress } = input;
+  const latest = due[due.length - 1];
+  if (latest === undefined) return { action: "skip", reason: "no planned ping is due" };
+  if (attemptInProgress) {
+    return { action: "skip", reason: "an earlier ping is still retrying; one request at a time" };
+  }
+  const late = now - latest;
+  if (due.length === 1 && late < cadenceMs) return { action: "ping", reason: "planned" };
+  if (late >= cadenceMs && !inWindow) {
+    return {
+      action: "skip",
+      reason: `${due.length} planned ping(s) missed (clock jump or suspend); their warm span is over`,
+    };
+  }
+  return {
+    action: "ping",
+    reason: `${due.length} planned ping(s) missed (clock jump or suspend); sending one now`,
+  };
+}
+
+/** What the latest ModelCopy datapoints say, read against the last successful ping. */
+export interface Observation {
+  readonly state: WarmState;
+  /** The latest datapoint's value; undefined when there is none. */
+  readonly copies: number | undefined;
+  /** Start of the latest datapoint's minute. */
+  readonly latestAt: number | undefined;
+  /**
+   * Start of the run of zero datapoints that reaches the latest one, counted only after the
+   * last warm datapoint and after the minute of the last successful ping (zeros from before
+   * the model was woken say nothing about an eviction).
+   */
+  readonly zeroSince: number | undefined;
+}
+
+export function readObservation(
+  points: readonly CopyPoint[],
+  lastOkAt: number | undefined,
+): Observation {
+  const latest = points[points.length - 1];
+  if (!latest) return { state: "unknown", copies: undefined, latestAt: undefined, zeroSince: undefined };
+  const state: WarmState = latest.copies >= 1 ? "warm" : "cold";
+  const after = lastOkAt === undefined ? -Infinity : Math.floor(lastOkAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  let zeroSince: number | undefined;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const p = points[i] as CopyPoint;
+    if (p.copies !== 0 || p.t < after) break;
+    zeroSince = p.t;
+  }
+  return { state, copies: latest.copies, latestAt: latest.t, zeroSince };
+}
+
+/**
+ * What an observation calls for. In a window, copies at 0 for longer than the publish delay
+ * plus a restore means the model was evicted under us: recover. Outside the plan, a first 0
+ * after the last ping is the eviction being measured; copies outside it are reported once.
+ */
+export function decideObservation(input: {
+  readonly now: number;
+  readonly observation: Observation;
+  readonly inWindow: boolean;
+  /** Start of the window `now` is in: zeros from before it were no one's concern. */
+  readonly windowStart?: number | undefined;
+  /** The plan wants the model warm now (window, lead time or the last ping's cadence). */
+  readonly planWarm: boolean;
+  readonly attemptInProgress: boolean;
+  readonly lastOkAt: number | undefined;
+  readonly lastRecoveryAt: number | undefined;
+  readonly awaitingCool: boolean;
+  readonly outsideReported: boolean;
+  readonly evictionDelayMs: number;
+  readonly publishDelayMs: number;
+  readonly restoreMs: number;
+}): Decision[] {
+  const { now, observation: o, lastOkAt } = input;
+  const decisions: Decision[] = [];
+  const grace = input.publishDelayMs + input.restoreMs;
+  if (o.zeroSince !== undefined && input.inWindow && !input.attemptInProgress) {
+    const atZero = now - Math.max(o.zeroSince, input.windowStart ?? -Infinity);
+    const recentlyRecovered =
+      input.lastRecoveryAt !== undefined && now - input.lastRecoveryAt <= grace;
+    if (atZero > grace && !recentlyRecovered) {
+      decisions.push({
+        action: "recover",
+        minutesAtZero: atZero / MINUTE_MS,
+        reason: `ModelCopy at 0 since ${new Date(o.zeroSince).toISOString()} inside a window, longer than the publish delay plus a restore`,
+      });
+    }
+  }
+  if (o.zeroSince !== undefined && !input.planWarm && input.awaitingCool && lastOkAt !== undefined) {
+    decisions.push({
+      action: "cooled",
+      minutesSinceLastPing: (o.zeroSince - lastOkAt) / MINUTE_MS,
+      reason: "ModelCopy reached 0 after the last ping",
+    });
+  }
+  if (o.state === "warm" && !input.planWarm && !input.inWindow && !input.outsideReported) {
+    const tail =
+      lastOkAt !== undefined && now - lastOkAt <= input.evictionDelayMs + grace + 5 * MINUTE_MS;
+    decisions.push({
+      action: "warm-outside-window",
+      reason: tail
+        ? "the tail of the last ping: Bedrock keeps a copy until its idle eviction"
+        : "copies outside every window and long after keepwarm's last ping: traffic from elsewhere",
+    });
+  }
+  return decisions;
+}
+
+/**
+ * Delay before the next request of a retry loop. Cold starts are ridden out every ~5 s;
+ * throttling and server faults back off exponentially (full jitter over the upper half).
+ */
+export function retryDelay(
+  kind: AwsFailureKind,
+  step: number,
+  timing: ControllerTiming,
+  random: () => number,
+): number {
+  if (kind === "not-ready") return Math.round(timing.coldRetryMs * (0.8 + 0.4 * random()));
+  const ceiling = Math.min(timing.backoffCapMs, timing.backoffBaseMs * 2 ** Math.max(0, step - 1));
+  return Math.round(ceiling * (0.5 + 0.5 * random()));
+}
+
+/** Counters of one model, for the daily summary and `simulate`. */
+export interface ModelCounters {
+  pingsOk: number;
+  pingsFailed: number;
+  /** InvokeModel requests sent, retries included. */
+  requests: number;
+  coldStarts: number;
+  restoreSeconds: number[];
+  evictionMinutes: number[];
+  recoveries: number;
+}
+
+function emptyCounters(): ModelCounters {
+  return {
+    pingsOk: 0,
+    pingsFailed: 0,
+    requests: 0,
+    coldStarts: 0,
+    restoreSeconds: [],
+    evictionMinutes: [],
+    recoveries: 0,
+  };
+}
+
+interface Attempt {
+  readonly reason: string;
+  readonly startedAt: number;
+  requests: number;
+  backoffStep: number;
+  firstNotReadyAt: number | undefined;
+  cancelRetry: Cancel | undefined;
+}
+
+export interface ControllerDeps {
+  readonly clock: RuntimeClock;
+  readonly logger: Logger;
+  readonly clients: RegionClients;
+  readonly observer: DaemonObserver;
+  readonly random: () => number;
+  readonly timing: ControllerTiming;
+}
+
+/**
+ * Keeps one model warm: pings at the plan's instants, rides out cold starts, backs off
+ * under throttling, and reconciles what ModelCopy shows with what the plan wants. Every
+ * step is a Decision whose reason is logged.
+ */
+export class ModelController {
+  #config: ResolvedConfig;
+  #model: ModelConfig;
+  readonly #deps: ControllerDeps;
+  readonly log: Logger;
+
+  /** Custom model units per copy; undefined while unknown (spend is then unknown). */
+  cmu: number | undefined;
+  cmuProblem: string | undefined;
+  history: CopyHistory;
+  readonly total: ModelCounters = emptyCounters();
+  day: ModelCounters = emptyCounters();
+
+  #plan: ModelPlan | undefined;
+  #planRange: Interval | undefined;
+  #lastDue: number;
+  #cancelPing: Cancel | undefined;
+  #attempt: Attempt | undefined;
+  #inFlight: Promise<void> | undefined;
+  #abort = new AbortController();
+  #stopped = false;
+
+  lastOkAt: number | undefined;
+  #lastRecoveryAt: number | undefined;
+  #awaitingCool = false;
+  #outsideReported = false;
+  observation: Observation = {
+    state: "unknown",
+    copies: undefined,
+    latestAt: undefined,
+    zeroSince: undefined,
+  };
+  readonly #problemLoggedAt = new Map<string, number>();
+
+  constructor(config: ResolvedConfig, model: ModelConfig, history: CopyHistory, deps: ControllerDeps) {
+    this.#config = config;
+    this.#model = model;
+    this.#deps = deps;
+    this.history = history;
+    this.cmu = model.customModelUnits;
+    this.#lastDue = deps.clock.now();
+    this.log = deps.logger.child({ model: model.name, policy: model.policy });
+  }
+
+  get model(): ModelConfig {
+    return this.#model;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  get attemptInProgress(): boolean {
+    return this.#attempt !== undefined;
+  }
+
+  /** The ping in flight, if any: shutdown waits for it. */
+  get inFlight(): Promise<void> | undefined {
+    return this.#inFlight;
+  }
+
+  /**
+   * Starts scheduling. A start inside a planned warm span (the last planned ping's cadence
+   * has not run out) sends one ping at once, so a restart mid-window heals without waiting.
+   */
+  start(): void {
+    const now = this.#deps.clock.now();
+    const previous = this.#pingsIn({ start: now - this.#model.cadenceMs, end: now });
+    this.#lastDue = now;
+    if (previous.length > 0) this.#carryOut({ action: "ping", reason: "started inside a planned warm span" });
+    this.#scheduleNext();
+  }
+
+  /** Takes a new config for this model from the next instant on; counters and history stay. */
+  reconfigure(config: ResolvedConfig, model: ModelConfig): void {
+    this.#config = config;
+    this.#model = model;
+    if (model.customModelUnits !== undefined) {
+      this.cmu = model.customModelUnits;
+      this.cmuProblem = undefined;
+    }
+    this.#plan = undefined;
+    this.#planRange = undefined;
+    this.#lastDue = this.#deps.clock.now();
+    this.#cancelPing?.();
+    this.#scheduleNext();
+  }
+
+  /** Stops scheduling; a request in flight runs on until `abort()`. */
+  stop(): void {
+    this.#stopped = true;
+    this.#cancelPing?.();
+    this.#attempt?.cancelRetry?.();
+  }
+
+  abort(): void {
+    this.#abort.abort();
+  }
+
+  /** The plan over an interval around `t`, cached for the plan horizon. */
+  planAround(t: number): ModelPlan {
+    const range = this.#planRange;
+    if (!this.#plan || !range || t < range.start || t >= range.end - this.#model.cadenceMs) {
+      const start = t - this.#model.cadenceMs - this.#model.evictionDelayMs;
+      this.#planRange = { start, end: t + this.#deps.timing.planHorizonMs };
+      this.#plan = planModel(this.#config, this.#model, this.#planRange);
+    }
+    return this.#plan;
+  }
+
+  inWindow(t: number): boolean {
+    return isInWindow(this.planAround(t), t);
+  }
+
+  /** True while the plan wants the model warm: in a window, or within the last planned ping's cadence. */
+  planWarm(t: number): boolean {
+    if (this.inWindow(t)) return true;
+    const plan = this.planAround(t);
+    return plan.pings.some((p) => p <= t && t < p + this.#model.cadenceMs);
+  }
+
+  /** Takes the latest ModelCopy datapoints of this model (ascending) and acts on them. */
+  observe(points: readonly CopyPoint[]): void {
+    const now = this.#deps.clock.now();
+    this.history.merge(points, now);
+    // A cold, idle model has no datapoints at all: its last known 0 still holds.
+    const lastKnown = this.history.latest();
+    const seen = points.length === 0 && lastKnown?.copies === 0 ? [lastKnown] : points;
+    const o = readObservation(seen, this.lastOkAt);
+    const previous = this.observation;
+    this.observation = o;
+    if (o.state !== previous.state) {
+      this.log.info(
+        {
+          event: "observed",
+          state: o.state,
+          previousState: previous.state,
+          copies: o.copies ?? null,
+          datapointAt: isoOrNull(o.latestAt),
+        },
+        `ModelCopy: ${o.state}${o.copies === undefined ? "" : ` (${o.copies} ${o.copies === 1 ? "copy" : "copies"})`}`,
+      );
+    }
+    const { observer } = this.#deps;
+    if (o.copies !== undefined) observer.modelCopies(this.#model.name, o.copies);
+    observer.warmState(this.#model.name, o.state);
+    const inWindow = this.inWindow(now);
+    const planWarm = this.planWarm(now);
+    if (o.state !== "warm" || planWarm) this.#outsideReported = false;
+    const decisions = decideObservation({
+      now,
+      observation: o,
+      inWindow,
+      windowStart: this.planAround(now).windows.find((w) => w.start <= now && now < w.end)?.start,
+      planWarm,
+      attemptInProgress: this.attemptInProgress,
+      lastOkAt: this.lastOkAt,
+      lastRecoveryAt: this.#lastRecoveryAt,
+      awaitingCool: this.#awaitingCool,
+      outsideReported: this.#outsideReported,
+      evictionDelayMs: this.#model.evictionDelayMs,
+      publishDelayMs: this.#deps.timing.publishDelayMs,
+      restoreMs: this.restoreEstimateMs(),
+    });
+    for (const d of decisions) this.#carryOut(d);
+  }
+
+  /** The median measured restore, or the assumed one before any was measured. */
+  restoreEstimateMs(): number {
+    const m = median(this.total.restoreSeconds);
+    return m === undefined ? this.#deps.timing.restoreMs : m * SECOND_MS;
+  }
+
+  /** Logs `message` with `fields` unless the same problem was logged within the hour. */
+  reportProblem(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = this.#deps.clock.now();
+    const last = this.#problemLoggedAt.get(key);
+    if (last !== undefined && now - last < this.#deps.timing.problemRepeatMs) return;
+    this.#problemLoggedAt.set(key, now);
+    this.log.error(fields, message);
+  }
+
+  /** Counters since the last daily summary, which the summary then resets. */
+  takeDay(): ModelCounters {
+    const day = this.day;
+    this.day = emptyCounters();
+    return day;
+  }
+
+  #pingsIn(range: Interval): number[] {
+    if (range.end <= range.start) return [];
+    return planModel(this.#config, this.#model, range).pings;
+  }
+
+  #scheduleNext(): void {
+    if (this.#stopped) return;
+    const now = this.#deps.clock.now();
+    const after = Math.max(now, this.#lastDue);
+    const plan = this.planAround(after);
+    const next = plan.pings.find((p) => p > this.#lastDue);
+    const range = this.#planRange as Interval;
+    // No ping within the horizon: look again when it runs out.
+    const at = next ?? range.end - this.#model.cadenceMs;
+    this.#cancelPing = this.#deps.clock.setTimer(at, () => this.#onTimer(next !== undefined));
+  }
+
+  #onTimer(pingDue: boolean): void {
+    if (this.#stopped) return;
+    const now = this.#deps.clock.now();
+    const due = pingDue ? this.#pingsIn({ start: this.#lastDue + 1, end: now + 1 }) : [];
+    if (due.length > 0) {
+      this.#lastDue = due[due.length - 1] as number;
+      this.#carryOut(
+        decideDuePings({
+          due,
+          now,
+          cadenceMs: this.#model.cadenceMs,
+          inWindow: this.inWindow(now),
+          attemptInProgress: this.attemptInProgress,
+        }),
+      );
+    } else if (!pingDue) {
+      this.#lastDue = now;
+    }
+    this.#scheduleNext();
+  }
+
+  #carryOut(decision: Decision): void {
+    const now = this.#deps.clock.now();
+    switch (decision.action) {
+      case "ping":
+        this.#startAttempt(decision.reason);
+        return;
+      case "skip":
+        this.log.info({ event: "ping-skipped", reason: decision.reason }, "ping skipped");
+        return;
+      case "recover":
+        this.#lastRecoveryAt = now;
+        this.total.recoveries++;
+        this.day.recoveries++;
+        this.log.warn(
+          {
+            event: "not-warm",
+            reason: decision.reason,
+            minutesAtZero: round1(decision.minutesAtZero),
+            zeroSince: isoOrNull(this.observation.zeroSince),
+          },
+          "model not warm inside its window; recovery ping",
+        );
+        this.#startAttempt("recovery: ModelCopy at 0 inside a window");
+        return;
+      case "cooled": {
+        this.#awaitingCool = false;
+        const minutes = decision.minutesSinceLastPing;
+        this.total.evictionMinutes.push(minutes);
+        this.day.evictionMinutes.push(minutes);
+        this.log.info(
+          {
+            event: "cooled",
+            reason: decision.reason,
+            minutesSinceLastPing: round1(minutes),
+            lastPingAt: isoOrNull(this.lastOkAt),
+            zeroSince: isoOrNull(this.observation.zeroSince),
+          },
+          `cooled ${round1(minutes)} min after the last ping`,
+        );
+        return;
+      }
+      case "warm-outside-window":
+        this.#outsideReported = true;
+        this.log.info(
+          {
+            event: "warm-outside-window",
+            reason: decision.reason,
+            copies: this.observation.copies,
+            minutesSinceLastPing:
+              this.lastOkAt === undefined ? null : round1((now - this.lastOkAt) / MINUTE_MS),
+          },
+          "copies up outside every window",
+        );
+        return;
+    }
+  }
+
+  #startAttempt(reason: string): void {
+    if (this.#attempt) {
+      this.log.info(
+        { event: "ping-skipped", reason: `${reason}; an earlier ping is still retrying` },
+        "ping skipped",
+      );
+      return;
+    }
+    this.#attempt = {
+      reason,
+      startedAt: this.#deps.clock.now(),
+      requests: 0,
+      backoffStep: 0,
+      firstNotReadyAt: undefined,
+      cancelRetry: undefined,
+    };
+    this.#send();
+  }
+
+  #send(): void {
+    const attempt = this.#attempt;
+    if (!attempt) return;
+    attempt.cancelRetry = undefined;
+    const work = this.#request(attempt);
+    this.#inFlight = work;
+    void this.#deps.clock.track(work).finally(() => {
+      if (this.#inFlight === work) this.#inFlight = undefined;
+    });
+  }
+
+  async #request(attempt: Attempt): Promise<void> {
+    const { clock, clients, observer } = this.#deps;
+    const model = this.#model;
+    const sentAt = clock.now();
+    attempt.requests++;
+    this.total.requests++;
+    this.day.requests++;
+    try {
+      await invokePing(clients.runtime, model.modelArn, model.request, { signal: this.#abort.signal });
+    } catch (error) {
+      const failure =
+        error instanceof AwsCallError ? error : new AwsCallError(INVOKE_ACTION, model.modelArn, error);
+      this.#onFailure(attempt, sentAt, failure);
+      return;
+    }
+    const now = clock.now();
+    observer.pingResult(model.name, "ok");
+    this.total.pingsOk++;
+    this.day.pingsOk++;
+    this.lastOkAt = now;
+    this.#awaitingCool = true;
+    this.#attempt = undefined;
+    const fields = {
+      event: "ping",
+      result: "ok",
+      reason: attempt.reason,
+      requests: attempt.requests,
+      latencyMs: now - sentAt,
+    };
+    if (attempt.firstNotReadyAt !== undefined) {
+      const seconds = (now - attempt.firstNotReadyAt) / SECOND_MS;
+      this.total.restoreSeconds.push(seconds);
+      this.day.restoreSeconds.push(seconds);
+      observer.restoreSeconds(model.name, seconds);
+      this.log.info(fields, "ping ok");
+      this.log.info(
+        { event: "warm", restoreSeconds: round1(seconds), requests: attempt.requests },
+        `warm after a ${round1(seconds)} s restore`,
+      );
+    } else {
+      this.log.info(fields, "ping ok");
+    }
+  }
+
+  #onFailure(attempt: Attempt, sentAt: number, error: AwsCallError): void {
+    const { clock, observer } = this.#deps;
+    const model = this.#model;
+    const now = clock.now();
+    const kind = error.kind;
+    observer.pingResult(model.name, resultOf(kind));
+    if (this.#stopped) {
+      this.#attempt = undefined;
+      return;
+    }
+    if (kind === "not-ready") {
+      if (attempt.firstNotReadyAt === undefined) {
+        attempt.firstNotReadyAt = sentAt;
+        this.total.coldStarts++;
+        this.day.coldStarts++;
+        observer.coldStart(model.name);
+        this.log.warn(
+          { event: "cold-start", reason: attempt.reason, error: describeError(error.cause) },
+          "cold start: the model is restoring",
+        );
+      }
+      if (now - attempt.startedAt >= model.warmupTimeoutMs) {
+        this.#giveUp(attempt, "warmup-timeout", `not warm after ${round1((now - attempt.startedAt) / MINUTE_MS)} min`);
+        return;
+      }
+      this.#retry(attempt, kind);
+      return;
+    }
+    if (isTransient(kind)) {
+      attempt.backoffStep++;
+      if (!this.planWarm(now) && now - attempt.startedAt >= model.warmupTimeoutMs) {
+        this.#giveUp(attempt, "ping-failed", "the warm span this ping was for is over");
+        return;
+      }
+      const delay = this.#retry(attempt, kind);
+      this.log.warn(
+        {
+          event: "ping-backoff",
+          reason: attempt.reason,
+          error: describeError(error.cause),
+          step: attempt.backoffStep,
+          retryInMs: delay,
+        },
+        `${error.awsName}: retrying in ${round1(delay / SECOND_MS)} s`,
+      );
+      return;
+    }
+    this.#attempt = undefined;
+    this.total.pingsFailed++;
+    this.day.pingsFailed++;
+    this.reportProblem(
+      `invoke:${error.awsName}`,
+      {
+        event: "ping-rejected",
+        action: error.action,
+        modelArn: model.modelArn,
+        errorName: error.awsName,
+        error: describeError(error.cause),
+        remedy: error.remedy,
+        kind,
+        retry: kind === "model-error" ? "at the next planned ping" : "at the next planned ping; logged at most hourly",
+      },
+      `${error.action} on ${model.modelArn} rejected (${error.awsName}): ${error.remedy}`,
+    );
+  }
+
+  #retry(attempt: Attempt, kind: AwsFailureKind): number {
+    const { clock, random, timing } = this.#deps;
+    const delay = retryDelay(kind, attempt.backoffStep, timing, random);
+    attempt.cancelRetry = clock.setTimer(clock.now() + delay, () => {
+      if (this.#stopped || this.#attempt !== attempt) return;
+      this.#send();
+    });
+    return delay;
+  }
+
+  #giveUp(attempt: Attempt, event: "warmup-timeout" | "ping-failed", reason: string): void {
+    this.#attempt = undefined;
+    this.total.pingsFailed++;
+    this.day.pingsFailed++;
+    this.log.error(
+      { event, reason, pingReason: attempt.reason, requests: attempt.requests },
+      `ping given up: ${reason}`,
+    );
+  }
+}
+
+function resultOf(kind: AwsFailureKind): PingResult {
+  switch (kind) {
+    case "not-ready":
+      return "not-ready";
+    case "throttled":
+      return "throttled";
+    case "unavailable":
+      return "unavailable";
+    default:
+      return "rejected";
+  }
+}
+
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+function isoOrNull(t: number | undefined): string | null {
+  return t === undefined ? null : new Date(t).toISOString();
+}

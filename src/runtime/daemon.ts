@@ -1,0 +1,648 @@
+import { DateTime } from "luxon";
+import type { RegionClientPool } from "../aws/clients.js";
+import { AwsCallError } from "../aws/errors.js";
+import { getImportedModel } from "../aws/importedModel.js";
+import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
+import { type Interval, intersectInterval } from "../domain/interval.js";
+import { planModel } from "../domain/plan.js";
+import {
+  billCopySeries,
+  formatUsd,
+  monthOf,
+  monthRange,
+  projectMonth,
+  projectRestOfMonth,
+} from "../domain/spend.js";
+import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import type { Cancel, RuntimeClock } from "./clock.js";
+import {
+  type ControllerTiming,
+  DEFAULT_TIMING,
+  type ModelController as Controller,
+  ModelController,
+  type ModelCounters,
+  median,
+} from "./controller.js";
+import { CopyHistory } from "./copyHistory.js";
+import { describeError, type Logger } from "./logger.js";
+import { type DaemonObserver, noopObserver, type WarmState } from "./observer.js";
+import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** Each poll reads this much ModelCopy history, so a late or missed minute is filled in. */
+const LOOKBACK_MS = 10 * MINUTE_MS;
+/** CloudWatch keeps 1-minute data 15 days; older history is read at 5-minute resolution. */
+const ONE_MINUTE_RETENTION_MS = 15 * DAY_MS - HOUR_MS;
+
+export interface DaemonDeps {
+  readonly clock: RuntimeClock;
+  readonly logger: Logger;
+  readonly clients: RegionClientPool;
+  readonly stateDir: string;
+  readonly observer?: DaemonObserver;
+  /** Jitter source in [0, 1); seeded in tests. */
+  readonly random?: () => number;
+  readonly timing?: Partial<ControllerTiming>;
+  /** Marks summaries as made against the simulator. */
+  readonly simulated?: boolean;
+}
+
+/** The spend figures of one model at one instant; money undefined while CMU is unknown. */
+export interface SpendFigures {
+  readonly cmu: number | undefined;
+  readonly usdPerCmuMinute: number;
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+  readonly alwaysOnMonthUsd: number | undefined;
+  readonly savingUsd: number | undefined;
+}
+
+/** What `status()` tells about one model, for /readyz, `simulate` and tests. */
+export interface ModelStatus extends SpendFigures {
+  readonly name: string;
+  readonly policy: string;
+  readonly state: WarmState;
+  readonly copies: number | undefined;
+  readonly lastPingOkAt: number | undefined;
+  readonly counters: Readonly<ModelCounters>;
+  readonly restoreSecondsMedian: number | undefined;
+  readonly evictionMinutesMedian: number | undefined;
+  /** Copy-minutes billed this month, from ModelCopy. */
+  readonly billedCopyMinutes: number;
+}
+
+export interface DaemonStatus {
+  /** Start-up is done and every model has been reconciled with ModelCopy once. */
+  readonly ready: boolean;
+  readonly configLoaded: boolean;
+  readonly firstReconcileDone: boolean;
+  readonly models: readonly ModelStatus[];
+}
+
+interface RestCache {
+  readonly validUntil: number;
+  readonly restUsd: number;
+  readonly alwaysOnUsd: number;
+}
+
+/**
+ * The long-running part of `keepwarm run`: a controller per model, one ModelCopy poll per
+ * region every minute, a spend line per model every minute and a summary every midnight.
+ */
+export class Daemon {
+  #config: ResolvedConfig;
+  readonly #deps: DaemonDeps;
+  readonly #log: Logger;
+  readonly #observer: DaemonObserver;
+  readonly #timing: ControllerTiming;
+  readonly #random: () => number;
+  readonly #controllers = new Map<string, Controller>();
+  readonly #rest = new Map<string, RestCache>();
+  readonly #backfillPending = new Set<string>();
+  readonly #regionProblemAt = new Map<string, number>();
+  readonly #cancels: Cancel[] = [];
+  #started = false;
+  #stopped = false;
+  #firstReconcileDone = false;
+  #summaryWrite: Promise<unknown> = Promise.resolve();
+
+  constructor(config: ResolvedConfig, deps: DaemonDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#log = deps.logger;
+    this.#observer = deps.observer ?? noopObserver;
+    this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
+    this.#random = deps.random ?? Math.random;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /**
+   * Reads CMU where the config leaves it out, rebuilds month-to-date from CloudWatch, then
+   * starts pinging and the minute and midnight jobs.
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const { clock } = this.#deps;
+    const config = this.#config;
+    this.#log.info(
+      {
+        event: "start",
+        models: config.models.map((m) => m.name),
+        regions: [...new Set(config.models.map((m) => m.region))],
+        timezone: config.timezone,
+        at: new Date(clock.now()).toISOString(),
+      },
+      `keepwarm starting with ${config.models.length} model(s)`,
+    );
+    for (const model of config.models) this.#controllers.set(model.name, this.#newController(model));
+    await Promise.all(
+      [...this.#controllers.values()].map((c) => this.#discoverCmu(c)),
+    );
+    await this.#backfill([...this.#controllers.values()]);
+    for (const c of this.#controllers.values()) c.start();
+    this.#cancels.push(
+      clock.everyMinute(() => {
+        void clock.track(this.#tick());
+      }),
+      clock.dailyAt("00:00", config.timezone, () => {
+        void clock.track(this.#dailySummary());
+      }),
+    );
+  }
+
+  /**
+   * Puts a new config into effect from this instant: unchanged models keep their state,
+   * changed ones keep their counters and ModelCopy history but follow the new plan, new
+   * ones start, removed ones stop. Logs what changed and how the projection moved.
+   */
+  async applyConfig(next: ResolvedConfig): Promise<void> {
+    const now = this.#deps.clock.now();
+    const before = this.#projectionTotal(now);
+    const previous = this.#config;
+    this.#config = next;
+    const added: string[] = [];
+    const changed: string[] = [];
+    const removed: string[] = [];
+    const fresh: Controller[] = [];
+    const nextNames = new Set(next.models.map((m) => m.name));
+    for (const [name, c] of this.#controllers) {
+      if (nextNames.has(name)) continue;
+      c.stop();
+      this.#controllers.delete(name);
+      this.#rest.delete(name);
+      this.#observer.modelRemoved?.(name);
+      removed.push(name);
+    }
+    for (const model of next.models) {
+      const c = this.#controllers.get(model.name);
+      if (!c || c.model.modelArn !== model.modelArn) {
+        c?.stop();
+        const replacement = this.#newController(model);
+        this.#controllers.set(model.name, replacement);
+        fresh.push(replacement);
+        (c ? changed : added).push(model.name);
+        continue;
+      }
+      if (modelPlanChanged(previous, next, c.model, model)) changed.push(model.name);
+      c.reconfigure(next, model);
+      this.#rest.delete(model.name);
+    }
+    await Promise.all(
+      [...this.#controllers.values()]
+        .filter((c) => fresh.includes(c) || c.model.customModelUnits === undefined)
+        .map((c) => this.#discoverCmu(c)),
+    );
+    await this.#backfill(fresh);
+    if (this.#started && !this.#stopped) for (const c of fresh) c.start();
+    const after = this.#projectionTotal(now);
+    const delta = after - before;
+    this.#log.info(
+      {
+        event: "reload",
+        added,
+        changed,
+        removed,
+        projectedMonthUsdBefore: cents(before),
+        projectedMonthUsdAfter: cents(after),
+        projectionChange: `${delta >= 0 ? "+" : "-"}${formatUsd(Math.abs(delta))}/month`,
+      },
+      `config applied: ${added.length} added, ${changed.length} changed, ${removed.length} removed; projection ${delta >= 0 ? "+" : "-"}${formatUsd(Math.abs(delta))}/month`,
+    );
+  }
+
+  /**
+   * Stops scheduling and waits for a ping in flight, at most `graceMs` (10 s), then aborts
+   * what is left. Resolves once the last summary write has reached the disk.
+   */
+  async stop(opts: { graceMs?: number } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const cancel of this.#cancels.splice(0)) cancel();
+    for (const c of this.#controllers.values()) c.stop();
+    const inFlight = [...this.#controllers.values()]
+      .map((c) => c.inFlight)
+      .filter((p): p is Promise<void> => p !== undefined);
+    const graceMs = opts.graceMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.allSettled(inFlight).then(() => true),
+      new Promise<false>((resolve) => {
+        // A wall-clock budget: shutdown must end whatever the daemon's clock does.
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!finished) for (const c of this.#controllers.values()) c.abort();
+    await this.#summaryWrite;
+    this.#log.info(
+      { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
+      "keepwarm stopped",
+    );
+  }
+
+  status(): DaemonStatus {
+    const now = this.#deps.clock.now();
+    return {
+      ready: this.#firstReconcileDone && !this.#stopped,
+      configLoaded: true,
+      firstReconcileDone: this.#firstReconcileDone,
+      models: [...this.#controllers.values()].map((c) => ({
+        name: c.model.name,
+        policy: c.model.policy,
+        state: c.observation.state,
+        copies: c.observation.copies,
+        lastPingOkAt: c.lastOkAt,
+        counters: c.total,
+        restoreSecondsMedian: median(c.total.restoreSeconds),
+        evictionMinutesMedian: median(c.total.evictionMinutes),
+        billedCopyMinutes: c.history.billedCopyMinutes(),
+        ...this.spendOf(c.model.name, now),
+      })),
+    };
+  }
+
+  /** The spend figures of one model at `now`. */
+  spendOf(name: string, now: number = this.#deps.clock.now()): SpendFigures {
+    const c = this.#controllers.get(name);
+    if (!c) throw new RangeError(`no model named "${name}"`);
+    const usdPerCmuMinute = c.model.price.usdPerCmuMinute;
+    const cmu = c.cmu;
+    if (cmu === undefined) {
+      return {
+        cmu,
+        usdPerCmuMinute,
+        monthToDateUsd: undefined,
+        projectedMonthUsd: undefined,
+        alwaysOnMonthUsd: undefined,
+        savingUsd: undefined,
+      };
+    }
+    this.#rollMonth(c, now);
+    const monthToDateUsd = c.history.billedCopyMinutes() * cmu * usdPerCmuMinute;
+    const rest = this.#restOfMonth(c, cmu, now);
+    const projectedMonthUsd = monthToDateUsd + rest.restUsd;
+    return {
+      cmu,
+      usdPerCmuMinute,
+      monthToDateUsd,
+      projectedMonthUsd,
+      alwaysOnMonthUsd: rest.alwaysOnUsd,
+      savingUsd: rest.alwaysOnUsd - projectedMonthUsd,
+    };
+  }
+
+  #newController(model: ModelConfig): Controller {
+    const { clock, logger, clients } = this.#deps;
+    const month = monthRange(monthOf(clock.now()));
+    return new ModelController(this.#config, model, new CopyHistory(month), {
+      clock,
+      logger,
+      clients: clients.get(model.region),
+      observer: this.#observer,
+      random: this.#random,
+      timing: this.#timing,
+    });
+  }
+
+  /** Without customModelUnits in the config, asks GetImportedModel; spend stays unknown if that fails. */
+  async #discoverCmu(c: Controller): Promise<void> {
+    if (c.model.customModelUnits !== undefined) {
+      c.cmu = c.model.customModelUnits;
+      return;
+    }
+    try {
+      const info = await getImportedModel(this.#deps.clients.get(c.model.region), c.model.modelArn);
+      c.cmu = info.customModelUnits;
+      c.cmuProblem = undefined;
+      c.log.info(
+        {
+          event: "cmu",
+          cmu: info.customModelUnits,
+          unitsVersion: info.unitsVersion ?? null,
+          source: "bedrock:GetImportedModel",
+        },
+        `${info.customModelUnits} custom model units per copy`,
+      );
+    } catch (error) {
+      c.cmu = undefined;
+      c.cmuProblem = error instanceof Error ? error.message : String(error);
+      c.log.error(
+        {
+          event: "cmu-unknown",
+          action: "bedrock:GetImportedModel",
+          modelArn: c.model.modelArn,
+          error: describeError(error),
+          remedy: `grant bedrock:GetImportedModel on ${c.model.modelArn}, or set models[].customModelUnits for ${c.model.name}`,
+        },
+        "custom model units unknown: the model is kept warm, its spend is shown as unknown",
+      );
+    }
+  }
+
+  /**
+   * Rebuilds month-to-date from CloudWatch since the 1st 00:00 UTC, so a restart loses
+   * nothing and counts nothing twice: the history is CloudWatch's, not keepwarm's.
+   */
+  async #backfill(controllers: readonly Controller[]): Promise<void> {
+    const now = this.#deps.clock.now();
+    const month = monthRange(monthOf(now));
+    const byRegion = groupByRegion(controllers);
+    await Promise.all(
+      [...byRegion].map(async ([region, group]) => {
+        const queries = group.map(queryOf);
+        try {
+          const points = new Map<string, CopyPoint[]>();
+          const fineFrom = Math.max(month.start, floorTo(now - ONE_MINUTE_RETENTION_MS, 5 * MINUTE_MS));
+          if (fineFrom > month.start) {
+            const coarse = await readModelCopies(this.#deps.clients.get(region).cloudwatch, queries, {
+              start: month.start,
+              end: fineFrom,
+              periodSeconds: 300,
+            });
+            for (const [key, list] of coarse) points.set(key, expandToMinutes(list, 5));
+          }
+          const fine = await readModelCopies(this.#deps.clients.get(region).cloudwatch, queries, {
+            start: fineFrom,
+            end: now,
+            periodSeconds: 60,
+          });
+          for (const [key, list] of fine) points.set(key, [...(points.get(key) ?? []), ...list]);
+          for (const c of group) {
+            c.history.merge(points.get(c.model.name) ?? [], now);
+            const figures = this.spendOf(c.model.name, now);
+            c.log.info(
+              {
+                event: "month-to-date",
+                since: new Date(month.start).toISOString(),
+                datapoints: points.get(c.model.name)?.length ?? 0,
+                billedCopyMinutes: c.history.billedCopyMinutes(),
+                monthToDateUsd: centsOrNull(figures.monthToDateUsd),
+              },
+              "month to date rebuilt from CloudWatch",
+            );
+          }
+          this.#backfillPending.delete(region);
+        } catch (error) {
+          this.#backfillPending.add(region);
+          this.#regionProblem(region, error, "month-to-date history");
+        }
+      }),
+    );
+  }
+
+  /** The minute job: one ModelCopy poll per region, then a spend line per model. */
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    const now = this.#deps.clock.now();
+    const byRegion = groupByRegion([...this.#controllers.values()]);
+    const pending = [...this.#backfillPending];
+    if (pending.length > 0) {
+      await this.#backfill(
+        [...this.#controllers.values()].filter((c) => pending.includes(c.model.region)),
+      );
+    }
+    await Promise.all(
+      [...byRegion].map(async ([region, group]) => {
+        let points: Map<string, CopyPoint[]>;
+        try {
+          points = await readModelCopies(
+            this.#deps.clients.get(region).cloudwatch,
+            group.map(queryOf),
+            { start: floorTo(now, MINUTE_MS) - LOOKBACK_MS, end: now, periodSeconds: 60 },
+          );
+        } catch (error) {
+          this.#regionProblem(region, error, "ModelCopy");
+          return;
+        }
+        for (const c of group) {
+          if (this.#stopped) return;
+          c.observe(points.get(c.model.name) ?? []);
+        }
+      }),
+    );
+    if (this.#stopped) return;
+    this.#firstReconcileDone = true;
+    for (const c of this.#controllers.values()) this.#logSpend(c, now);
+  }
+
+  #logSpend(c: Controller, now: number): void {
+    const f = this.spendOf(c.model.name, now);
+    this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
+    const fields = {
+      event: "spend",
+      state: c.observation.state,
+      copies: c.observation.copies ?? null,
+      cmu: f.cmu ?? null,
+      usdPerCmuMinute: f.usdPerCmuMinute,
+      monthToDateUsd: centsOrNull(f.monthToDateUsd),
+      projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
+      alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
+      savingUsd: centsOrNull(f.savingUsd),
+      ...(f.cmu === undefined ? { spendUnknown: c.cmuProblem ?? "custom model units unknown" } : {}),
+    };
+    c.log.info(
+      fields,
+      f.projectedMonthUsd === undefined
+        ? `${c.observation.state}; spend unknown`
+        : `${c.observation.state}; month to date ${formatUsd(f.monthToDateUsd ?? 0)}, projected ${formatUsd(f.projectedMonthUsd)}`,
+    );
+  }
+
+  /** A new UTC month starts a new bill. */
+  #rollMonth(c: Controller, now: number): void {
+    if (now < c.history.month.end) return;
+    const recent = c.history.pointsIn({ start: now - LOOKBACK_MS, end: now });
+    c.history = new CopyHistory(monthRange(monthOf(now)));
+    c.history.merge(recent, now);
+    this.#rest.delete(c.model.name);
+  }
+
+  /**
+   * The plan's compute for the rest of the month plus storage, and the always-on price.
+   * Planning a month is too dear to do every minute for every model, but the rest of the
+   * month only changes while the plan keeps the model warm: it is recomputed every 5
+   * minutes then, and otherwise when the next planned warm run begins.
+   */
+  #restOfMonth(c: Controller, cmu: number, now: number): RestCache {
+    const cached = this.#rest.get(c.model.name);
+    if (cached && now < cached.validUntil) return cached;
+    const config = c.config;
+    const month = monthOf(now);
+    const restUsd = projectRestOfMonth(config, c.model, cmu, now, 0);
+    const alwaysOnUsd =
+      cached?.alwaysOnUsd !== undefined && monthOf(cached.validUntil - 1) === month
+        ? cached.alwaysOnUsd
+        : projectMonth(config, c.model, cmu, month).alwaysOnUsd;
+    const plan = c.planAround(now);
+    const warmNow = plan.warm.some((w) => w.start <= now && now < w.end);
+    const nextRun = plan.warm.find((w) => w.start > now)?.start;
+    const validUntil = warmNow
+      ? floorTo(now, 5 * MINUTE_MS) + 5 * MINUTE_MS
+      : Math.min(nextRun ?? now + HOUR_MS, now + HOUR_MS, monthRange(month).end);
+    const entry = { validUntil, restUsd, alwaysOnUsd };
+    this.#rest.set(c.model.name, entry);
+    return entry;
+  }
+
+  #projectionTotal(now: number): number {
+    let total = 0;
+    for (const c of this.#controllers.values()) {
+      this.#rest.delete(c.model.name);
+      total += this.spendOf(c.model.name, now).projectedMonthUsd ?? 0;
+    }
+    return total;
+  }
+
+  #regionProblem(region: string, error: unknown, what: string): void {
+    const failure =
+      error instanceof AwsCallError ? error : new AwsCallError("cloudwatch:GetMetricData", "*", error);
+    const now = this.#deps.clock.now();
+    const transient = failure.kind === "throttled" || failure.kind === "unavailable";
+    const key = `${region}:${failure.awsName}`;
+    const last = this.#regionProblemAt.get(key);
+    if (!transient && last !== undefined && now - last < this.#timing.problemRepeatMs) return;
+    this.#regionProblemAt.set(key, now);
+    const fields = {
+      event: "metrics-failed",
+      region,
+      reading: what,
+      action: failure.action,
+      errorName: failure.awsName,
+      error: describeError(failure.cause),
+      remedy: failure.remedy,
+      retry: "at the next minute",
+    };
+    if (transient) this.#log.warn(fields, `${what} not read in ${region}: ${failure.awsName}`);
+    else this.#log.error(fields, `${what} not read in ${region}: ${failure.awsName}: ${failure.remedy}`);
+  }
+
+  /** The midnight job: yesterday's figures per model and in total, logged and appended to disk. */
+  async #dailySummary(): Promise<void> {
+    if (this.#stopped) return;
+    const now = this.#deps.clock.now();
+    const zone = this.#config.timezone;
+    const today = DateTime.fromMillis(now, { zone }).startOf("day");
+    const yesterday = today.minus({ days: 1 });
+    const day: Interval = { start: yesterday.toMillis(), end: today.toMillis() };
+    const models = [...this.#controllers.values()].map((c) =>
+      this.#summarise(c, c.takeDay(), day, now),
+    );
+    const total = totalOf(models);
+    const limit = this.#config.daemon.selfHostingUsdPerMonth;
+    const hint =
+      total.projectedMonthUsd > limit
+        ? `projected ${formatUsd(total.projectedMonthUsd)} this month passes the self-hosting price of ${formatUsd(limit)} a month (two g6e.2xlarge reserved instances): self-hosting may be cheaper`
+        : null;
+    const summary: DailySummary = {
+      date: yesterday.toISODate() as string,
+      timezone: zone,
+      at: new Date(now).toISOString(),
+      simulated: this.#deps.simulated ?? false,
+      models,
+      total,
+      hint,
+    };
+    this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
+    const write = appendSummary(this.#deps.stateDir, summary).catch((error: unknown) => {
+      this.#log.error(
+        { event: "summary-write-failed", stateDir: this.#deps.stateDir, error: describeError(error) },
+        "daily summary not written",
+      );
+    });
+    this.#summaryWrite = write;
+    await write;
+  }
+
+  #summarise(c: Controller, day: ModelCounters, range: Interval, now: number): ModelDaySummary {
+    const points = c.history.pointsIn(range);
+    const planned = planModel(c.config, c.model, range).warm.reduce((sum, w) => {
+      const inside = intersectInterval(w, range);
+      return sum + (inside ? inside.end - inside.start : 0);
+    }, 0);
+    const f = this.spendOf(c.model.name, now);
+    const dayUsd = f.cmu === undefined ? null : billCopySeries(points) * f.cmu * f.usdPerCmuMinute;
+    return {
+      model: c.model.name,
+      policy: c.model.policy,
+      cmu: f.cmu ?? null,
+      plannedWarmMinutes: Math.round(planned / MINUTE_MS),
+      observedWarmMinutes: points.filter((p) => p.copies >= 1).length,
+      coldStarts: day.coldStarts,
+      restoreSecondsMedian: median(day.restoreSeconds) ?? null,
+      restoreSecondsMax: day.restoreSeconds.length > 0 ? Math.max(...day.restoreSeconds) : null,
+      evictionMinutesMedian: median(c.total.evictionMinutes) ?? null,
+      restoreSecondsMedianAllTime: median(c.total.restoreSeconds) ?? null,
+      pingsOk: day.pingsOk,
+      pingsFailed: day.pingsFailed,
+      recoveries: day.recoveries,
+      dayUsd: centsOrNull(dayUsd ?? undefined),
+      monthToDateUsd: centsOrNull(f.monthToDateUsd),
+      projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
+      alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
+      savingUsd: centsOrNull(f.savingUsd),
+    };
+  }
+}
+
+/** True when anything the plan of `model` depends on differs between two configs. */
+function modelPlanChanged(
+  before: ResolvedConfig,
+  after: ResolvedConfig,
+  a: ModelConfig,
+  b: ModelConfig,
+): boolean {
+  const policyOf = (config: ResolvedConfig, m: ModelConfig) => {
+    const names = new Set([m.policy, ...config.overrides.filter((o) => o.models.includes(m.name)).map((o) => o.policy)]);
+    return [...names].map((n) => config.policies.get(n));
+  };
+  const overridesOf = (config: ResolvedConfig, m: ModelConfig) =>
+    config.overrides.filter((o) => o.models.includes(m.name));
+  return (
+    stableJson(a) !== stableJson(b) ||
+    stableJson(policyOf(before, a)) !== stableJson(policyOf(after, b)) ||
+    stableJson(overridesOf(before, a)) !== stableJson(overridesOf(after, b))
+  );
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Set ? [...v].sort() : v));
+}
+
+function groupByRegion(controllers: readonly Controller[]): Map<string, Controller[]> {
+  const byRegion = new Map<string, Controller[]>();
+  for (const c of controllers) {
+    const list = byRegion.get(c.model.region) ?? [];
+    list.push(c);
+    byRegion.set(c.model.region, list);
+  }
+  return byRegion;
+}
+
+function queryOf(c: Controller): CopyQuery {
+  return { key: c.model.name, metric: c.model.metric };
+}
+
+/** A coarse datapoint stands for each minute of its period, as billing needs minutes. */
+function expandToMinutes(points: readonly CopyPoint[], minutes: number): CopyPoint[] {
+  return points.flatMap((p) =>
+    Array.from({ length: minutes }, (_, i) => ({ t: p.t + i * MINUTE_MS, copies: p.copies })),
+  );
+}
+
+function floorTo(t: number, step: number): number {
+  return Math.floor(t / step) * step;
+}
+
+function cents(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function centsOrNull(x: number | undefined): number | null {
+  return x === undefined ? null : cents(x);
+}

@@ -1,0 +1,81 @@
+import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
+
+export type { Logger } from "pino";
+
+/** Keys whose values never reach a log line, at any of the first three levels of nesting. */
+const SECRET_KEYS = [
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+  "credentials",
+  "authorization",
+  "Authorization",
+  "password",
+  "token",
+  "signature",
+  '["x-amz-security-token"]',
+  '["x-amz-signature"]',
+];
+
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
+  const access = key.startsWith("[") ? key : `.${key}`;
+  return [...(key.startsWith("[") ? [] : [key]), `*${access}`, `*.*${access}`];
+});
+
+export interface LoggerOptions {
+  /** Colourful, human-readable lines instead of JSON; for people, never for collectors. */
+  readonly pretty?: boolean;
+  /** pino level name; "info" when omitted. */
+  readonly level?: string;
+  /** Where lines go; stdout when omitted. Tests pass a stream that collects them. */
+  readonly destination?: DestinationStream;
+  /** Fields on every line, e.g. `{ simulated: true }`. */
+  readonly base?: Readonly<Record<string, unknown>>;
+  /** The clock whose time stamps the lines: virtual time in tests and `simulate`. */
+  readonly now?: () => number;
+}
+
+/**
+ * The daemon's logger: one JSON object a line on stdout, every line with a stable `event`
+ * (see docs/events.md), credential-like fields redacted.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const now = options.now ?? Date.now;
+  const destination =
+    options.destination ??
+    (options.pretty
+      ? pretty({ sync: true, translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l o", ignore: "pid,hostname" })
+      : pino.destination({ dest: 1, sync: true }));
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { ...(options.base ?? {}) },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/**
+ * The parts of an error a log line may carry: name, message and, for AWS errors, the
+ * request id and status. Never the raw error, whose `$response` may hold request headers.
+ */
+export function describeError(error: unknown): {
+  name: string;
+  message: string;
+  requestId?: string;
+  httpStatus?: number;
+} {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } })
+    .$metadata;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(meta?.requestId ? { requestId: meta.requestId } : {}),
+    ...(meta?.httpStatusCode ? { httpStatus: meta.httpStatusCode } : {}),
+  };
+}

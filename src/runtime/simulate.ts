@@ -1,0 +1,360 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DateTime } from "luxon";
+import { RegionClientPool } from "../aws/clients.js";
+import { AwsCallError } from "../aws/errors.js";
+import { invokePing } from "../aws/invoke.js";
+import { type Interval, intersectInterval } from "../domain/interval.js";
+import { planModel } from "../domain/plan.js";
+import { monthRange } from "../domain/spend.js";
+import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import { type SimSettings, Simulator } from "../sim/index.js";
+import { VirtualClock } from "./clock.js";
+import { Daemon } from "./daemon.js";
+import { createLogger, type Logger } from "./logger.js";
+import { type DaemonObserver, noopObserver } from "./observer.js";
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+/** Minutes past the hour of the article's cron, `*\/14`. */
+const CRON_MINUTES = new Set([0, 14, 28, 42, 56]);
+/** Credentials the simulator accepts; it checks that requests are signed, not by whom. */
+const SIM_CREDENTIALS = { accessKeyId: "AKIDSIMULATE", secretAccessKey: "simulated" };
+
+/** How a model was kept warm in one simulated month. */
+export type Scenario = "keepwarm" | "cron" | "alwaysOn";
+
+/** What one way of keeping a model warm gave over the month, from the simulator's view. */
+export interface ScenarioResult {
+  /** Minutes of the model's policy windows inside the month. */
+  readonly windowMinutes: number;
+  /** Of those, minutes at whose start a user's call would have been answered (a copy up). */
+  readonly coveredMinutes: number;
+  readonly coveragePct: number;
+  /** Stretches of window minutes in which the model was not warm, each a cold start a user met. */
+  readonly coldStartsInWindows: number;
+  /** Successful InvokeModel calls in the month (keep-alive pings). */
+  readonly invocations: number;
+  /** Copy-minutes billed in the month, from the simulator's ledger. */
+  readonly billedMinutes: number;
+  /** `billedMinutes` x CMU x the model's price per CMU-minute. */
+  readonly computeUsd: number;
+  /** A month of model storage, the same in every scenario. */
+  readonly storageUsd: number;
+  readonly totalUsd: number;
+}
+
+export interface KeepwarmResult extends ScenarioResult {
+  /** The daemon's projection of the month's total at its first minute (month to date 0 + plan + storage). */
+  readonly projectedUsd: number | undefined;
+  /** (projection - ledger total) / ledger total, in percent. */
+  readonly projectionErrorPct: number | undefined;
+}
+
+export interface ModelSimulation {
+  readonly model: string;
+  readonly policy: string;
+  readonly region: string;
+  readonly cmu: number;
+  readonly keepwarm: KeepwarmResult;
+  readonly cron: ScenarioResult;
+  readonly alwaysOn: ScenarioResult;
+}
+
+export interface MonthSimulation {
+  readonly month: string;
+  readonly range: Interval;
+  readonly models: readonly ModelSimulation[];
+  /** Real time the three runs took. */
+  readonly elapsedMs: number;
+}
+
+export interface SimulateOptions {
+  readonly config: ResolvedConfig;
+  /** "2026-12": a UTC calendar month, as AWS bills. */
+  readonly month: string;
+  /** Simulator settings (restore time, eviction delay...); the reference defaults otherwise. */
+  readonly sim?: Partial<SimSettings>;
+  /** CMU of a model whose config leaves it out (the simulator must serve some number). */
+  readonly defaultCmu?: number;
+  /**
+   * Virtual time run before the month, so that the month starts in the state a running
+   * daemon would have it in (a window open at midnight on the 1st is already warm).
+   */
+  readonly prerollMs?: number;
+  /** The daemon's log; silent when omitted. */
+  readonly logger?: Logger;
+}
+
+/**
+ * Runs one month three times on virtual time, each against a simulator of its own over
+ * the wire: keepwarm's real daemon, the article's cron (a ping at minutes 0, 14, 28, 42 and
+ * 56 of every hour inside a window, no retry) and always-on (a ping every cadence around
+ * the clock, cold starts ridden out). Coverage is what a user would have met: each minute
+ * of each window, is a copy up?
+ */
+export async function simulateMonth(options: SimulateOptions): Promise<MonthSimulation> {
+  const startedAt = performance.now();
+  const range = monthRange(options.month);
+  const prerollMs = options.prerollMs ?? DAY_MS;
+  const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
+  try {
+    const models = options.config.models;
+    const cmuOf = (m: ModelConfig) => m.customModelUnits ?? options.defaultCmu ?? 4;
+    const windows = new Map(models.map((m) => [m.name, windowsInMonth(options.config, m, range)]));
+    const run = (scenario: Scenario) =>
+      runScenario({ ...options, scenario, range, prerollMs, stateDir, cmuOf, windows });
+    const [keepwarm, cron, alwaysOn] = [await run("keepwarm"), await run("cron"), await run("alwaysOn")];
+    return {
+      month: options.month,
+      range,
+      elapsedMs: Math.round(performance.now() - startedAt),
+      models: models.map((m) => {
+        const kw = keepwarm.get(m.name) as ScenarioResult & { projectedUsd: number | undefined };
+        return {
+          model: m.name,
+          policy: m.policy,
+          region: m.region,
+          cmu: cmuOf(m),
+          keepwarm: {
+            ...kw,
+            projectionErrorPct:
+              kw.projectedUsd === undefined || kw.totalUsd === 0
+                ? undefined
+                : ((kw.projectedUsd - kw.totalUsd) / kw.totalUsd) * 100,
+          },
+          cron: cron.get(m.name) as ScenarioResult,
+          alwaysOn: alwaysOn.get(m.name) as ScenarioResult,
+        };
+      }),
+    };
+  } finally {
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The model's desired-warm windows clipped to the month. */
+function windowsInMonth(config: ResolvedConfig, model: ModelConfig, range: Interval): Interval[] {
+  return planModel(config, model, range)
+    .windows.map((w) => intersectInterval(w, range))
+    .filter((w): w is Interval => w !== undefined);
+}
+
+interface ScenarioInput extends SimulateOptions {
+  readonly scenario: Scenario;
+  readonly range: Interval;
+  readonly prerollMs: number;
+  readonly stateDir: string;
+  readonly cmuOf: (m: ModelConfig) => number;
+  readonly windows: ReadonlyMap<string, readonly Interval[]>;
+}
+
+/** Something that keeps models warm on the virtual clock until stopped. */
+interface Driver {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function runScenario(
+  input: ScenarioInput,
+): Promise<Map<string, ScenarioResult & { projectedUsd: number | undefined }>> {
+  const { config, range, scenario } = input;
+  const clock = new VirtualClock(range.start - input.prerollMs);
+  const sim = new Simulator({
+    clock,
+    settings: input.sim ?? {},
+    models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: input.cmuOf(m) })),
+  });
+  const server = await sim.listen();
+  const clients = new RegionClientPool({ endpoint: server.url, credentials: SIM_CREDENTIALS });
+  const coverage = new Map(
+    config.models.map((m) => [m.name, new CoverageTracker(input.windows.get(m.name) ?? [])]),
+  );
+  const projections = new Map<string, number | undefined>();
+  const observer: DaemonObserver = {
+    ...noopObserver,
+    projectedMonthUsd(model, usd) {
+      if (clock.now() >= range.start && !projections.has(model)) projections.set(model, usd);
+    },
+  };
+  const logger = input.logger ?? createLogger({ level: "silent" });
+  let driver: Driver;
+  if (scenario === "keepwarm") {
+    const daemon = new Daemon(config, {
+      clock,
+      logger,
+      clients,
+      stateDir: input.stateDir,
+      observer,
+      simulated: true,
+    });
+    driver = { start: () => daemon.start(), stop: () => daemon.stop({ graceMs: 1_000 }) };
+  } else {
+    driver = new Pinger(clock, clients, config.models, (m) =>
+      scenario === "cron" ? cronInstants(config, m, clock.now(), range.end) : undefined,
+    );
+  }
+  const cancelSampling = clock.everyMinute(() => {
+    const now = clock.now();
+    for (const m of config.models) {
+      coverage.get(m.name)?.sample(now, sim.modelState(m.modelArn).copies > 0);
+    }
+  });
+  try {
+    await driver.start();
+    await clock.runUntil(range.end);
+    const ledger = sim.ledger(range);
+    const results = new Map<string, ScenarioResult & { projectedUsd: number | undefined }>();
+    for (const m of config.models) {
+      const billed = ledger.models.find((l) => l.modelArn === m.modelArn);
+      const cmu = input.cmuOf(m);
+      const billedMinutes = billed?.billedMinutes ?? 0;
+      const computeUsd = billedMinutes * cmu * m.price.usdPerCmuMinute;
+      const storageUsd = cmu * m.price.storageUsdPerCmuMonth;
+      const cov = coverage.get(m.name) as CoverageTracker;
+      results.set(m.name, {
+        windowMinutes: cov.windowMinutes,
+        coveredMinutes: cov.coveredMinutes,
+        coveragePct: cov.windowMinutes === 0 ? 100 : (cov.coveredMinutes / cov.windowMinutes) * 100,
+        coldStartsInWindows: cov.coldStretches,
+        invocations: sim.invokeCount(m.modelArn, range),
+        billedMinutes,
+        computeUsd,
+        storageUsd,
+        totalUsd: computeUsd + storageUsd,
+        projectedUsd: projections.get(m.name),
+      });
+    }
+    return results;
+  } finally {
+    cancelSampling();
+    await driver.stop();
+    clients.destroy();
+    await server.close();
+  }
+}
+
+/**
+ * Window minutes sampled in time order: how many had a copy up, and how many stretches of
+ * minutes without one a user ran into.
+ */
+class CoverageTracker {
+  readonly #windows: readonly Interval[];
+  #next = 0;
+  #lastWasCold = false;
+  #lastSample: number | undefined;
+  windowMinutes = 0;
+  coveredMinutes = 0;
+  coldStretches = 0;
+
+  constructor(windows: readonly Interval[]) {
+    this.#windows = windows;
+  }
+
+  sample(t: number, warm: boolean): void {
+    while (this.#next < this.#windows.length && (this.#windows[this.#next] as Interval).end <= t) {
+      this.#next++;
+    }
+    const w = this.#windows[this.#next];
+    if (!w || t < w.start) return;
+    const continues = this.#lastSample === t - MINUTE_MS;
+    this.#lastSample = t;
+    this.windowMinutes++;
+    if (warm) this.coveredMinutes++;
+    else if (!(continues && this.#lastWasCold)) this.coldStretches++;
+    this.#lastWasCold = !warm;
+  }
+}
+
+/**
+ * The article's cron over [from, to): a ping at minutes 0, 14, 28, 42 and 56 of every
+ * hour inside a window, in the zone of the model's policy.
+ */
+export function cronInstants(
+  config: ResolvedConfig,
+  model: ModelConfig,
+  from: number,
+  to: number,
+): number[] {
+  const plan = planModel(config, model, { start: from, end: to });
+  const instants: number[] = [];
+  for (const w of plan.windows) {
+    const first = Math.ceil(Math.max(w.start, from) / MINUTE_MS) * MINUTE_MS;
+    for (let t = first; t < Math.min(w.end, to); t += MINUTE_MS) {
+      if (CRON_MINUTES.has(DateTime.fromMillis(t, { zone: plan.timezone }).minute)) instants.push(t);
+    }
+  }
+  return instants;
+}
+
+/**
+ * A baseline keep-alive outside keepwarm. With a list of instants it is the article's
+ * cron: one request each, whatever the answer. Without, it is always-on: a request every
+ * cadence around the clock, and every 5 s while the model is restoring.
+ */
+class Pinger implements Driver {
+  readonly #clock: VirtualClock;
+  readonly #clients: RegionClientPool;
+  readonly #models: readonly ModelConfig[];
+  readonly #instantsOf: (m: ModelConfig) => number[] | undefined;
+  readonly #cancels: (() => void)[] = [];
+  #stopped = false;
+
+  constructor(
+    clock: VirtualClock,
+    clients: RegionClientPool,
+    models: readonly ModelConfig[],
+    instantsOf: (m: ModelConfig) => number[] | undefined,
+  ) {
+    this.#clock = clock;
+    this.#clients = clients;
+    this.#models = models;
+    this.#instantsOf = instantsOf;
+  }
+
+  async start(): Promise<void> {
+    for (const m of this.#models) {
+      const instants = this.#instantsOf(m);
+      if (instants) this.#scheduleList(m, instants, 0);
+      else this.#scheduleAt(m, this.#clock.now());
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const cancel of this.#cancels.splice(0)) cancel();
+  }
+
+  #scheduleList(m: ModelConfig, instants: readonly number[], i: number): void {
+    const at = instants[i];
+    if (at === undefined || this.#stopped) return;
+    this.#cancels.push(
+      this.#clock.setTimer(at, () => {
+        void this.#clock.track(this.#ping(m).catch(() => "failed"));
+        this.#scheduleList(m, instants, i + 1);
+      }),
+    );
+  }
+
+  #scheduleAt(m: ModelConfig, at: number): void {
+    if (this.#stopped) return;
+    this.#cancels.push(
+      this.#clock.setTimer(at, () => {
+        const sentAt = this.#clock.now();
+        const work = this.#ping(m).then(
+          () => this.#scheduleAt(m, sentAt + m.cadenceMs),
+          (error: unknown) => {
+            const restoring = error instanceof AwsCallError && error.kind === "not-ready";
+            this.#scheduleAt(m, restoring ? this.#clock.now() + 5_000 : sentAt + m.cadenceMs);
+          },
+        );
+        void this.#clock.track(work);
+      }),
+    );
+  }
+
+  #ping(m: ModelConfig): Promise<void> {
+    return invokePing(this.#clients.get(m.region).runtime, m.modelArn, m.request);
+  }
+}

@@ -1,0 +1,434 @@
+import { awsErrors, SimServiceError } from "./errors.js";
+
+/** The statistics of the samples behind one datapoint, as CloudWatch keeps them. */
+export interface StatSet {
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface MetricPoint {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly stats: StatSet;
+  readonly unit?: string;
+}
+
+export interface Dimension {
+  readonly Name: string;
+  readonly Value: string;
+}
+
+export interface MetricKey {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: readonly Dimension[];
+}
+
+/** Points of one metric whose timestamps fall in [start, end) and are published by `now`. */
+export type SeriesReader = (start: number, end: number, now: number) => readonly MetricPoint[];
+
+/** Metrics the simulator computes rather than stores: the AWS/Bedrock model metrics. */
+export interface SyntheticMetrics {
+  reader(key: MetricKey): SeriesReader | undefined;
+  /** Metrics with at least one published datapoint by `now`. */
+  list(now: number): readonly MetricKey[];
+}
+
+export const STATISTICS = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"] as const;
+export type Statistic = (typeof STATISTICS)[number];
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const DEFAULT_MAX_DATAPOINTS = 100_800;
+const LIST_METRICS_PAGE = 500;
+const QUERY_ID = /^[a-z][a-zA-Z0-9_]*$/;
+
+/** How long CloudWatch keeps data at a period's resolution (facts §6). */
+function retentionMs(periodSec: number): number {
+  if (periodSec < 60) return 3 * 3_600_000;
+  if (periodSec < 300) return 15 * DAY;
+  if (periodSec < 3600) return 63 * DAY;
+  return 455 * DAY;
+}
+
+/** CloudWatch rounds a start time down, more coarsely the older it is. */
+function roundStart(start: number, now: number): number {
+  const age = now - start;
+  const step = age < 15 * DAY ? MINUTE : age < 63 * DAY ? 5 * MINUTE : 60 * MINUTE;
+  return Math.floor(start / step) * step;
+}
+
+export function statisticOf(stats: StatSet, stat: Statistic): number {
+  switch (stat) {
+    case "SampleCount":
+      return stats.count;
+    case "Sum":
+      return stats.sum;
+    case "Average":
+      return stats.sum / stats.count;
+    case "Minimum":
+      return stats.min;
+    case "Maximum":
+      return stats.max;
+  }
+}
+
+function merge(a: StatSet, b: StatSet): StatSet {
+  return {
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+    min: Math.min(a.min, b.min),
+    max: Math.max(a.max, b.max),
+  };
+}
+
+function keyString(namespace: string, metricName: string, dims: readonly Dimension[]): string {
+  const d = [...dims]
+    .map((x) => `${x.Name}=${x.Value}`)
+    .sort()
+    .join(",");
+  return `${namespace}\u0000${metricName}\u0000${d}`;
+}
+
+// Wire values arrive as epoch seconds (the SDK) or ISO strings (hand-written JSON).
+function parseInstant(v: unknown, field: string): number {
+  if (typeof v === "number" && Number.isFinite(v)) return Math.round(v * 1000);
+  if (typeof v === "string") {
+    const n = Number(v);
+    if (v.trim() !== "" && Number.isFinite(n)) return Math.round(n * 1000);
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new SimServiceError(
+    awsErrors.invalidParameterValue(`The parameter ${field} must be a timestamp.`),
+  );
+}
+
+function requireString(v: unknown, field: string): string {
+  if (typeof v !== "string" || v === "") {
+    throw new SimServiceError(
+      awsErrors.missingParameter(`The parameter ${field} is required.`),
+    );
+  }
+  return v;
+}
+
+function requireNumber(v: unknown, field: string): number {
+  const n = typeof v === "string" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isFinite(n)) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterValue(`The parameter ${field} must be a number.`),
+    );
+  }
+  return n;
+}
+
+function parseDimensions(v: unknown, field: string): Dimension[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    throw new SimServiceError(awsErrors.invalidParameterValue(`${field} must be a list.`));
+  }
+  return v.map((d, i) => ({
+    Name: requireString(d?.Name, `${field}.member.${i + 1}.Name`),
+    Value: requireString(d?.Value, `${field}.member.${i + 1}.Value`),
+  }));
+}
+
+function encodeToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset }), "utf8").toString("base64url");
+}
+
+function decodeToken(token: unknown): number {
+  if (token === undefined || token === null) return 0;
+  try {
+    const { offset } = JSON.parse(Buffer.from(String(token), "base64url").toString("utf8"));
+    if (Number.isInteger(offset) && offset >= 0) return offset;
+  } catch (cause) {
+    throw new SimServiceError(awsErrors.invalidNextToken(), { cause });
+  }
+  throw new SimServiceError(awsErrors.invalidNextToken());
+}
+
+interface StoredMetric {
+  readonly key: MetricKey;
+  readonly points: MetricPoint[];
+}
+
+interface ParsedQuery {
+  readonly id: string;
+  readonly label: string;
+  readonly key: MetricKey;
+  readonly periodSec: number;
+  readonly stat: Statistic;
+  readonly unit: string | undefined;
+  readonly returnData: boolean;
+}
+
+/** Wire-shaped (AWS JSON 1.0) output of GetMetricData. */
+export interface GetMetricDataOutput {
+  MetricDataResults: {
+    Id: string;
+    Label: string;
+    Timestamps: number[];
+    Values: number[];
+    StatusCode: "Complete" | "PartialData";
+  }[];
+  NextToken?: string;
+  Messages: never[];
+}
+
+export interface ListMetricsOutput {
+  Metrics: { Namespace: string; MetricName: string; Dimensions: Dimension[] }[];
+  NextToken?: string;
+}
+
+/**
+ * CloudWatch's metric store and query engine: PutMetricData, GetMetricData, ListMetrics
+ * over the wire shapes of AWS JSON 1.0, plus the synthetic AWS/Bedrock metrics.
+ */
+export class CloudWatchStore {
+  readonly #stored = new Map<string, StoredMetric>();
+  readonly #synthetic: SyntheticMetrics;
+
+  constructor(synthetic: SyntheticMetrics) {
+    this.#synthetic = synthetic;
+  }
+
+  putMetricData(input: Record<string, unknown>, now: number): Record<string, never> {
+    const namespace = requireString(input.Namespace, "Namespace");
+    if (namespace.startsWith("AWS/")) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The value ${namespace} for parameter Namespace is invalid.`,
+        ),
+      );
+    }
+    const data = input.MetricData;
+    if (!Array.isArray(data) || data.length === 0) {
+      throw new SimServiceError(awsErrors.missingParameter("The parameter MetricData is required."));
+    }
+    // Validate all before storing any, as CloudWatch rejects the whole request.
+    const parsed = data.map((d, i) => {
+      const field = `MetricData.member.${i + 1}`;
+      const metricName = requireString(d?.MetricName, `${field}.MetricName`);
+      const dimensions = parseDimensions(d?.Dimensions, `${field}.Dimensions`);
+      const t = d?.Timestamp === undefined ? now : parseInstant(d.Timestamp, `${field}.Timestamp`);
+      const unit = typeof d?.Unit === "string" ? d.Unit : undefined;
+      return { metricName, dimensions, t, unit, samples: samplesOf(d, field) };
+    });
+    for (const p of parsed) {
+      const id = keyString(namespace, p.metricName, p.dimensions);
+      let metric = this.#stored.get(id);
+      if (!metric) {
+        metric = {
+          key: { namespace, metricName: p.metricName, dimensions: p.dimensions },
+          points: [],
+        };
+        this.#stored.set(id, metric);
+      }
+      for (const stats of p.samples) {
+        metric.points.push(p.unit === undefined ? { t: p.t, stats } : { t: p.t, stats, unit: p.unit });
+      }
+    }
+    return {};
+  }
+
+  getMetricData(input: Record<string, unknown>, now: number): GetMetricDataOutput {
+    const start = parseInstant(input.StartTime ?? fail("StartTime"), "StartTime");
+    const end = parseInstant(input.EndTime ?? fail("EndTime"), "EndTime");
+    if (end <= start) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue("The parameter EndTime must be greater than StartTime."),
+      );
+    }
+    const queries = parseQueries(input.MetricDataQueries);
+    const descending = (input.ScanBy ?? "TimestampDescending") !== "TimestampAscending";
+    const maxDatapoints =
+      input.MaxDatapoints === undefined
+        ? DEFAULT_MAX_DATAPOINTS
+        : requireNumber(input.MaxDatapoints, "MaxDatapoints");
+    const offset = decodeToken(input.NextToken);
+
+    const series = queries
+      .filter((q) => q.returnData)
+      .map((q) => ({ q, points: this.#aggregate(q, start, end, now, descending) }));
+    const total = series.reduce((n, s) => n + s.points.length, 0);
+    const pageEnd = Math.min(total, offset + maxDatapoints);
+    let before = 0;
+    const results = series.map(({ q, points }) => {
+      const from = Math.min(points.length, Math.max(0, offset - before));
+      const to = Math.min(points.length, Math.max(0, pageEnd - before));
+      before += points.length;
+      const page = points.slice(from, to);
+      return {
+        Id: q.id,
+        Label: q.label,
+        Timestamps: page.map((p) => p.t / 1000),
+        Values: page.map((p) => p.value),
+        StatusCode: to < points.length ? ("PartialData" as const) : ("Complete" as const),
+      };
+    });
+    return {
+      MetricDataResults: results,
+      ...(pageEnd < total ? { NextToken: encodeToken(pageEnd) } : {}),
+      Messages: [],
+    };
+  }
+
+  listMetrics(input: Record<string, unknown>, now: number): ListMetricsOutput {
+    const namespace = typeof input.Namespace === "string" ? input.Namespace : undefined;
+    const metricName = typeof input.MetricName === "string" ? input.MetricName : undefined;
+    const filters = Array.isArray(input.Dimensions)
+      ? (input.Dimensions as { Name?: unknown; Value?: unknown }[]).map((d, i) => ({
+          Name: requireString(d?.Name, `Dimensions.member.${i + 1}.Name`),
+          Value: typeof d?.Value === "string" ? d.Value : undefined,
+        }))
+      : [];
+    const all = [...this.#synthetic.list(now), ...[...this.#stored.values()].map((m) => m.key)];
+    const matching = all.filter(
+      (k) =>
+        (namespace === undefined || k.namespace === namespace) &&
+        (metricName === undefined || k.metricName === metricName) &&
+        filters.every((f) =>
+          k.dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value)),
+        ),
+    );
+    const offset = decodeToken(input.NextToken);
+    const page = matching.slice(offset, offset + LIST_METRICS_PAGE);
+    return {
+      Metrics: page.map((k) => ({
+        Namespace: k.namespace,
+        MetricName: k.metricName,
+        Dimensions: k.dimensions.map((d) => ({ Name: d.Name, Value: d.Value })),
+      })),
+      ...(offset + LIST_METRICS_PAGE < matching.length
+        ? { NextToken: encodeToken(offset + LIST_METRICS_PAGE) }
+        : {}),
+    };
+  }
+
+  #reader(key: MetricKey): SeriesReader | undefined {
+    const synthetic = this.#synthetic.reader(key);
+    if (synthetic) return synthetic;
+    const stored = this.#stored.get(keyString(key.namespace, key.metricName, key.dimensions));
+    if (!stored) return undefined;
+    return (start, end) => stored.points.filter((p) => p.t >= start && p.t < end);
+  }
+
+  #aggregate(
+    q: ParsedQuery,
+    start: number,
+    end: number,
+    now: number,
+    descending: boolean,
+  ): { t: number; value: number }[] {
+    const read = this.#reader(q.key);
+    if (!read) return [];
+    const periodMs = q.periodSec * 1000;
+    const from = Math.max(roundStart(start, now), now - retentionMs(q.periodSec));
+    const binStart = roundStart(start, now);
+    const bins = new Map<number, StatSet>();
+    for (const p of read(from, end, now)) {
+      if (p.t < from || p.t >= end) continue;
+      if (q.unit !== undefined && p.unit !== q.unit) continue;
+      const bin = binStart + Math.floor((p.t - binStart) / periodMs) * periodMs;
+      const prev = bins.get(bin);
+      bins.set(bin, prev ? merge(prev, p.stats) : p.stats);
+    }
+    const out = [...bins.entries()].map(([t, stats]) => ({ t, value: statisticOf(stats, q.stat) }));
+    out.sort((a, b) => (descending ? b.t - a.t : a.t - b.t));
+    return out;
+  }
+}
+
+function fail(field: string): never {
+  throw new SimServiceError(awsErrors.missingParameter(`The parameter ${field} is required.`));
+}
+
+function samplesOf(d: Record<string, unknown>, field: string): StatSet[] {
+  if (Array.isArray(d.Values) && d.Values.length > 0) {
+    const counts = Array.isArray(d.Counts) ? d.Counts : [];
+    return d.Values.map((v, i) => {
+      const value = requireNumber(v, `${field}.Values.member.${i + 1}`);
+      const count = counts[i] === undefined ? 1 : requireNumber(counts[i], `${field}.Counts`);
+      return { count, sum: value * count, min: value, max: value };
+    });
+  }
+  const sv = d.StatisticValues as Record<string, unknown> | undefined;
+  if (sv) {
+    return [
+      {
+        count: requireNumber(sv.SampleCount, `${field}.StatisticValues.SampleCount`),
+        sum: requireNumber(sv.Sum, `${field}.StatisticValues.Sum`),
+        min: requireNumber(sv.Minimum, `${field}.StatisticValues.Minimum`),
+        max: requireNumber(sv.Maximum, `${field}.StatisticValues.Maximum`),
+      },
+    ];
+  }
+  const value = requireNumber(d.Value ?? fail(`${field}.Value`), `${field}.Value`);
+  return [{ count: 1, sum: value, min: value, max: value }];
+}
+
+function parseQueries(raw: unknown): ParsedQuery[] {
+  if (!Array.isArray(raw) || raw.length === 0) fail("MetricDataQueries");
+  if (raw.length > 500) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterValue("The collection MetricDataQueries must not have more than 500 members."),
+    );
+  }
+  const seen = new Set<string>();
+  return raw.map((q, i): ParsedQuery => {
+    const field = `MetricDataQueries.member.${i + 1}`;
+    const id = requireString(q?.Id, `${field}.Id`);
+    if (!QUERY_ID.test(id) || seen.has(id)) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The value ${id} for parameter ${field}.Id is invalid: it must be unique and start with a lowercase letter.`,
+        ),
+      );
+    }
+    seen.add(id);
+    if (q.Expression !== undefined) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `${field}.Expression: metric math is not implemented by the keepwarm simulator; use MetricStat.`,
+        ),
+      );
+    }
+    const ms = q.MetricStat;
+    if (!ms) fail(`${field}.MetricStat`);
+    const metric = ms.Metric ?? fail(`${field}.MetricStat.Metric`);
+    const periodSec = requireNumber(ms.Period ?? fail(`${field}.MetricStat.Period`), `${field}.MetricStat.Period`);
+    if (!(periodSec >= 1) || (periodSec >= 60 ? periodSec % 60 !== 0 : ![1, 5, 10, 30].includes(periodSec))) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The parameter ${field}.MetricStat.Period must be 1, 5, 10, 30 or a multiple of 60.`,
+        ),
+      );
+    }
+    const stat = requireString(ms.Stat, `${field}.MetricStat.Stat`);
+    if (!(STATISTICS as readonly string[]).includes(stat)) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The value ${stat} for parameter ${field}.MetricStat.Stat is not supported by the keepwarm simulator; use one of ${STATISTICS.join(", ")}.`,
+        ),
+      );
+    }
+    const metricName = requireString(metric.MetricName, `${field}.MetricStat.Metric.MetricName`);
+    return {
+      id,
+      label: typeof q.Label === "string" ? q.Label : metricName,
+      key: {
+        namespace: requireString(metric.Namespace, `${field}.MetricStat.Metric.Namespace`),
+        metricName,
+        dimensions: parseDimensions(metric.Dimensions, `${field}.MetricStat.Metric.Dimensions`),
+      },
+      periodSec,
+      stat: stat as Statistic,
+      unit: typeof ms.Unit === "string" ? ms.Unit : undefined,
+      returnData: q.ReturnData !== false,
+    };
+  });
+}

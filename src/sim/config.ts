@@ -1,0 +1,194 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import {
+  DATE_TIME_PATTERN,
+  DURATION_PATTERN,
+  IMPORTED_MODEL_ARN_PATTERN,
+  parseDurationMs,
+} from "../config/formats.js";
+import {
+  type ConfigProblem,
+  checkSize,
+  describeValue,
+  FILE_PATH,
+  parseYamlWithSchema,
+} from "../config/yamlSchema.js";
+import {
+  DEFAULT_SIM_SETTINGS,
+  resolveSimSettings,
+  type SimModelSpec,
+  type SimSettings,
+  SimSettingsError,
+} from "./settings.js";
+
+const is = (input: unknown): string => `is ${describeValue(input)}`;
+
+function duration(description: string, fallbackMs: number) {
+  return z
+    .string()
+    .regex(DURATION_PATTERN, {
+      error: (iss) => `${is(iss.input)}; allowed: a duration such as 0s, 90s, 15m or 1h`,
+    })
+    .optional()
+    .meta({ description: `${description} Default ${fallbackMs / 1000}s.` });
+}
+
+function wholeNumber(min: number, max: number, description: string) {
+  return z
+    .number()
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, {
+      error: (iss) => `${is(iss.input)}; allowed: a whole number from ${min} to ${max}`,
+    })
+    .optional()
+    .meta({ description });
+}
+
+const d = DEFAULT_SIM_SETTINGS;
+
+const settingsSchema = z.strictObject({
+  restore: duration("How long a cold model takes to restore.", d.restoreMs),
+  restoreJitter: duration("Each restore lasts restore plus or minus up to this.", d.restoreJitterMs),
+  evictionDelay: duration("Idle time after the last successful call before a copy is unloaded.", d.evictionDelayMs),
+  billingWindow: duration("Copies are billed in whole windows of this length.", d.billingWindowMs),
+  publishDelay: duration("How long after a minute ends its datapoint can be read.", d.publishDelayMs),
+  invocation: duration("How long one call occupies a copy.", d.invocationMs),
+  perCopyConcurrency: wholeNumber(1, 1000, "Concurrent calls per copy before another copy is added."),
+  maxCopies: wholeNumber(1, 100, "Copies per model (service quota)."),
+  usdPerCmuMinute: z
+    .number()
+    .refine((n) => Number.isFinite(n) && n >= 0, {
+      error: (iss) => `${is(iss.input)}; allowed: a price in US dollars, 0 or more`,
+    })
+    .optional()
+    .meta({ description: "Price of one CMU-minute." }),
+  seed: wholeNumber(0, 2 ** 31 - 1, "Seeds the restore jitter."),
+}).superRefine((s, ctx) => {
+  const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
+  const jitter = s.restoreJitter === undefined ? d.restoreJitterMs : parseDurationMs(s.restoreJitter);
+  if (restore !== undefined && jitter !== undefined && jitter > restore) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["restoreJitter"],
+      message: `is ${jitter / 1000}s, longer than restore (${restore / 1000}s); allowed: at most restore`,
+    });
+  }
+});
+
+const modelSchema = z.strictObject({
+  modelArn: z.string().regex(IMPORTED_MODEL_ARN_PATTERN, {
+    error: (iss) =>
+      `${is(iss.input)}; allowed: arn:aws:bedrock:<region>:<12 digits>:imported-model/<12 of [a-z0-9]>`,
+  }),
+  customModelUnits: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, {
+    error: (iss) => `${is(iss.input)}; allowed: a whole number from 1 to 1000`,
+  }),
+  architecture: z.string().min(1).optional(),
+  instructSupported: z.boolean().optional(),
+  name: z.string().min(1).optional(),
+});
+
+export const simConfigSchema = z
+  .strictObject({
+    clock: z
+      .strictObject({
+        speed: z
+          .number()
+          .refine((n) => Number.isFinite(n) && n > 0, {
+            error: (iss) => `${is(iss.input)}; allowed: a number above 0 (1 is real time)`,
+          })
+          .default(1),
+        start: z
+          .string()
+          .regex(DATE_TIME_PATTERN, {
+            error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+          })
+          .refine((s) => !Number.isNaN(Date.parse(s)) && /(Z|[+-]\d{2}:?\d{2})$/.test(s), {
+            error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+          })
+          .optional(),
+      })
+      .prefault({}),
+    settings: settingsSchema.prefault({}),
+    models: z.array(modelSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (seen.has(m.modelArn)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i, "modelArn"],
+          message: `${m.modelArn} is listed twice; allowed: each model once`,
+        });
+      }
+      seen.add(m.modelArn);
+    });
+  });
+
+/** A standalone simulator's configuration (`keepwarm sim --config FILE`). */
+export interface SimConfig {
+  readonly settings: SimSettings;
+  readonly models: readonly SimModelSpec[];
+  /** 1 is real time; 60 runs a simulated hour per real minute. */
+  readonly speed: number;
+  /** Where simulated time starts, epoch ms; undefined means now. */
+  readonly start: number | undefined;
+}
+
+export type SimConfigResult =
+  | { readonly ok: true; readonly config: SimConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+const SETTING_FIELDS: Record<string, keyof SimSettings> = {
+  restore: "restoreMs",
+  restoreJitter: "restoreJitterMs",
+  evictionDelay: "evictionDelayMs",
+  billingWindow: "billingWindowMs",
+  publishDelay: "publishDelayMs",
+  invocation: "invocationMs",
+};
+
+export function parseSimConfigText(text: string | Uint8Array, file: string): SimConfigResult {
+  const parsed = parseYamlWithSchema(text, file, simConfigSchema);
+  if (!parsed.ok) return { ok: false, problems: parsed.problems };
+  const raw = parsed.value;
+  const partial: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw.settings)) {
+    if (value === undefined) continue;
+    const field = SETTING_FIELDS[key];
+    if (field) partial[field] = parseDurationMs(value as string) as number;
+    else partial[key] = value as number;
+  }
+  let settings: SimSettings;
+  try {
+    settings = resolveSimSettings(partial as Partial<SimSettings>);
+  } catch (err) {
+    if (!(err instanceof SimSettingsError)) throw err;
+    return { ok: false, problems: [parsed.problemAt(["settings"], err.message)] };
+  }
+  return {
+    ok: true,
+    config: {
+      settings,
+      models: raw.models.map((m) => ({ ...m })),
+      speed: raw.clock.speed,
+      start: raw.clock.start === undefined ? undefined : Date.parse(raw.clock.start),
+    },
+  };
+}
+
+export async function loadSimConfigFile(path: string): Promise<SimConfigResult> {
+  const fail = (message: string): SimConfigResult => ({
+    ok: false,
+    problems: [{ file: path, line: 1, column: 1, path: FILE_PATH, message }],
+  });
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    return fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const tooLarge = checkSize(bytes.byteLength, path);
+  if (tooLarge) return { ok: false, problems: [tooLarge] };
+  return parseSimConfigText(bytes, path);
+}

@@ -1,0 +1,205 @@
+import type { FaultSchedule } from "./faults.js";
+import type { SimModelSpec, SimSettings } from "./settings.js";
+
+/** One copy of a model, billed from its first successful call until it is unloaded. */
+export interface CopyRun {
+  /** 0 is the first copy; 1 and 2 are added under concurrent load. */
+  readonly copy: number;
+  readonly start: number;
+  /** Undefined while the copy is still up. */
+  readonly end: number | undefined;
+}
+
+/** From the call that woke a cold model until it was unloaded again. */
+export interface Episode {
+  readonly restoreStart: number;
+  readonly readyAt: number;
+  readonly end: number | undefined;
+}
+
+export type ModelStateName = "cold" | "restoring" | "warm";
+
+export interface ModelState {
+  readonly state: ModelStateName;
+  /** Copies loaded and able to answer; a restored copy counts before its first call bills it. */
+  readonly copies: number;
+}
+
+export type CallResult =
+  | { readonly kind: "ok"; readonly copies: number }
+  | { readonly kind: "notReady" }
+  | { readonly kind: "overloaded" };
+
+type Phase = "cold" | "restoring" | "loaded" | "serving";
+
+interface MutableRun {
+  copy: number;
+  start: number;
+  end: number | undefined;
+}
+
+interface MutableEpisode {
+  restoreStart: number;
+  readyAt: number;
+  end: number | undefined;
+}
+
+/**
+ * The lifecycle of one imported model. Nothing happens on its own: every call and query
+ * first replays the evictions and restores due up to that instant, so the state is a
+ * function of the recorded calls and the time asked about.
+ */
+export class ModelFleet {
+  readonly spec: SimModelSpec;
+  readonly #settings: SimSettings;
+  readonly #faults: FaultSchedule;
+  #phase: Phase = "cold";
+  #processedTo = Number.NEGATIVE_INFINITY;
+  readonly #episodes: MutableEpisode[] = [];
+  readonly #runs: MutableRun[] = [];
+  readonly #open: (MutableRun | undefined)[] = [];
+  readonly #lastNeeded: number[] = [];
+  /** Since the copy was restored or last served a call: the idle clock of eviction. */
+  #idleSince = 0;
+  /** Successful calls, ascending. */
+  readonly #successes: number[] = [];
+  #inflightFrom = 0;
+
+  constructor(spec: SimModelSpec, settings: SimSettings, faults: FaultSchedule) {
+    this.spec = spec;
+    this.#settings = settings;
+    this.#faults = faults;
+  }
+
+  get episodes(): readonly Episode[] {
+    return this.#episodes;
+  }
+
+  get runs(): readonly CopyRun[] {
+    return this.#runs;
+  }
+
+  get successes(): readonly number[] {
+    return this.#successes;
+  }
+
+  /** Replays what is due up to t: restores finishing, copies idling out, scripted evictions. */
+  advance(t: number): void {
+    if (t < this.#processedTo) return;
+    const s = this.#settings;
+    const episode = this.#episodes.at(-1);
+    if (this.#phase === "restoring" && episode && t >= episode.readyAt) {
+      this.#phase = "loaded";
+      this.#idleSince = episode.readyAt;
+    }
+    if ((this.#phase === "loaded" || this.#phase === "serving") && episode) {
+      const idleOut = this.#idleSince + s.evictionDelayMs;
+      const scripted = this.#faults.firstEviction(
+        this.spec.modelArn,
+        Math.max(this.#processedTo, episode.readyAt),
+        t,
+      );
+      const evictAt = Math.min(idleOut, scripted ?? Number.POSITIVE_INFINITY);
+      this.#closeIdleExtraCopies(Math.min(t, evictAt));
+      if (evictAt <= t) {
+        for (let copy = 0; copy < this.#open.length; copy++) this.#close(copy, evictAt);
+        episode.end = evictAt;
+        this.#phase = "cold";
+        // The model may be woken again, and its restore finish, later in (evictAt, t].
+        this.#processedTo = evictAt;
+        return this.advance(t);
+      }
+    }
+    this.#processedTo = t;
+  }
+
+  /** Records a call at t (after faults have been applied) and says how the model answers. */
+  call(t: number, restoreMs: number): CallResult {
+    this.advance(t);
+    if (this.#phase === "cold") {
+      this.#episodes.push({ restoreStart: t, readyAt: t + restoreMs, end: undefined });
+      this.#phase = "restoring";
+      this.advance(t);
+    }
+    if (this.#phase === "restoring") return { kind: "notReady" };
+
+    const s = this.#settings;
+    while (
+      this.#inflightFrom < this.#successes.length &&
+      (this.#successes[this.#inflightFrom] as number) <= t - s.invocationMs
+    ) {
+      this.#inflightFrom++;
+    }
+    const inflight = this.#successes.length - this.#inflightFrom + 1;
+    const needed = Math.ceil(inflight / s.perCopyConcurrency);
+    if (needed > s.maxCopies) return { kind: "overloaded" };
+
+    for (let copy = 0; copy < needed; copy++) {
+      if (!this.#open[copy]) {
+        const run: MutableRun = { copy, start: t, end: undefined };
+        this.#open[copy] = run;
+        this.#runs.push(run);
+      }
+      this.#lastNeeded[copy] = t;
+    }
+    this.#phase = "serving";
+    this.#idleSince = t;
+    this.#successes.push(t);
+    return { kind: "ok", copies: this.#openCount() };
+  }
+
+  /** Whether a call at t would start a restore: the model is cold. */
+  isColdAt(t: number): boolean {
+    this.advance(t);
+    return this.#phase === "cold";
+  }
+
+  stateAt(t: number): ModelState {
+    this.advance(t);
+    switch (this.#phase) {
+      case "cold":
+        return { state: "cold", copies: 0 };
+      case "restoring":
+        return { state: "restoring", copies: 0 };
+      case "loaded":
+        return { state: "warm", copies: 1 };
+      case "serving":
+        return { state: "warm", copies: this.#openCount() };
+    }
+  }
+
+  /** Copies added under load are unloaded once they have not been needed for the eviction delay. */
+  #closeIdleExtraCopies(upTo: number): void {
+    for (let copy = 1; copy < this.#open.length; copy++) {
+      const lastNeeded = this.#lastNeeded[copy];
+      if (!this.#open[copy] || lastNeeded === undefined) continue;
+      const idleOut = lastNeeded + this.#settings.evictionDelayMs;
+      if (idleOut <= upTo) this.#close(copy, idleOut);
+    }
+  }
+
+  #close(copy: number, at: number): void {
+    const run = this.#open[copy];
+    if (!run) return;
+    run.end = at;
+    this.#open[copy] = undefined;
+  }
+
+  #openCount(): number {
+    let n = 0;
+    for (const run of this.#open) if (run) n++;
+    return n;
+  }
+}
+
+/** Index of the first element >= t in an ascending array. */
+export function lowerBound(sorted: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,43 @@
+export { type Clock, ManualClock, realClock, scaledClock } from "./clock.js";
+export type {
+  Dimension,
+  GetMetricDataOutput,
+  ListMetricsOutput,
+  MetricKey,
+  Statistic,
+} from "./cloudwatch.js";
+export { STATISTICS } from "./cloudwatch.js";
+export type { Dialect } from "./dialects.js";
+export { type AwsErrorShape, SimServiceError } from "./errors.js";
+export {
+  type FaultKind,
+  type FaultSpec,
+  FaultSchedule,
+  FaultSpecError,
+  type SimOperation,
+} from "./faults.js";
+export type { CopyRun, Episode, ModelState, ModelStateName } from "./fleet.js";
+export type { Ledger, LedgerCopy, LedgerModel, LedgerRun, TimeRange } from "./ledger.js";
+export { SimServerError } from "./server.js";
+export {
+  DEFAULT_SIM_SETTINGS,
+  parseImportedModelArn,
+  resolveSimSettings,
+  type SimModelSpec,
+  type SimSettings,
+  SimSettingsError,
+} from "./settings.js";
+export {
+  BEDROCK_NAMESPACE,
+  type CloudWatchOperation,
+  type ImportedModelView,
+  INVOCATIONS_METRIC,
+  type InvokeAnswer,
+  MODEL_COPY_METRIC,
+  MODEL_DIMENSION,
+  type SimResponse,
+  type SimServer,
+  Simulator,
+  type SimulatorOptions,
+  UnknownModelError,
+} from "./simulator.js";

@@ -1,0 +1,97 @@
+import { IMPORTED_MODEL_ARN_PATTERN } from "../config/formats.js";
+
+/**
+ * The simulator's knobs. Where AWS leaves a behaviour undocumented (bedrock-facts.md,
+ * rules marked "(param)"), the default here is the reference behaviour written there.
+ */
+export interface SimSettings {
+  /** How long a cold model takes to restore after the call that wakes it (facts §3: 90 s). */
+  readonly restoreMs: number;
+  /** Each restore lasts restoreMs plus a seeded uniform offset in [-jitter, +jitter]. */
+  readonly restoreJitterMs: number;
+  /** A copy is unloaded this long after the last successful call it served (facts §3: 15 min). */
+  readonly evictionDelayMs: number;
+  /** Copies are billed in whole windows from their first successful call (facts §2: 5 min). */
+  readonly billingWindowMs: number;
+  /** A minute's ModelCopy/Invocations datapoint is readable this long after it ends (facts §6: 2 min). */
+  readonly publishDelayMs: number;
+  /** Calls one copy serves at once before Bedrock adds another copy. */
+  readonly perCopyConcurrency: number;
+  /** Copies per model, the service quota (facts §3: 3). */
+  readonly maxCopies: number;
+  /** How long one successful call occupies a copy, which is what makes calls concurrent. */
+  readonly invocationMs: number;
+  /** Price of one CMU-minute (facts §2: v1.0, us-east-1/us-west-2). */
+  readonly usdPerCmuMinute: number;
+  /** Seeds the restore jitter: the same seed and calls give the same run. */
+  readonly seed: number;
+}
+
+export const DEFAULT_SIM_SETTINGS: SimSettings = Object.freeze({
+  restoreMs: 90_000,
+  restoreJitterMs: 10_000,
+  evictionDelayMs: 15 * 60_000,
+  billingWindowMs: 5 * 60_000,
+  publishDelayMs: 2 * 60_000,
+  perCopyConcurrency: 4,
+  maxCopies: 3,
+  invocationMs: 1_000,
+  usdPerCmuMinute: 0.05718,
+  seed: 1,
+});
+
+/** An imported model the simulator serves. */
+export interface SimModelSpec {
+  readonly modelArn: string;
+  readonly customModelUnits: number;
+  /** As GetImportedModel reports it; defaults to "llama". */
+  readonly architecture?: string;
+  /** Defaults to true. */
+  readonly instructSupported?: boolean;
+  /** Defaults to the id at the end of the ARN. */
+  readonly modelName?: string;
+}
+
+export class SimSettingsError extends Error {
+  override readonly name = "SimSettingsError";
+}
+
+/** Fills in defaults and rejects values the fleet cannot run with. */
+export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSettings {
+  const s = { ...DEFAULT_SIM_SETTINGS, ...partial };
+  const problems: string[] = [];
+  const atLeast = (key: keyof SimSettings, min: number, integer = false) => {
+    const v = s[key];
+    if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+      problems.push(`${key} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${v}`);
+    }
+  };
+  atLeast("restoreMs", 0);
+  atLeast("restoreJitterMs", 0);
+  atLeast("evictionDelayMs", 1);
+  atLeast("billingWindowMs", 1);
+  atLeast("publishDelayMs", 0);
+  atLeast("perCopyConcurrency", 1, true);
+  atLeast("maxCopies", 1, true);
+  atLeast("invocationMs", 1);
+  atLeast("usdPerCmuMinute", 0);
+  atLeast("seed", 0, true);
+  if (s.restoreJitterMs > s.restoreMs) {
+    problems.push(`restoreJitterMs (${s.restoreJitterMs}) must not exceed restoreMs (${s.restoreMs})`);
+  }
+  if (problems.length > 0) throw new SimSettingsError(problems.join("; "));
+  return Object.freeze(s);
+}
+
+
+export interface ImportedModelArnParts {
+  readonly region: string;
+  readonly accountId: string;
+  readonly modelId: string;
+}
+
+export function parseImportedModelArn(arn: string): ImportedModelArnParts | undefined {
+  const m = IMPORTED_MODEL_ARN_PATTERN.exec(arn);
+  if (!m) return undefined;
+  return { region: m[1] as string, accountId: m[2] as string, modelId: m[3] as string };
+}

@@ -1,0 +1,215 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { type PlanOptions, PlanUsageError, planCommand, planRange } from "../../src/cli/plan.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const issueExample = join(root, "test/fixtures/valid/issue-example.yaml");
+const dir = mkdtempSync(join(tmpdir(), "keepwarm-plan-"));
+
+function yamlFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const PRICING = "pricing:\n  usdPerCmuMinute: 0.05718\n  storageUsdPerCmuMonth: 1.95\n";
+const alwaysOn = yamlFile(
+  "always-on.yaml",
+  `${PRICING}models:
+  - name: mimo-vl
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel
+    policy: always-on
+    customModelUnits: 4
+`,
+);
+const unknownCmu = yamlFile(
+  "unknown-cmu.yaml",
+  `${PRICING}timezone: Asia/Shanghai
+models:
+  - name: mimo-vl
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel
+    policy: business-hours
+`,
+);
+
+async function plan(opts: Partial<PlanOptions>) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await planCommand(
+    { config: issueExample, now: Date.parse("2026-11-25T12:00:00Z"), ...opts },
+    { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) },
+  );
+  return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") };
+}
+
+describe("planCommand", () => {
+  describe("--json", () => {
+    it("prints the issue example's Monday 2026-12-07 in each policy's zone", async () => {
+      const r = await plan({
+        from: "2026-12-07T00:00+08:00",
+        to: "2026-12-08T00:00+08:00",
+        json: true,
+      });
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      const mimo = out.models[0];
+      expect(mimo).toMatchObject({
+        name: "mimo-vl",
+        policy: "business-hours",
+        timezone: "Asia/Shanghai",
+      });
+      expect(mimo.windows).toEqual([
+        { start: "2026-12-07T09:00:00+08:00", end: "2026-12-07T18:00:00+08:00" },
+      ]);
+      expect(mimo.pings[0]).toBe("2026-12-07T08:55:00+08:00");
+      expect(mimo.pings.at(-1)).toBe("2026-12-07T17:47:00+08:00");
+      expect(mimo.pings).toHaveLength(39);
+      expect(mimo.months).toEqual([
+        {
+          month: "2026-12",
+          warmMinutes: 547,
+          billedMinutes: 550,
+          computeUsd: 125.8,
+          storageUsd: 7.8,
+          totalUsd: 133.6,
+          alwaysOnUsd: 337.16,
+        },
+      ]);
+      const batch = out.models[1];
+      expect(batch.timezone).toBe("America/Los_Angeles");
+      expect(batch.pings[0]).toBe("2026-12-06T21:55:00-08:00");
+    });
+
+    it("totals always-on 4 CMU in December 2026 at $10,217.86", async () => {
+      const r = await plan({
+        config: alwaysOn,
+        from: "2026-12-01T00:00Z",
+        to: "2027-01-01T00:00Z",
+        json: true,
+      });
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.models[0].months).toEqual([
+        {
+          month: "2026-12",
+          warmMinutes: 44_640,
+          billedMinutes: 44_640,
+          computeUsd: 10_210.06,
+          storageUsd: 7.8,
+          totalUsd: 10_217.86,
+          alwaysOnUsd: 10_217.86,
+        },
+      ]);
+      expect(out.totalUsd).toBe(10_217.86);
+    });
+
+    it("gives null money for a model without customModelUnits", async () => {
+      const r = await plan({
+        config: unknownCmu,
+        from: "2026-12-01T00:00Z",
+        to: "2027-01-01T00:00Z",
+        json: true,
+      });
+      const month = JSON.parse(r.stdout).models[0].months[0];
+      expect(month).toMatchObject({ billedMinutes: 23 * 550, computeUsd: null, totalUsd: null });
+    });
+  });
+
+  describe("tables", () => {
+    it("shows the model, its pings and the month's money with the saving", async () => {
+      const r = await plan({
+        config: alwaysOn,
+        from: "2026-12-01T00:00Z",
+        to: "2027-01-01T00:00Z",
+      });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        /mimo-vl\s+2026-12\s+44,640\s+44,640\s+\$10,210\.06\s+\$7\.80\s+\$10,217\.86\s+\$10,217\.86\s+\$0\.00/,
+      );
+      expect(r.stdout).toMatch(/Grand total\s+\$10,217\.86/);
+      expect(r.stdout).toMatch(/pings\s+3,188/);
+    });
+
+    it("prints minutes and 'unknown' money when the CMU is not in the config", async () => {
+      const r = await plan({
+        config: unknownCmu,
+        from: "2026-12-01T00:00Z",
+        to: "2027-01-01T00:00Z",
+      });
+      expect(r.stdout).toMatch(/mimo-vl\s+2026-12\s+12,581\s+12,650\s+unknown\s+unknown/);
+      expect(r.stdout).toContain("No customModelUnits in the config for mimo-vl");
+    });
+
+    it("covers every UTC month the range touches", async () => {
+      const r = await plan({ from: "2026-11-30T00:00Z", to: "2027-01-02T00:00Z" });
+      expect(r.stdout.match(/^ mimo-vl .*$/gm)?.map((l) => l.split(/\s+/)[2])).toEqual([
+        "2026-11",
+        "2026-12",
+        "2027-01",
+      ]);
+    });
+  });
+
+  describe("bad input", () => {
+    it.each([
+      [{ from: "2026-12-01T00:00" }, /--from "2026-12-01T00:00" has no UTC offset/],
+      [{ from: "2026-12-01" }, /--from "2026-12-01" has no UTC offset/],
+      [{ to: "tomorrow" }, /--to "tomorrow" is not an ISO 8601 date-time/],
+      [{ from: "2026-02-30T00:00Z" }, /--from "2026-02-30T00:00Z" is not a real date-time/],
+      [{ from: "2026-12-02T00:00Z", to: "2026-12-01T00:00Z" }, /--to must be later than --from/],
+      [{ config: undefined }, /no config file/],
+      [{ config: join(dir, "missing.yaml") }, /missing\.yaml:1:1: .*cannot be read/],
+    ])("exits 2 for %o", async (opts, message) => {
+      const r = await plan(opts);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+    });
+  });
+});
+
+describe("planRange", () => {
+  it("defaults to now until the end of its UTC month", () => {
+    const now = Date.parse("2026-11-25T12:34:00Z");
+    expect(planRange({ now })).toEqual({ start: now, end: Date.parse("2026-12-01T00:00:00Z") });
+  });
+  it("throws PlanUsageError naming the flag", () => {
+    expect(() => planRange({ now: 0, to: "2026-12-01T00:00" })).toThrow(PlanUsageError);
+  });
+});
+
+describe("keepwarm plan (the built CLI entry point)", () => {
+  const run = (...args: string[]) =>
+    spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(root, "src/cli/main.ts"), "plan", ...args],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    );
+
+  it("prints JSON and exits 0", () => {
+    const r = run(
+      "--config",
+      alwaysOn,
+      "--from",
+      "2026-12-01T00:00Z",
+      "--to",
+      "2027-01-01T00:00Z",
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).models[0].months[0].totalUsd).toBe(10_217.86);
+  });
+
+  it("exits 2 for a time without an offset", () => {
+    const r = run("--config", alwaysOn, "--from", "2026-12-01T00:00");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--from");
+  });
+});

@@ -1,0 +1,101 @@
+import { parseClockMinutes, parseDays } from "../../src/config/formats.js";
+import type {
+  DateRange,
+  ModelConfig,
+  Override,
+  Policy,
+  ResolvedConfig,
+  WindowRule,
+} from "../../src/domain/types.js";
+
+/** Resolved-config objects for domain tests, built without YAML. */
+
+export const MIN = 60_000;
+
+/** `rule("mon-fri", "09:00", "18:00")`, with `days` and times as the YAML writes them. */
+export function rule(days: string, from: string, to: string): WindowRule {
+  const set = parseDays(days);
+  const fromMinute = parseClockMinutes(from);
+  const toMinute = parseClockMinutes(to);
+  if (set === undefined || fromMinute === undefined || toMinute === undefined) {
+    throw new Error(`bad test window ${days} ${from}-${to}`);
+  }
+  return { days: set, fromMinute, toMinute };
+}
+
+export function holiday(first: string, last = first): DateRange {
+  return { first, last };
+}
+
+export function windowsPolicy(
+  name: string,
+  timezone: string,
+  windows: WindowRule[],
+  holidays: DateRange[] = [],
+): Policy {
+  return { name, kind: "windows", timezone, windows, holidays };
+}
+
+const BUILT_INS: Policy[] = [
+  { name: "always-on", kind: "always-on", timezone: "UTC", windows: [], holidays: [] },
+  { name: "off", kind: "off", timezone: "UTC", windows: [], holidays: [] },
+  windowsPolicy("business-hours", "UTC", [rule("mon-fri", "09:00", "18:00")]),
+];
+
+export function model(
+  name: string,
+  policy: string,
+  overrides: Partial<ModelConfig> = {},
+): ModelConfig {
+  return {
+    name,
+    modelArn: `arn:aws:bedrock:us-west-2:123456789012:imported-model/${name.padEnd(12, "x").slice(0, 12)}`,
+    region: "us-west-2",
+    accountId: "123456789012",
+    modelId: name.padEnd(12, "x").slice(0, 12),
+    policy,
+    customModelUnits: 4,
+    cadenceMs: 14 * MIN,
+    leadTimeMs: 5 * MIN,
+    evictionDelayMs: 15 * MIN,
+    warmupTimeoutMs: 10 * MIN,
+    request: { messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
+    metric: {
+      namespace: "AWS/Bedrock",
+      metricName: "ModelCopy",
+      dimensionName: "ModelId",
+      dimensionValue: "",
+    },
+    price: { usdPerCmuMinute: 0.05718, storageUsdPerCmuMonth: 1.95, source: "test" },
+    ...overrides,
+  };
+}
+
+/** A config with the built-in policies, `policies` added or redefining them. */
+export function config(
+  policies: Policy[],
+  models: ModelConfig[],
+  overrides: Override[] = [],
+  timezone = "UTC",
+): ResolvedConfig {
+  return {
+    timezone,
+    policies: new Map([...BUILT_INS, ...policies].map((p) => [p.name, p])),
+    overrides,
+    models,
+    daemon: {
+      stateDir: "./.state",
+      httpHost: "127.0.0.1",
+      httpPort: 9464,
+      selfHostingUsdPerMonth: 2062.26,
+    },
+  };
+}
+
+/** Epoch ms of an ISO instant that carries its offset. */
+export function at(iso: string): number {
+  if (!/(Z|[+-]\d{2}:\d{2})$/.test(iso)) throw new Error(`test instant ${iso} has no offset`);
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new Error(`bad test instant ${iso}`);
+  return t;
+}

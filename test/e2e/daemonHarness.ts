@@ -1,0 +1,148 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { RegionClientPool } from "../../src/aws/clients.js";
+import { parseConfigText } from "../../src/config/load.js";
+import type { ResolvedConfig } from "../../src/domain/types.js";
+import { VirtualClock } from "../../src/runtime/clock.js";
+import type { ControllerTiming } from "../../src/runtime/controller.js";
+import { Daemon } from "../../src/runtime/daemon.js";
+import { createLogger, type Logger } from "../../src/runtime/logger.js";
+import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
+
+/** A log line as the daemon wrote it, parsed. */
+export type LogLine = Record<string, unknown> & { event: string; time: string; model?: string };
+
+/** Parses YAML that must be valid; a test config with a mistake fails loudly. */
+export function configOf(yaml: string, stateDir = mkdtempSync(join(tmpdir(), "kw-e2e-"))): ResolvedConfig {
+  const result = parseConfigText(yaml, "test.yaml", { stateDir });
+  if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.problems)}`);
+  return result.config;
+}
+
+/** A deterministic [0, 1) sequence, so jitter is the same on every run. */
+export function seededRandom(seed = 1): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Log lines parsed as they are written, stamped with the virtual clock. */
+export function collectingLogger(now: () => number): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line.trim() !== "") lines.push(JSON.parse(line) as LogLine);
+      }
+      done();
+    },
+  });
+  return { logger: createLogger({ level: "debug", destination: sink, now }), lines };
+}
+
+export interface Harness {
+  readonly clock: VirtualClock;
+  readonly sim: Simulator;
+  readonly server: SimServer;
+  readonly clients: RegionClientPool;
+  readonly lines: LogLine[];
+  readonly logger: Logger;
+  readonly stateDir: string;
+  /** InvokeModel requests that reached the wire, by model ARN, at virtual instants. */
+  readonly invokeTimes: Map<string, number[]>;
+  daemon: Daemon;
+  /** A new daemon on the same clock, simulator and clients: a restart. */
+  restart(config?: ResolvedConfig): Promise<Daemon>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly config: ResolvedConfig;
+  readonly start: number;
+  readonly sim?: Partial<SimSettings>;
+  readonly timing?: Partial<ControllerTiming>;
+}
+
+/**
+ * The daemon against the simulator over the wire (real SDK clients, loopback HTTP), both
+ * on one virtual clock. The daemon is created, not started.
+ */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const clock = new VirtualClock(options.start);
+  const sim = new Simulator({
+    clock,
+    settings: { restoreJitterMs: 0, ...(options.sim ?? {}) },
+    models: options.config.models.map((m) => ({
+      modelArn: m.modelArn,
+      customModelUnits: m.customModelUnits ?? 4,
+    })),
+  });
+  const server = await sim.listen();
+  const clients = new RegionClientPool({
+    endpoint: server.url,
+    credentials: { accessKeyId: "AKIDSIMULATED", secretAccessKey: "simulated" },
+  });
+  const invokeTimes = new Map<string, number[]>();
+  const { logger, lines } = collectingLogger(() => clock.now());
+  const stateDir = options.config.daemon.stateDir;
+  const make = (config: ResolvedConfig) => {
+    const daemon = new Daemon(config, {
+      clock,
+      logger,
+      clients,
+      stateDir,
+      random: seededRandom(7),
+      ...(options.timing ? { timing: options.timing } : {}),
+    });
+    return daemon;
+  };
+  for (const region of new Set(options.config.models.map((m) => m.region))) {
+    clients.get(region).runtime.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = (context as { commandName?: string }).commandName;
+        const arn = decodeURIComponent(
+          ((args.request as { path?: string }).path ?? "").split("/")[2] ?? "",
+        );
+        if (input === "InvokeModelCommand") {
+          const list = invokeTimes.get(arn) ?? [];
+          list.push(clock.now());
+          invokeTimes.set(arn, list);
+        }
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "countInvokes" },
+    );
+  }
+  const harness: Harness = {
+    clock,
+    sim,
+    server,
+    clients,
+    lines,
+    logger,
+    stateDir,
+    invokeTimes,
+    daemon: make(options.config),
+    async restart(config = options.config) {
+      await harness.daemon.stop({ graceMs: 1_000 });
+      harness.daemon = make(config);
+      await harness.daemon.start();
+      return harness.daemon;
+    },
+    async close() {
+      await harness.daemon.stop({ graceMs: 1_000 });
+      clients.destroy();
+      await server.close();
+    },
+  };
+  return harness;
+}
+
+/** Lines of one event, optionally of one model. */
+export function eventsOf(lines: readonly LogLine[], event: string, model?: string): LogLine[] {
+  return lines.filter((l) => l.event === event && (model === undefined || l.model === model));
+}

@@ -1,0 +1,31 @@
+// A keepwarm-shaped process for the shutdown test: a real HTTP server, a stand-in daemon
+// whose one in-flight ping takes PING_MS (never ends if negative), and installShutdown.
+import { startHttpServer } from "../../src/runtime/http.js";
+import { createLogger } from "../../src/runtime/logger.js";
+import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import { installShutdown } from "../../src/runtime/shutdown.js";
+
+const pingMs = Number(process.argv[2]);
+const graceMs = Number(process.argv[3]);
+const logger = createLogger();
+const http = await startHttpServer({
+  port: 0,
+  registry: new PromMetrics().registry,
+  status: () => ({ configLoaded: true, firstReconcileDone: true }),
+  logger,
+});
+const inFlight = new Promise<void>((resolve) => {
+  if (pingMs < 0) return;
+  setTimeout(() => {
+    logger.info({ event: "ping-finished" });
+    resolve();
+  }, pingMs);
+});
+const daemon = {
+  async stop() {
+    logger.info({ event: "scheduling-stopped" });
+    await inFlight;
+  },
+};
+installShutdown({ daemon, http, logger, graceMs });
+logger.info({ event: "ready", url: http.url });

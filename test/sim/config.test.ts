@@ -1,0 +1,110 @@
+import net from "node:net";
+import { readFile } from "node:fs/promises";
+import { CloudWatchClient, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
+import { describe, expect, it } from "vitest";
+import { startSim } from "../../src/cli/sim.js";
+import { parseSimConfigText } from "../../src/sim/config.js";
+import { DEFAULT_SIM_SETTINGS } from "../../src/sim/settings.js";
+import { CREDENTIALS } from "./harness.js";
+
+function capture() {
+  const lines = { stdout: [] as string[], stderr: [] as string[] };
+  return {
+    lines,
+    out: { stdout: (l: string) => lines.stdout.push(l), stderr: (l: string) => lines.stderr.push(l) },
+  };
+}
+
+describe("parseSimConfigText", () => {
+  it("reads the sample config/sim.yaml as the defaults plus two models", async () => {
+    const result = parseSimConfigText(await readFile("config/sim.yaml"), "config/sim.yaml");
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.config.settings).toEqual(DEFAULT_SIM_SETTINGS);
+    expect(result.config.models.map((m) => m.customModelUnits)).toEqual([4, 2]);
+    expect(result.config.speed).toBe(1);
+  });
+
+  it("turns durations into milliseconds and a clock start into an instant", () => {
+    const result = parseSimConfigText(
+      "clock: {speed: 60, start: 2026-12-01T08:00:00Z}\nsettings: {restore: 6m, restoreJitter: 0s, evictionDelay: 1h}\n",
+      "sim.yaml",
+    );
+    expect(result.ok && result.config).toMatchObject({
+      speed: 60,
+      start: Date.parse("2026-12-01T08:00:00Z"),
+      settings: { restoreMs: 360_000, restoreJitterMs: 0, evictionDelayMs: 3_600_000 },
+    });
+  });
+
+  it("reports every problem with its line, column, path and what is allowed", () => {
+    const text = [
+      "settings:",
+      "  restore: 9x",
+      "  maxCopies: 0",
+      "  bogus: 1",
+      "models:",
+      "  - modelArn: arn:aws:bedrock:us-east-1:123456789012:foundation-model/x",
+      "    customModelUnits: 2",
+      "",
+    ].join("\n");
+    const result = parseSimConfigText(text, "sim.yaml");
+    expect(result.ok).toBe(false);
+    const problems = result.ok ? [] : result.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+    expect(problems).toEqual([
+      '2:12 settings.restore: is "9x"; allowed: a duration such as 0s, 90s, 15m or 1h',
+      "3:14 settings.maxCopies: is 0; allowed: a whole number from 1 to 100",
+      expect.stringMatching(/^4:3 settings\.bogus: unknown key "bogus"/),
+      expect.stringMatching(/^6:15 models\[0\]\.modelArn: .*allowed: arn:aws:bedrock:<region>/),
+    ]);
+  });
+
+  it("refuses a restore jitter longer than the restore", () => {
+    const result = parseSimConfigText("settings:\n  restore: 30s\n  restoreJitter: 1m\n", "sim.yaml");
+    expect(result.ok ? [] : result.problems.map((p) => [p.line, p.path])).toEqual([[3, "settings.restoreJitter"]]);
+  });
+});
+
+describe("startSim", () => {
+  it("serves the configured models where AWS_ENDPOINT_URL points the SDK", async () => {
+    const { out, lines } = capture();
+    const started = await startSim(
+      { port: 0, host: "127.0.0.1", config: "config/sim.yaml", speed: undefined, start: undefined },
+      out,
+    );
+    if (!started.ok) throw new Error(lines.stderr.join("\n"));
+    const previous = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = started.server.url;
+    const client = new CloudWatchClient({ region: "us-east-1", credentials: CREDENTIALS });
+    try {
+      await expect(client.send(new ListMetricsCommand({}))).resolves.toMatchObject({ Metrics: [] });
+      expect(started.sim.models()).toHaveLength(2);
+      expect(lines.stdout[0]).toContain(`listening on ${started.server.url}`);
+    } finally {
+      client.destroy();
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = previous;
+      await started.server.close();
+    }
+  });
+
+  it("exits 2 on an invalid config and 1 when the port is taken", async () => {
+    const bad = capture();
+    expect(
+      await startSim({ port: 0, host: "127.0.0.1", config: "/nonexistent/sim.yaml", speed: undefined, start: undefined }, bad.out),
+    ).toEqual({ ok: false, exitCode: 2 });
+    expect(bad.lines.stderr[0]).toMatch(/^\/nonexistent\/sim\.yaml:1:1: \(file\): cannot be read/);
+
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    const port = (holder.address() as net.AddressInfo).port;
+    const taken = capture();
+    try {
+      expect(
+        await startSim({ port, host: "127.0.0.1", config: undefined, speed: undefined, start: undefined }, taken.out),
+      ).toEqual({ ok: false, exitCode: 1 });
+      expect(taken.lines.stderr[0]).toContain(`cannot listen on 127.0.0.1:${port}`);
+    } finally {
+      holder.close();
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import { BedrockClient } from "@aws-sdk/client-bedrock";
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ManualClock } from "../../src/sim/clock.js";
+import type { SimSettings } from "../../src/sim/settings.js";
+import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+
+export const ARN = "arn:aws:bedrock:us-east-1:123456789012:imported-model/abcdefghijkl";
+export const ARN2 = "arn:aws:bedrock:us-east-1:123456789012:imported-model/mnopqrstuvwx";
+export const T0 = Date.parse("2026-12-01T09:00:00Z");
+export const MIN = 60_000;
+export const CREDENTIALS = { accessKeyId: "AKIDSIMULATOR", secretAccessKey: "not-checked" };
+
+/** Settings with no jitter, so instants in the tables are exact. */
+export const EXACT: Partial<SimSettings> = { restoreJitterMs: 0 };
+
+export interface SdkHarness {
+  readonly sim: Simulator;
+  readonly clock: ManualClock;
+  readonly server: SimServer;
+  /** maxAttempts 1, as keepwarm creates it; default request handler (HTTP/2). */
+  readonly runtime: BedrockRuntimeClient;
+  readonly bedrock: BedrockClient;
+  readonly cloudwatch: CloudWatchClient;
+  close(): Promise<void>;
+}
+
+/** A simulator on a free port with the three real SDK clients pointed at it. */
+export async function startHarness(
+  options: { settings?: Partial<SimSettings>; start?: number; cmu?: number } = {},
+): Promise<SdkHarness> {
+  const clock = new ManualClock(options.start ?? T0);
+  const sim = new Simulator({
+    clock,
+    settings: { ...EXACT, ...options.settings },
+    models: [
+      { modelArn: ARN, customModelUnits: options.cmu ?? 4, architecture: "qwen2.5-vl" },
+      { modelArn: ARN2, customModelUnits: 2 },
+    ],
+  });
+  const server = await sim.listen({ port: 0 });
+  const common = { region: "us-east-1", endpoint: server.url, credentials: CREDENTIALS };
+  const runtime = new BedrockRuntimeClient({ ...common, maxAttempts: 1 });
+  const bedrock = new BedrockClient({ ...common, maxAttempts: 1 });
+  const cloudwatch = new CloudWatchClient({ ...common, maxAttempts: 1 });
+  return {
+    sim,
+    clock,
+    server,
+    runtime,
+    bedrock,
+    cloudwatch,
+    close: async () => {
+      runtime.destroy();
+      bedrock.destroy();
+      cloudwatch.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** The error a promise rejects with, or a failure if it resolves. */
+export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<string, any>> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error & Record<string, any>;
+  }
+  throw new Error("expected the call to fail, it succeeded");
+}
