@@ -1,10 +1,9 @@
-# syntax=docker/dockerfile:1
 # keepwarm: keeps Amazon Bedrock imported models warm on a schedule.
 #   docker build -t keepwarm .
 #   docker run -d --name keepwarm --read-only --tmpfs /tmp \
 #     -v keepwarm-state:/var/lib/keepwarm \
-#     -v "$PWD/keepwarm.yaml:/etc/keepwarm/keepwarm.yaml:ro" \
-#     -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_SESSION_TOKEN \
+#     -v "$PWD/etc-keepwarm:/etc/keepwarm:ro" \
+#     -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY -e AWS_SESSION_TOKEN \
 #     -p 127.0.0.1:9464:9464 keepwarm
 
 ARG NODE_IMAGE=node:24-bookworm-slim

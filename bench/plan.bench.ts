@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { planCommand } from "../src/cli/plan.js";
 import { parseConfigText } from "../src/config/load.js";
 import { planModel } from "../src/domain/plan.js";
 import { monthRange, projectMonth } from "../src/domain/spend.js";
@@ -77,6 +81,22 @@ function slidingTicks(ticks: number): number {
   return (performance.now() - t0) / ticks;
 }
 
+async function wholeCommand(json: boolean): Promise<{ ms: number; bytes: number }> {
+  const file = join(mkdtempSync(join(tmpdir(), "keepwarm-bench-")), "fleet.yaml");
+  writeFileSync(file, yaml);
+  let bytes = 0;
+  const sink = (line: string) => {
+    bytes += line.length + 1;
+  };
+  const t0 = performance.now();
+  const code = await planCommand(
+    { config: file, from: "2026-12-01T00:00Z", to: "2027-01-01T00:00Z", json, now: 0 },
+    { stdout: sink, stderr: sink },
+  );
+  if (code !== 0) throw new Error(`keepwarm plan exited ${code}`);
+  return { ms: performance.now() - t0, bytes };
+}
+
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 const results: string[] = [];
 for (const month of MONTHS) {
@@ -90,7 +110,15 @@ for (const month of MONTHS) {
 results.push(
   `daemon-style query [now-1h, now+1h] for ${MODELS} models: ${slidingTicks(60).toFixed(1)} ms per tick`,
 );
+// Peak RSS so far covers planning only; rendering a month of pings as JSON adds its own.
+const planningRss = process.resourceUsage().maxRSS * 1024;
+results.push(`peak RSS after planning ${mb(planningRss)}`);
+for (const json of [false, true]) {
+  const r = await wholeCommand(json);
+  results.push(
+    `keepwarm plan${json ? " --json" : ""} (load YAML, plan, render) for ${MODELS} models, December 2026: ` +
+      `${r.ms.toFixed(0)} ms, ${mb(r.bytes)} of output`,
+  );
+}
 for (const line of results) console.log(line);
-console.log(
-  `peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}, heap used ${mb(process.memoryUsage().heapUsed)}`,
-);
+console.log(`peak RSS after the whole commands ${mb(process.resourceUsage().maxRSS * 1024)}`);

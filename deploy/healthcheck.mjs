@@ -2,7 +2,8 @@
 // 200 within the timeout, 1 otherwise. Plain node, because the image ships no curl.
 import { request } from "node:http";
 
-const TIMEOUT_MS = 3000;
+// Below the HEALTHCHECK --timeout (5 s), so a hung daemon is reported by this script itself.
+const TIMEOUT_MS = Number(process.env.KEEPWARM_HEALTHCHECK_TIMEOUT_MS || 3000);
 
 /** A wildcard bind address is reachable on loopback; a specific one only on itself. */
 function probeHost(bindHost) {

@@ -156,10 +156,11 @@ export function describeModels(models: readonly DiscoveredModel[], name: CopyMet
 
 function describeMetric(m: DiscoveredModel, name: CopyMetricName): string {
   if (!m.metric) {
-    return `none listed; keepwarm reads ${name.namespace} ${name.metricName} ${DEFAULT_METRIC.dimension}=${m.modelArn ?? m.identifier}, which appears once the model has run in the last two weeks`;
+    return `none listed in ${name.namespace}; keepwarm reads its default ${DEFAULT_METRIC.namespace} ${DEFAULT_METRIC.name} ${DEFAULT_METRIC.dimension}=${m.modelArn ?? m.identifier}, which CloudWatch lists once the model has run in the last two weeks`;
   }
   const where = `namespace ${m.metric.namespace}, metric ${m.metric.metricName}, dimension ${m.metric.dimensionName}=${m.metric.dimensionValue}`;
-  return m.modelArn && isDefaultMetric(m.metric, m.modelArn)
+  if (!m.modelArn) return where;
+  return isDefaultMetric(m.metric, m.modelArn)
     ? `${where} (keepwarm's default)`
     : `${where} (not the default: the snippet sets it)`;
 }
@@ -207,10 +208,11 @@ export function modelsSnippet(models: readonly DiscoveredModel[]): string {
     if (model.info) {
       commentOn(item, "customModelUnits", "from GetImportedModel");
     } else {
-      commentOn(item, "modelArn", "CMUs unknown: GetImportedModel failed; keepwarm retries it");
-    }
-    if (model.info?.createdAt === undefined) {
-      commentOn(item, "policy", "request: the default OpenAI-style ping; check it fits the model");
+      commentOn(
+        item,
+        "modelArn",
+        "GetImportedModel failed: add customModelUnits, and a request if imported before 2025-11-11",
+      );
     }
     const request = item.get("request", true);
     if (isMap(request)) {
@@ -223,7 +225,7 @@ export function modelsSnippet(models: readonly DiscoveredModel[]): string {
 
 function commentOn(item: YAMLMap, key: string, comment: string): void {
   const node = item.get(key, true);
-  if (isScalar(node)) node.comment = node.comment ? `${node.comment}; ${comment}` : ` ${comment}`;
+  if (isScalar(node)) node.comment = ` ${comment}`;
 }
 
 /** A config name from Bedrock's model name (or the id), unique within the snippet. */

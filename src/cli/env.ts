@@ -50,10 +50,22 @@ export function parseSimulateMode(value: string | boolean | undefined, from: str
   throw new UsageError(`${from}: "${value}" is not a simulate mode; allowed: on, off, auto`);
 }
 
-export function parsePort(value: string, from: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535) {
-    throw new UsageError(`${from}: "${value}" is not a port; allowed: an integer 0..65535`);
+/** An integer within [min, max] from the command line or the environment. */
+export function parseInteger(
+  value: string,
+  from: string,
+  range: { readonly min: number; readonly max: number; readonly what: string },
+): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < range.min || n > range.max) {
+    const upper = Number.isFinite(range.max) ? `..${range.max}` : " or more";
+    throw new UsageError(
+      `${from}: "${value}" is not ${range.what}; allowed: an integer ${range.min}${upper}`,
+    );
   }
-  return port;
+  return n;
+}
+
+export function parsePort(value: string, from: string): number {
+  return parseInteger(value, from, { min: 0, max: 65_535, what: "a port" });
 }

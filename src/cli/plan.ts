@@ -12,6 +12,7 @@ import {
   priceMonth,
 } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";
 
@@ -145,10 +146,6 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
   return ExitCode.ok;
 }
 
-function iso(t: number, zone: string): string {
-  return DateTime.fromMillis(t, { zone }).toISO({ suppressMilliseconds: true }) ?? String(t);
-}
-
 const usd = (x: number) => Math.round(x * 100) / 100;
 const minutesOf = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -203,14 +200,18 @@ function planJson(range: Interval, reports: readonly ModelReport[]) {
 
 const count = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** "Tue 2026-12-01 09:00" in `zone`. */
 function local(t: number, zone: string): string {
-  return DateTime.fromMillis(t, { zone }).toFormat("ccc yyyy-MM-dd HH:mm");
+  const text = iso(t, zone);
+  const weekday = WEEKDAYS[weekdayOfDay(dayOfIsoDate(text.slice(0, 10))) - 1];
+  return `${weekday} ${text.slice(0, 10)} ${text.slice(11, 16)}`;
 }
 
 function describeSpan(i: Interval, zone: string): string {
-  const end = DateTime.fromMillis(i.end, { zone });
-  const sameDay = DateTime.fromMillis(i.start, { zone }).hasSame(end, "day");
-  return `${local(i.start, zone)} -> ${sameDay ? end.toFormat("HH:mm") : local(i.end, zone)}`;
+  const [start, end] = [local(i.start, zone), local(i.end, zone)];
+  return `${start} -> ${start.slice(0, 14) === end.slice(0, 14) ? end.slice(15) : end}`;
 }
 
 /** Pads each column to its widest cell; the first column is left-aligned, the rest right. */
@@ -237,9 +238,9 @@ function planText(range: Interval, reports: readonly ModelReport[]): string[] {
       model.customModelUnits === undefined
         ? "CMU unknown (not in the config)"
         : `${model.customModelUnits} CMU`;
-    const offsets = [
-      ...new Set(plan.pings.map((t) => DateTime.fromMillis(t, { zone }).toFormat("ZZ"))),
-    ];
+    // Offsets at the window edges show a DST change without formatting every ping.
+    const edges = plan.windows.flatMap((w) => [w.start, w.end - 1]);
+    const offsets = [...new Set(edges.map((t) => offsetInZone(t, zone)))];
     const rows: string[][] = [
       ["policy", `${plan.policy} (${zone}${offsets.length ? ` ${offsets.join(", ")}` : ""})`],
       [

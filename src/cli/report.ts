@@ -1,5 +1,154 @@
 import type { Command } from "commander";
+import { formatUsd } from "../domain/spend.js";
+import { type DailySummary, readSummaries, SummaryFileError } from "../runtime/summary.js";
+import { parseInteger, readEnv, UsageError } from "./env.js";
+import { ExitCode } from "./exitCodes.js";
+
+const DEFAULT_DAYS = 7;
+const DEFAULT_STATE_DIR = ".state";
+
+export interface ReportOptions {
+  readonly days?: string;
+  readonly stateDir?: string;
+  readonly json?: boolean;
+}
+
+export interface ReportOutput {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
 
 export function registerReport(program: Command): void {
-  program.command("report").description("(not yet available)");
+  program
+    .command("report")
+    .description("Print the daemon's daily summaries (summaries.jsonl) as a table.")
+    .option("--days <n>", `the last N days (default ${DEFAULT_DAYS})`)
+    .option(
+      "--state-dir <dir>",
+      "where summaries.jsonl is (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, ./.state)",
+    )
+    .option("--json", "the summaries as JSON lines instead of a table")
+    .action(async (opts: ReportOptions) => {
+      const env = readEnv();
+      process.exitCode = await printReport(
+        { ...opts, stateDir: opts.stateDir ?? env.stateDir ?? DEFAULT_STATE_DIR },
+        {
+          stdout: (line) => process.stdout.write(`${line}\n`),
+          stderr: (line) => process.stderr.write(`${line}\n`),
+        },
+      );
+    });
+}
+
+/** Prints the summaries of the last `days` days, one row per model per day and a total row. */
+export async function printReport(opts: ReportOptions, out: ReportOutput): Promise<number> {
+  let days = DEFAULT_DAYS;
+  try {
+    if (opts.days !== undefined) {
+      days = parseInteger(opts.days, "--days", { min: 1, max: Infinity, what: "a number of days" });
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    out.stderr(`keepwarm report: ${error.message}`);
+    return ExitCode.badInput;
+  }
+  let summaries: DailySummary[];
+  try {
+    summaries = await readSummaries(opts.stateDir ?? DEFAULT_STATE_DIR);
+  } catch (error) {
+    if (!(error instanceof SummaryFileError)) throw error;
+    out.stderr(`keepwarm report: ${error.message}`);
+    return ExitCode.failure;
+  }
+  const recent = lastDays(summaries, days);
+  if (opts.json) {
+    for (const s of recent) out.stdout(JSON.stringify(s));
+    return ExitCode.ok;
+  }
+  if (recent.length === 0) {
+    out.stdout(`no daily summaries yet in ${opts.stateDir}; the daemon writes one at midnight`);
+    return ExitCode.ok;
+  }
+  for (const line of formatReport(recent)) out.stdout(line);
+  return ExitCode.ok;
+}
+
+/** The summaries of the last `days` distinct dates, oldest first; a date summarised twice keeps its latest. */
+export function lastDays(summaries: readonly DailySummary[], days: number): DailySummary[] {
+  const byDate = new Map<string, DailySummary>();
+  for (const s of summaries) byDate.set(s.date, s);
+  return [...byDate.values()].sort((a, b) => a.date.localeCompare(b.date)).slice(-days);
+}
+
+const HEADERS = [
+  "date",
+  "model",
+  "warm min plan/seen",
+  "cold starts",
+  "restore s med/max",
+  "pings ok/failed",
+  "day",
+  "month to date",
+  "projected",
+  "saving",
+] as const;
+
+/** The table: a row per model per day, a total row per day, hints under their day. */
+export function formatReport(summaries: readonly DailySummary[]): string[] {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const s of summaries) {
+    for (const m of s.models) {
+      rows.push([
+        s.date,
+        m.model,
+        `${m.plannedWarmMinutes}/${m.observedWarmMinutes}`,
+        String(m.coldStarts),
+        `${fmtNum(m.restoreSecondsMedian)}/${fmtNum(m.restoreSecondsMax)}`,
+        `${m.pingsOk}/${m.pingsFailed}`,
+        fmtUsd(m.dayUsd),
+        fmtUsd(m.monthToDateUsd),
+        fmtUsd(m.projectedMonthUsd),
+        fmtUsd(m.savingUsd),
+      ]);
+    }
+    const t = s.total;
+    rows.push([
+      s.date,
+      "TOTAL",
+      `${t.plannedWarmMinutes}/${t.observedWarmMinutes}`,
+      String(t.coldStarts),
+      "",
+      `${t.pingsOk}/${t.pingsFailed}`,
+      formatUsd(t.dayUsd),
+      formatUsd(t.monthToDateUsd),
+      formatUsd(t.projectedMonthUsd),
+      formatUsd(t.savingUsd),
+    ]);
+    if (s.hint) notes.push(`${s.date}: ${s.hint}`);
+    if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
+  }
+  const widths = HEADERS.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
+  );
+  // Text columns align left, figures right, as in `infracost breakdown`.
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(HEADERS),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    ...(notes.length > 0 ? ["", ...notes] : []),
+  ];
+}
+
+function fmtUsd(x: number | null): string {
+  return x === null ? "unknown" : formatUsd(x);
+}
+
+function fmtNum(x: number | null): string {
+  return x === null ? "-" : String(Math.round(x * 10) / 10);
 }

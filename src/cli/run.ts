@@ -53,11 +53,13 @@ const DEMO_TIMING: Partial<ControllerTiming> = Object.freeze({
 const DEMO_LEAD_MS = 10_000;
 const DEMO_SEARCH_MS = 8 * 24 * 60 * 60_000;
 
-/** The simulator refuses a request without an Authorization header, as AWS does. */
-const SIMULATED_CREDENTIALS = Object.freeze({
-  accessKeyId: "AKIAKEEPWARMSIMULATED",
-  secretAccessKey: "simulated",
-});
+/**
+ * The simulator refuses a request without an Authorization header, as AWS does. A fresh
+ * object each time: the SDK marks the credentials it is given with their source.
+ */
+function simulatedCredentials() {
+  return { accessKeyId: "AKIAKEEPWARMSIMULATED", secretAccessKey: "simulated" };
+}
 
 /** How long the default credential chain may take before `auto` decides there is none. */
 const CREDENTIAL_PROBE_MS = 3_000;
@@ -74,9 +76,18 @@ export function registerRun(program: Command): void {
       "--simulate [mode]",
       "on: the built-in simulator instead of AWS; off: AWS; auto: the simulator when no AWS credentials resolve (default: $KEEPWARM_SIMULATE, else off)",
     )
-    .option("--state-dir <dir>", "where summaries.jsonl is kept (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, ./.state)")
-    .option("--http-host <host>", `address of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_HOST, the config, ${DEFAULT_HTTP_HOST})`)
-    .option("--http-port <port>", `port of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_PORT, the config, ${DEFAULT_HTTP_PORT})`)
+    .option(
+      "--state-dir <dir>",
+      "where summaries.jsonl is kept (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, ./.state)",
+    )
+    .option(
+      "--http-host <host>",
+      `address of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_HOST, the config, ${DEFAULT_HTTP_HOST})`,
+    )
+    .option(
+      "--http-port <port>",
+      `port of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_PORT, the config, ${DEFAULT_HTTP_PORT})`,
+    )
     .action(async (opts: RunOptions) => {
       const code = await runDaemon(opts, readEnv());
       if (code !== ExitCode.ok) process.exit(code);
@@ -90,7 +101,9 @@ export function registerRun(program: Command): void {
 export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<number> {
   const configPath = opts.config ?? env.config;
   if (!configPath) {
-    process.stderr.write("keepwarm run: no config file; pass --config FILE or set KEEPWARM_CONFIG\n");
+    process.stderr.write(
+      "keepwarm run: no config file; pass --config FILE or set KEEPWARM_CONFIG\n",
+    );
     return ExitCode.badInput;
   }
   let mode: SimulateMode;
@@ -101,7 +114,10 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
       opts.simulate !== undefined ? "--simulate" : "KEEPWARM_SIMULATE",
     );
     const port = opts.httpPort ?? env.httpPort;
-    httpPort = port === undefined ? undefined : parsePort(port, opts.httpPort ? "--http-port" : "KEEPWARM_HTTP_PORT");
+    httpPort =
+      port === undefined
+        ? undefined
+        : parsePort(port, opts.httpPort ? "--http-port" : "KEEPWARM_HTTP_PORT");
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`keepwarm run: ${error.message}\n`);
@@ -118,29 +134,36 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
 
   const simulated =
     mode === "on" || (mode === "auto" && !(await credentialsResolve(config.models[0]?.region)));
+  // The simulated clock starts just before the next planned ping, whatever the time of day.
+  const offsetMs = simulated ? demoOffset(config, Date.now()) : 0;
+  const clock = realClock({ offsetMs });
   const logger = createLogger({
     pretty: opts.pretty ?? false,
     ...(env.logLevel ? { level: env.logLevel } : {}),
     base: simulated ? { simulated: true } : {},
+    now: () => clock.now(),
   });
   for (const w of loaded.warnings) {
-    logger.warn({ event: "config-warning", file: configPath, problem: formatProblem(w) }, "config warning");
+    logger.warn(
+      { event: "config-warning", file: configPath, problem: formatProblem(w) },
+      "config warning",
+    );
   }
 
   let clients: RegionClientPool;
-  let clock = realClock();
   let sim: { simulator: Simulator; server: SimServer } | undefined;
   if (simulated) {
-    const offsetMs = demoOffset(config, Date.now());
-    clock = realClock({ offsetMs });
     const simulator = new Simulator({
       clock,
       settings: DEMO_SIM_SETTINGS,
-      models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
+      models: config.models.map((m) => ({
+        modelArn: m.modelArn,
+        customModelUnits: m.customModelUnits ?? 4,
+      })),
     });
     const server = await simulator.listen({ host: "127.0.0.1", port: 0 });
     sim = { simulator, server };
-    clients = new RegionClientPool({ endpoint: server.url, credentials: SIMULATED_CREDENTIALS });
+    clients = new RegionClientPool({ endpoint: server.url, credentials: simulatedCredentials() });
     logger.warn(
       {
         event: "simulated",
@@ -150,7 +173,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
         clockOffsetMs: offsetMs,
         simulatedNow: new Date(clock.now()).toISOString(),
       },
-      `SIMULATED: no AWS is called; the built-in simulator at ${server.url} stands in for Bedrock and CloudWatch, with a ${DEMO_SIM_SETTINGS.restoreMs as number / 1000} s restore and ModelCopy published as each minute ends; the clock is moved to ${new Date(clock.now()).toISOString()}, just before the next planned ping`,
+      `SIMULATED: no AWS is called; the built-in simulator at ${server.url} stands in for Bedrock and CloudWatch, with a ${(DEMO_SIM_SETTINGS.restoreMs as number) / 1000} s restore and ModelCopy published as each minute ends; the clock is moved to ${new Date(clock.now()).toISOString()}, just before the next planned ping`,
     );
   } else {
     clients = new RegionClientPool();
@@ -218,7 +241,8 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
 export function demoOffset(config: ResolvedConfig, now: number): number {
   let first: number | undefined;
   for (const model of config.models) {
-    const ping = planModel(config, model, { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS }).pings[0];
+    const ping = planModel(config, model, { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS })
+      .pings[0];
     if (ping !== undefined && (first === undefined || ping < first)) first = ping;
   }
   return first === undefined ? 0 : first - DEMO_LEAD_MS - now;
@@ -230,7 +254,10 @@ function addSimulatedModels(simulator: Simulator, config: ResolvedConfig, logger
   for (const m of config.models) {
     if (known.has(m.modelArn)) continue;
     simulator.addModel({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 });
-    logger.info({ event: "simulated-model-added", modelArn: m.modelArn }, "simulator serves a new model");
+    logger.info(
+      { event: "simulated-model-added", modelArn: m.modelArn },
+      "simulator serves a new model",
+    );
   }
 }
 

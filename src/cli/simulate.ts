@@ -1,5 +1,185 @@
 import type { Command } from "commander";
+import { formatProblem, loadConfigFile } from "../config/load.js";
+import { formatUsd, monthOf, monthRange } from "../domain/spend.js";
+import {
+  DEFAULT_SIMULATE_POLL_MINUTES,
+  type ModelSimulation,
+  type MonthSimulation,
+  type ScenarioResult,
+  simulateMonth,
+} from "../runtime/simulate.js";
+import { DEFAULT_SIM_SETTINGS } from "../sim/index.js";
+import { ExitCode } from "./exitCodes.js";
+import type { CommandOutput } from "./validate.js";
+
+export interface SimulateCommandOptions {
+  /** `--config`, else KEEPWARM_CONFIG. */
+  readonly config: string | undefined;
+  /** `--month`, else the current UTC month. */
+  readonly month: string | undefined;
+  readonly json?: boolean;
+  readonly pollMinutes?: string;
+  /** The instant the default month is taken from. */
+  readonly now: number;
+}
 
 export function registerSimulate(program: Command): void {
-  program.command("simulate").description("(not yet available)");
+  program
+    .command("simulate")
+    .description(
+      "Run keepwarm's daemon for a month on virtual time against the built-in simulator, next to the article's */14 cron and always-on: coverage, cold starts, billed minutes, USD.",
+    )
+    .option("-c, --config <file>", "the config file (default: $KEEPWARM_CONFIG)")
+    .option("--month <yyyy-mm>", "the UTC month to simulate (default: the current one)")
+    .option("--json", "print JSON instead of tables")
+    .option(
+      "--poll-minutes <n>",
+      `virtual minutes between the daemon's ModelCopy reads, 1-5 (1 is the daemon as it runs; default ${DEFAULT_SIMULATE_POLL_MINUTES}, the same figures without faults, faster)`,
+    )
+    .action(
+      async (opts: { config?: string; month?: string; json?: boolean; pollMinutes?: string }) => {
+        process.exitCode = await simulateCommand(
+          {
+            ...opts,
+            config: opts.config ?? process.env.KEEPWARM_CONFIG,
+            month: opts.month,
+            now: Date.now(),
+          },
+          {
+            stdout: (line) => process.stdout.write(`${line}\n`),
+            stderr: (line) => process.stderr.write(`${line}\n`),
+          },
+        );
+      },
+    );
+}
+
+/** Exit 0 with the month's figures; 2 for a bad config or flag, 1 if the run itself failed. */
+export async function simulateCommand(
+  opts: SimulateCommandOptions,
+  out: CommandOutput,
+): Promise<number> {
+  if (!opts.config) {
+    out.stderr("keepwarm simulate: no config file; pass --config FILE or set KEEPWARM_CONFIG");
+    return ExitCode.badInput;
+  }
+  const month = opts.month ?? monthOf(opts.now);
+  try {
+    monthRange(month);
+  } catch {
+    out.stderr(`keepwarm simulate: --month "${month}" is not YYYY-MM; allowed: e.g. 2026-12`);
+    return ExitCode.badInput;
+  }
+  const pollMinutes = Number(opts.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES);
+  if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
+    out.stderr(
+      `keepwarm simulate: --poll-minutes "${opts.pollMinutes}" is not an integer from 1 to 5`,
+    );
+    return ExitCode.badInput;
+  }
+  const loaded = await loadConfigFile(opts.config);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) out.stderr(formatProblem(problem));
+    return ExitCode.badInput;
+  }
+  let result: MonthSimulation;
+  try {
+    result = await simulateMonth({ config: loaded.config, month, pollMinutes });
+  } catch (error) {
+    out.stderr(`keepwarm simulate: ${error instanceof Error ? error.message : String(error)}`);
+    return ExitCode.failure;
+  }
+  if (opts.json) out.stdout(JSON.stringify(toJson(opts.config, result), null, 2));
+  else for (const line of formatSimulation(opts.config, result)) out.stdout(line);
+  return ExitCode.ok;
+}
+
+function toJson(file: string, r: MonthSimulation): unknown {
+  return {
+    config: file,
+    month: r.month,
+    from: new Date(r.range.start).toISOString(),
+    to: new Date(r.range.end).toISOString(),
+    simulator: DEFAULT_SIM_SETTINGS,
+    pollMinutes: r.pollMinutes,
+    elapsedMs: r.elapsedMs,
+    scenarioMs: r.scenarioMs,
+    models: r.models,
+  };
+}
+
+const count = new Intl.NumberFormat("en-US");
+
+function pct(x: number): string {
+  return `${x.toFixed(2)}%`;
+}
+
+function signedPct(x: number): string {
+  return `${x >= 0 ? "+" : ""}${x.toFixed(2)}%`;
+}
+
+/** Columns padded to their widest cell; numbers right-aligned, the first and last column left. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) =>
+    r
+      .map((cell, i) =>
+        i === 0 || i === r.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
+      )
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+function scenarioRow(label: string, s: ScenarioResult, note: string): string[] {
+  return [
+    label,
+    pct(s.coveragePct),
+    count.format(s.coldStartsInWindows),
+    count.format(s.invocations),
+    count.format(s.billedMinutes),
+    formatUsd(s.computeUsd),
+    formatUsd(s.totalUsd),
+    note,
+  ];
+}
+
+function modelBlock(m: ModelSimulation): string[] {
+  const kw = m.keepwarm;
+  const projection =
+    kw.projectedUsd === undefined || kw.projectionErrorPct === undefined
+      ? "no projection"
+      : `projected ${formatUsd(kw.projectedUsd)} (${signedPct(kw.projectionErrorPct)} vs ledger)`;
+  const saving = (s: ScenarioResult) => {
+    const d = s.totalUsd - kw.totalUsd;
+    return `keepwarm ${d >= 0 ? "saves" : "costs"} ${formatUsd(Math.abs(d))}`;
+  };
+  return [
+    `${m.model}  (${m.policy}, ${m.region}, ${m.cmu} CMU; ${count.format(kw.windowMinutes)} window minutes)`,
+    ...table([
+      ["", "coverage", "cold starts", "pings ok", "billed min", "compute", "total", ""],
+      scenarioRow("  keepwarm", kw, projection),
+      scenarioRow("  cron */14", m.cron, saving(m.cron)),
+      scenarioRow("  always-on", m.alwaysOn, saving(m.alwaysOn)),
+    ]),
+  ];
+}
+
+/** The human report: one block per model, then totals. */
+export function formatSimulation(file: string, r: MonthSimulation): string[] {
+  const s = DEFAULT_SIM_SETTINGS;
+  const total = (pick: (m: ModelSimulation) => ScenarioResult) =>
+    r.models.reduce((sum, m) => sum + pick(m).totalUsd, 0);
+  const lines = [
+    `keepwarm simulate: ${file}, ${r.month} (UTC), simulated: restore ${s.restoreMs / 1000} s +-${s.restoreJitterMs / 1000} s, idle eviction ${s.evictionDelayMs / 60_000} min, billing windows ${s.billingWindowMs / 60_000} min`,
+    "coverage: window minutes in which a user's call would have been answered; cold starts: stretches of window minutes without a copy up; billed minutes and USD: the simulator's ledger (storage included in total).",
+    "",
+  ];
+  for (const m of r.models) lines.push(...modelBlock(m), "");
+  const kw = total((m) => m.keepwarm);
+  lines.push(
+    `total: keepwarm ${formatUsd(kw)}, cron */14 ${formatUsd(total((m) => m.cron))}, always-on ${formatUsd(total((m) => m.alwaysOn))}`,
+    `ran in ${(r.elapsedMs / 1000).toFixed(1)} s (keepwarm ${(r.scenarioMs.keepwarm / 1000).toFixed(1)} s, cron ${(r.scenarioMs.cron / 1000).toFixed(1)} s, always-on ${(r.scenarioMs.alwaysOn / 1000).toFixed(1)} s; ModelCopy read every ${r.pollMinutes} virtual min)`,
+  );
+  return lines;
 }

@@ -41,7 +41,7 @@ export class PlanError extends Error {
 // the windows within LOOKAROUND_MS of it. That is what makes a ping instant the same
 // whatever range it is asked through. A run that began more than LOOKAROUND_MS before a
 // chunk (always-on, or a policy warm for more than a week) is pinged on the grid anchored
-// at the epoch in that chunk instead of on its own.
+// at the epoch in that chunk instead of on its own grid.
 const CHUNK_MS = DAY_MS;
 const LOOKAROUND_MS = 8 * DAY_MS;
 
@@ -127,7 +127,7 @@ function appendRunPings(
       const lastOwn = first + Math.ceil((chunk - first) / cadence) * cadence - cadence;
       const bridge = lastOwn + cadence;
       const firstEpoch = Math.ceil(chunk / cadence) * cadence;
-      if (bridge < 0) out.push(bridge);
+      if (bridge < firstEpoch && bridge >= a && bridge < b) out.push(bridge);
     }
     for (; p < b; p += cadence) out.push(p);
   }
@@ -160,7 +160,8 @@ export function planModel(config: ResolvedConfig, model: ModelConfig, range: Int
     if (first >= range.end || run.end + model.evictionDelayMs <= range.start) continue;
     appendRunPings(run, model, range.start, range.end, pings);
     const lastPings: number[] = [];
-    if (run.end < known.end) appendRunPings(run, model, run.end - model.cadenceMs, run.end, lastPings);
+    if (run.end < known.end)
+      appendRunPings(run, model, run.end - model.cadenceMs, run.end, lastPings);
     const last = lastPings[lastPings.length - 1];
     const start = run.start > known.start ? first : range.start;
     const end = last !== undefined ? last + model.evictionDelayMs : range.end;

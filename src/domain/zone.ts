@@ -67,3 +67,50 @@ export function localToInstant(zone: string, day: number, minute: number): numbe
   }
   return hi * MINUTE_MS;
 }
+
+// Zone offsets are constant within any aligned quarter hour (offsets and transitions fall on
+// whole quarter hours), so formatting many instants asks the zone once per quarter hour.
+const QUARTER_HOUR_MS = 15 * MINUTE_MS;
+const offsetCache = new Map<string, Map<number, number>>();
+const OFFSET_CACHE_LIMIT = 200_000;
+
+function cachedOffsetMs(zone: string, t: number): number {
+  const bucket = Math.floor(t / QUARTER_HOUR_MS);
+  let buckets = offsetCache.get(zone);
+  if (buckets === undefined) {
+    buckets = new Map();
+    offsetCache.set(zone, buckets);
+  }
+  const cached = buckets.get(bucket);
+  if (cached !== undefined) return cached;
+  const offset = zoneOffsetMs(zone, bucket * QUARTER_HOUR_MS);
+  if (offset !== zoneOffsetMs(zone, (bucket + 1) * QUARTER_HOUR_MS - 1))
+    return zoneOffsetMs(zone, t);
+  if (buckets.size >= OFFSET_CACHE_LIMIT) buckets.clear();
+  buckets.set(bucket, offset);
+  return offset;
+}
+
+function formatOffset(offsetMs: number): string {
+  const minutes = Math.abs(offsetMs) / MINUTE_MS;
+  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+  const mm = String(minutes % 60).padStart(2, "0");
+  return `${offsetMs < 0 ? "-" : "+"}${hh}:${mm}`;
+}
+
+/** The offset `zone` has at instant `t`, as `+08:00` or `-04:00`. */
+export function offsetInZone(t: number, zone: string): string {
+  return formatOffset(cachedOffsetMs(zone, t));
+}
+
+/**
+ * Instant `t` as ISO 8601 with the offset `zone` has at that instant, as Luxon's
+ * `toISO({ suppressMilliseconds: true })` writes it ("2026-12-07T09:00:00+08:00"; "Z" in
+ * UTC), at a fraction of its cost for the million instants of a month's plan.
+ */
+export function isoInZone(t: number, zone: string): string {
+  const offset = cachedOffsetMs(zone, t);
+  const local = new Date(t + offset).toISOString();
+  const time = t % 1000 === 0 ? local.slice(0, 19) : local.slice(0, 23);
+  return `${time}${zone === "UTC" || zone === "GMT" ? "Z" : formatOffset(offset)}`;
+}

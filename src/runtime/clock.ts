@@ -153,7 +153,12 @@ export class VirtualClock implements RuntimeClock {
   }
 
   setTimer(at: number, fn: () => void): Cancel {
-    const timer: VirtualTimer = { at: Math.max(at, this.#now), seq: this.#seq++, fn, cancelled: false };
+    const timer: VirtualTimer = {
+      at: Math.max(at, this.#now),
+      seq: this.#seq++,
+      fn,
+      cancelled: false,
+    };
     this.#insert(timer);
     return () => {
       timer.cancelled = true;

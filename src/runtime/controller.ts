@@ -6,7 +6,7 @@ import type { Interval } from "../domain/interval.js";
 import { isInWindow, type ModelPlan, planModel } from "../domain/plan.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
-import { CopyHistory } from "./copyHistory.js";
+import type { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
 
@@ -102,9 +102,11 @@ export function readObservation(
   lastOkAt: number | undefined,
 ): Observation {
   const latest = points[points.length - 1];
-  if (!latest) return { state: "unknown", copies: undefined, latestAt: undefined, zeroSince: undefined };
+  if (!latest)
+    return { state: "unknown", copies: undefined, latestAt: undefined, zeroSince: undefined };
   const state: WarmState = latest.copies >= 1 ? "warm" : "cold";
-  const after = lastOkAt === undefined ? -Infinity : Math.floor(lastOkAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+  const after =
+    lastOkAt === undefined ? -Infinity : Math.floor(lastOkAt / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
   let zeroSince: number | undefined;
   for (let i = points.length - 1; i >= 0; i--) {
     const p = points[i] as CopyPoint;
@@ -128,6 +130,8 @@ export function decideObservation(input: {
   /** The plan wants the model warm now (window, lead time or the last ping's cadence). */
   readonly planWarm: boolean;
   readonly attemptInProgress: boolean;
+  /** A ping was rejected (IAM, request) since the last planned one: recovering would only repeat it. */
+  readonly rejectedSincePlannedPing?: boolean;
   readonly lastOkAt: number | undefined;
   readonly lastRecoveryAt: number | undefined;
   readonly awaitingCool: boolean;
@@ -139,7 +143,12 @@ export function decideObservation(input: {
   const { now, observation: o, lastOkAt } = input;
   const decisions: Decision[] = [];
   const grace = input.publishDelayMs + input.restoreMs;
-  if (o.zeroSince !== undefined && input.inWindow && !input.attemptInProgress) {
+  if (
+    o.zeroSince !== undefined &&
+    input.inWindow &&
+    !input.attemptInProgress &&
+    !input.rejectedSincePlannedPing
+  ) {
     const atZero = now - Math.max(o.zeroSince, input.windowStart ?? -Infinity);
     const recentlyRecovered =
       input.lastRecoveryAt !== undefined && now - input.lastRecoveryAt <= grace;
@@ -151,7 +160,12 @@ export function decideObservation(input: {
       });
     }
   }
-  if (o.zeroSince !== undefined && !input.planWarm && input.awaitingCool && lastOkAt !== undefined) {
+  if (
+    o.zeroSince !== undefined &&
+    !input.planWarm &&
+    input.awaitingCool &&
+    lastOkAt !== undefined
+  ) {
     decisions.push({
       action: "cooled",
       minutesSinceLastPing: (o.zeroSince - lastOkAt) / MINUTE_MS,
@@ -259,6 +273,7 @@ export class ModelController {
   #lastRecoveryAt: number | undefined;
   #awaitingCool = false;
   #outsideReported = false;
+  #rejected = false;
   observation: Observation = {
     state: "unknown",
     copies: undefined,
@@ -267,7 +282,12 @@ export class ModelController {
   };
   readonly #problemLoggedAt = new Map<string, number>();
 
-  constructor(config: ResolvedConfig, model: ModelConfig, history: CopyHistory, deps: ControllerDeps) {
+  constructor(
+    config: ResolvedConfig,
+    model: ModelConfig,
+    history: CopyHistory,
+    deps: ControllerDeps,
+  ) {
     this.#config = config;
     this.#model = model;
     this.#deps = deps;
@@ -302,7 +322,8 @@ export class ModelController {
     const now = this.#deps.clock.now();
     const previous = this.#pingsIn({ start: now - this.#model.cadenceMs, end: now });
     this.#lastDue = now;
-    if (previous.length > 0) this.#carryOut({ action: "ping", reason: "started inside a planned warm span" });
+    if (previous.length > 0)
+      this.#carryOut({ action: "ping", reason: "started inside a planned warm span" });
     this.#scheduleNext();
   }
 
@@ -389,6 +410,7 @@ export class ModelController {
       windowStart: this.planAround(now).windows.find((w) => w.start <= now && now < w.end)?.start,
       planWarm,
       attemptInProgress: this.attemptInProgress,
+      rejectedSincePlannedPing: this.#rejected,
       lastOkAt: this.lastOkAt,
       lastRecoveryAt: this.#lastRecoveryAt,
       awaitingCool: this.#awaitingCool,
@@ -445,6 +467,7 @@ export class ModelController {
     const due = pingDue ? this.#pingsIn({ start: this.#lastDue + 1, end: now + 1 }) : [];
     if (due.length > 0) {
       this.#lastDue = due[due.length - 1] as number;
+      this.#rejected = false;
       this.#carryOut(
         decideDuePings({
           due,
@@ -555,10 +578,14 @@ export class ModelController {
     this.total.requests++;
     this.day.requests++;
     try {
-      await invokePing(clients.runtime, model.modelArn, model.request, { signal: this.#abort.signal });
+      await invokePing(clients.runtime, model.modelArn, model.request, {
+        signal: this.#abort.signal,
+      });
     } catch (error) {
       const failure =
-        error instanceof AwsCallError ? error : new AwsCallError(INVOKE_ACTION, model.modelArn, error);
+        error instanceof AwsCallError
+          ? error
+          : new AwsCallError(INVOKE_ACTION, model.modelArn, error);
       this.#onFailure(attempt, sentAt, failure);
       return;
     }
@@ -613,7 +640,11 @@ export class ModelController {
         );
       }
       if (now - attempt.startedAt >= model.warmupTimeoutMs) {
-        this.#giveUp(attempt, "warmup-timeout", `not warm after ${round1((now - attempt.startedAt) / MINUTE_MS)} min`);
+        this.#giveUp(
+          attempt,
+          "warmup-timeout",
+          `not warm after ${round1((now - attempt.startedAt) / MINUTE_MS)} min`,
+        );
         return;
       }
       this.#retry(attempt, kind);
@@ -639,6 +670,7 @@ export class ModelController {
       return;
     }
     this.#attempt = undefined;
+    this.#rejected = true;
     this.total.pingsFailed++;
     this.day.pingsFailed++;
     this.reportProblem(
@@ -651,7 +683,10 @@ export class ModelController {
         error: describeError(error.cause),
         remedy: error.remedy,
         kind,
-        retry: kind === "model-error" ? "at the next planned ping" : "at the next planned ping; logged at most hourly",
+        retry:
+          kind === "model-error"
+            ? "at the next planned ping"
+            : "at the next planned ping; logged at most hourly",
       },
       `${error.action} on ${model.modelArn} rejected (${error.awsName}): ${error.remedy}`,
     );

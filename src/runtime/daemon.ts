@@ -16,9 +16,9 @@ import {
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 import {
+  type ModelController as Controller,
   type ControllerTiming,
   DEFAULT_TIMING,
-  type ModelController as Controller,
   ModelController,
   type ModelCounters,
   median,
@@ -140,10 +140,9 @@ export class Daemon {
       },
       `keepwarm starting with ${config.models.length} model(s)`,
     );
-    for (const model of config.models) this.#controllers.set(model.name, this.#newController(model));
-    await Promise.all(
-      [...this.#controllers.values()].map((c) => this.#discoverCmu(c)),
-    );
+    for (const model of config.models)
+      this.#controllers.set(model.name, this.#newController(model));
+    await Promise.all([...this.#controllers.values()].map((c) => this.#discoverCmu(c)));
     await this.#backfill([...this.#controllers.values()]);
     for (const c of this.#controllers.values()) c.start();
     this.#cancels.push(
@@ -358,13 +357,20 @@ export class Daemon {
         const queries = group.map(queryOf);
         try {
           const points = new Map<string, CopyPoint[]>();
-          const fineFrom = Math.max(month.start, floorTo(now - ONE_MINUTE_RETENTION_MS, 5 * MINUTE_MS));
+          const fineFrom = Math.max(
+            month.start,
+            floorTo(now - ONE_MINUTE_RETENTION_MS, 5 * MINUTE_MS),
+          );
           if (fineFrom > month.start) {
-            const coarse = await readModelCopies(this.#deps.clients.get(region).cloudwatch, queries, {
-              start: month.start,
-              end: fineFrom,
-              periodSeconds: 300,
-            });
+            const coarse = await readModelCopies(
+              this.#deps.clients.get(region).cloudwatch,
+              queries,
+              {
+                start: month.start,
+                end: fineFrom,
+                periodSeconds: 300,
+              },
+            );
             for (const [key, list] of coarse) points.set(key, expandToMinutes(list, 5));
           }
           const fine = await readModelCopies(this.#deps.clients.get(region).cloudwatch, queries, {
@@ -444,7 +450,9 @@ export class Daemon {
       projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
       alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
       savingUsd: centsOrNull(f.savingUsd),
-      ...(f.cmu === undefined ? { spendUnknown: c.cmuProblem ?? "custom model units unknown" } : {}),
+      ...(f.cmu === undefined
+        ? { spendUnknown: c.cmuProblem ?? "custom model units unknown" }
+        : {}),
     };
     c.log.info(
       fields,
@@ -501,7 +509,9 @@ export class Daemon {
 
   #regionProblem(region: string, error: unknown, what: string): void {
     const failure =
-      error instanceof AwsCallError ? error : new AwsCallError("cloudwatch:GetMetricData", "*", error);
+      error instanceof AwsCallError
+        ? error
+        : new AwsCallError("cloudwatch:GetMetricData", "*", error);
     const now = this.#deps.clock.now();
     const transient = failure.kind === "throttled" || failure.kind === "unavailable";
     const key = `${region}:${failure.awsName}`;
@@ -519,7 +529,11 @@ export class Daemon {
       retry: "at the next minute",
     };
     if (transient) this.#log.warn(fields, `${what} not read in ${region}: ${failure.awsName}`);
-    else this.#log.error(fields, `${what} not read in ${region}: ${failure.awsName}: ${failure.remedy}`);
+    else
+      this.#log.error(
+        fields,
+        `${what} not read in ${region}: ${failure.awsName}: ${failure.remedy}`,
+      );
   }
 
   /** The midnight job: yesterday's figures per model and in total, logged and appended to disk. */
@@ -551,7 +565,11 @@ export class Daemon {
     this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
     const write = appendSummary(this.#deps.stateDir, summary).catch((error: unknown) => {
       this.#log.error(
-        { event: "summary-write-failed", stateDir: this.#deps.stateDir, error: describeError(error) },
+        {
+          event: "summary-write-failed",
+          stateDir: this.#deps.stateDir,
+          error: describeError(error),
+        },
         "daily summary not written",
       );
     });
@@ -598,7 +616,10 @@ function modelPlanChanged(
   b: ModelConfig,
 ): boolean {
   const policyOf = (config: ResolvedConfig, m: ModelConfig) => {
-    const names = new Set([m.policy, ...config.overrides.filter((o) => o.models.includes(m.name)).map((o) => o.policy)]);
+    const names = new Set([
+      m.policy,
+      ...config.overrides.filter((o) => o.models.includes(m.name)).map((o) => o.policy),
+    ]);
     return [...names].map((n) => config.policies.get(n));
   };
   const overridesOf = (config: ResolvedConfig, m: ModelConfig) =>

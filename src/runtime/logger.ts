@@ -3,7 +3,11 @@ import pretty from "pino-pretty";
 
 export type { Logger } from "pino";
 
-/** Keys whose values never reach a log line, at any of the first three levels of nesting. */
+/**
+ * Keys whose values never reach a log line, at the top level and one level down. Lines are
+ * built from chosen fields (errors through describeError), so deeper nesting never carries
+ * a request or a credential; a deeper wildcard would cost more than all the rest of logging.
+ */
 const SECRET_KEYS = [
   "accessKeyId",
   "secretAccessKey",
@@ -18,10 +22,9 @@ const SECRET_KEYS = [
   '["x-amz-signature"]',
 ];
 
-const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
-  const access = key.startsWith("[") ? key : `.${key}`;
-  return [...(key.startsWith("[") ? [] : [key]), `*${access}`, `*.*${access}`];
-});
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) =>
+  key.startsWith("[") ? [`*${key}`] : [key, `*.${key}`],
+);
 
 export interface LoggerOptions {
   /** Colourful, human-readable lines instead of JSON; for people, never for collectors. */
@@ -70,8 +73,7 @@ export function describeError(error: unknown): {
   httpStatus?: number;
 } {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
-  const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } })
-    .$metadata;
+  const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata;
   return {
     name: error.name,
     message: error.message,

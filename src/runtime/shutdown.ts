@@ -2,7 +2,8 @@ import { describeError, type Logger } from "./logger.js";
 
 /** Something that stops scheduling and resolves once its in-flight work has finished. */
 export interface Stoppable {
-  stop(): Promise<void>;
+  /** `graceMs`: how long in-flight work may run on before it is aborted. */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** Something that releases a resource: the HTTP server, the config watcher. */
@@ -70,7 +71,7 @@ export function installShutdown(options: ShutdownOptions): ShutdownHandle {
     );
     const steps: Promise<unknown>[] = [];
     if (watcher) steps.push(watcher.close());
-    steps.push(daemon.stop());
+    steps.push(daemon.stop({ graceMs }));
     const allSettled = Promise.allSettled(steps).then((results) => {
       for (const r of results) {
         if (r.status === "rejected") {
@@ -123,6 +124,10 @@ export function installShutdown(options: ShutdownOptions): ShutdownHandle {
     handlers.set(signal, handler);
     process.on(signal, handler);
   }
+  logger.debug(
+    { event: "shutdown-armed", signals: SIGNALS, graceMs },
+    "SIGTERM and SIGINT now stop keepwarm gracefully",
+  );
 
   return {
     shutdown,

@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
 import { RegionClientPool } from "../aws/clients.js";
-import { AwsCallError } from "../aws/errors.js";
-import { invokePing } from "../aws/invoke.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { type SimSettings, Simulator } from "../sim/index.js";
-import { VirtualClock } from "./clock.js";
+import { type RuntimeClock, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver } from "./observer.js";
@@ -66,8 +64,11 @@ export interface MonthSimulation {
   readonly month: string;
   readonly range: Interval;
   readonly models: readonly ModelSimulation[];
-  /** Real time the three runs took. */
+  /** Virtual minutes between two ModelCopy reads of the daemon. */
+  readonly pollMinutes: number;
+  /** Real time the three runs took, in total and each. */
   readonly elapsedMs: number;
+  readonly scenarioMs: Readonly<Record<Scenario, number>>;
 }
 
 export interface SimulateOptions {
@@ -83,9 +84,18 @@ export interface SimulateOptions {
    * daemon would have it in (a window open at midnight on the 1st is already warm).
    */
   readonly prerollMs?: number;
+  /**
+   * How often, in virtual minutes, the daemon reads ModelCopy and projects spend (its
+   * minute job). The daemon does it every minute; each read is a GetMetricData over the
+   * wire per region, which is most of a month's run time. Without faults the pings, and so
+   * every figure, are the same at 5 (checked in docs/operations.md); 1 is the daemon as it runs.
+   */
+  readonly pollMinutes?: number;
   /** The daemon's log; silent when omitted. */
   readonly logger?: Logger;
 }
+
+export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
 
 /**
  * Runs one month three times on virtual time, each against a simulator of its own over
@@ -98,20 +108,39 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   const startedAt = performance.now();
   const range = monthRange(options.month);
   const prerollMs = options.prerollMs ?? DAY_MS;
+  const pollMinutes = options.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES;
+  if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
+    // The daemon reads 10 minutes of history per poll and datapoints appear 2 minutes
+    // late: beyond 5 minutes between reads, datapoints would be skipped.
+    throw new RangeError(`pollMinutes must be an integer from 1 to 5, got ${pollMinutes}`);
+  }
   const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
   try {
     const models = options.config.models;
     const cmuOf = (m: ModelConfig) => m.customModelUnits ?? options.defaultCmu ?? 4;
     const windows = new Map(models.map((m) => [m.name, windowsInMonth(options.config, m, range)]));
     const run = (scenario: Scenario) =>
-      runScenario({ ...options, scenario, range, prerollMs, stateDir, cmuOf, windows });
-    const [keepwarm, cron, alwaysOn] = [await run("keepwarm"), await run("cron"), await run("alwaysOn")];
+      runScenario({
+        ...options,
+        scenario,
+        range,
+        prerollMs,
+        pollMinutes,
+        stateDir,
+        cmuOf,
+        windows,
+      });
+    const keepwarm = await run("keepwarm");
+    const cron = await run("cron");
+    const alwaysOn = await run("alwaysOn");
     return {
       month: options.month,
       range,
+      pollMinutes,
       elapsedMs: Math.round(performance.now() - startedAt),
+      scenarioMs: { keepwarm: keepwarm.ms, cron: cron.ms, alwaysOn: alwaysOn.ms },
       models: models.map((m) => {
-        const kw = keepwarm.get(m.name) as ScenarioResult & { projectedUsd: number | undefined };
+        const kw = keepwarm.results.get(m.name) as ScenarioOutcome;
         return {
           model: m.name,
           policy: m.policy,
@@ -124,8 +153,8 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
                 ? undefined
                 : ((kw.projectedUsd - kw.totalUsd) / kw.totalUsd) * 100,
           },
-          cron: cron.get(m.name) as ScenarioResult,
-          alwaysOn: alwaysOn.get(m.name) as ScenarioResult,
+          cron: withoutProjection(cron.results.get(m.name) as ScenarioOutcome),
+          alwaysOn: withoutProjection(alwaysOn.results.get(m.name) as ScenarioOutcome),
         };
       }),
     };
@@ -141,10 +170,18 @@ function windowsInMonth(config: ResolvedConfig, model: ModelConfig, range: Inter
     .filter((w): w is Interval => w !== undefined);
 }
 
+function withoutProjection(outcome: ScenarioOutcome): ScenarioResult {
+  const { projectedUsd: _, ...result } = outcome;
+  return result;
+}
+
+type ScenarioOutcome = ScenarioResult & { readonly projectedUsd: number | undefined };
+
 interface ScenarioInput extends SimulateOptions {
   readonly scenario: Scenario;
   readonly range: Interval;
   readonly prerollMs: number;
+  readonly pollMinutes: number;
   readonly stateDir: string;
   readonly cmuOf: (m: ModelConfig) => number;
   readonly windows: ReadonlyMap<string, readonly Interval[]>;
@@ -158,19 +195,16 @@ interface Driver {
 
 async function runScenario(
   input: ScenarioInput,
-): Promise<Map<string, ScenarioResult & { projectedUsd: number | undefined }>> {
+): Promise<{ results: Map<string, ScenarioOutcome>; ms: number }> {
   const { config, range, scenario } = input;
+  const startedAt = performance.now();
   const clock = new VirtualClock(range.start - input.prerollMs);
   const sim = new Simulator({
     clock,
     settings: input.sim ?? {},
     models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: input.cmuOf(m) })),
   });
-  const server = await sim.listen();
-  const clients = new RegionClientPool({ endpoint: server.url, credentials: SIM_CREDENTIALS });
-  const coverage = new Map(
-    config.models.map((m) => [m.name, new CoverageTracker(input.windows.get(m.name) ?? [])]),
-  );
+  const coverage = new Map(config.models.map((m) => [m.name, new CoverageTracker()]));
   const projections = new Map<string, number | undefined>();
   const observer: DaemonObserver = {
     ...noopObserver,
@@ -181,31 +215,39 @@ async function runScenario(
   const logger = input.logger ?? createLogger({ level: "silent" });
   let driver: Driver;
   if (scenario === "keepwarm") {
+    const server = await sim.listen();
+    const clients = new RegionClientPool({ endpoint: server.url, credentials: SIM_CREDENTIALS });
     const daemon = new Daemon(config, {
-      clock,
+      clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
       logger,
       clients,
       stateDir: input.stateDir,
       observer,
       simulated: true,
     });
-    driver = { start: () => daemon.start(), stop: () => daemon.stop({ graceMs: 1_000 }) };
+    driver = {
+      start: () => daemon.start(),
+      async stop() {
+        await daemon.stop({ graceMs: 1_000 });
+        clients.destroy();
+        await server.close();
+      },
+    };
   } else {
-    driver = new Pinger(clock, clients, config.models, (m) =>
+    driver = new Pinger(clock, sim, config.models, (m) =>
       scenario === "cron" ? cronInstants(config, m, clock.now(), range.end) : undefined,
     );
   }
-  const cancelSampling = clock.everyMinute(() => {
-    const now = clock.now();
-    for (const m of config.models) {
-      coverage.get(m.name)?.sample(now, sim.modelState(m.modelArn).copies > 0);
-    }
-  });
+  const cancelSampling = config.models.map((m) =>
+    sampleWindowMinutes(clock, input.windows.get(m.name) ?? [], (t) =>
+      coverage.get(m.name)?.sample(t, sim.modelState(m.modelArn).copies > 0),
+    ),
+  );
   try {
     await driver.start();
     await clock.runUntil(range.end);
     const ledger = sim.ledger(range);
-    const results = new Map<string, ScenarioResult & { projectedUsd: number | undefined }>();
+    const results = new Map<string, ScenarioOutcome>();
     for (const m of config.models) {
       const billed = ledger.models.find((l) => l.modelArn === m.modelArn);
       const cmu = input.cmuOf(m);
@@ -226,12 +268,10 @@ async function runScenario(
         projectedUsd: projections.get(m.name),
       });
     }
-    return results;
+    return { results, ms: Math.round(performance.now() - startedAt) };
   } finally {
-    cancelSampling();
+    for (const cancel of cancelSampling) cancel();
     await driver.stop();
-    clients.destroy();
-    await server.close();
   }
 }
 
@@ -240,31 +280,73 @@ async function runScenario(
  * minutes without one a user ran into.
  */
 class CoverageTracker {
-  readonly #windows: readonly Interval[];
-  #next = 0;
-  #lastWasCold = false;
-  #lastSample: number | undefined;
+  #lastColdAt: number | undefined;
   windowMinutes = 0;
   coveredMinutes = 0;
   coldStretches = 0;
 
-  constructor(windows: readonly Interval[]) {
-    this.#windows = windows;
-  }
-
   sample(t: number, warm: boolean): void {
-    while (this.#next < this.#windows.length && (this.#windows[this.#next] as Interval).end <= t) {
-      this.#next++;
-    }
-    const w = this.#windows[this.#next];
-    if (!w || t < w.start) return;
-    const continues = this.#lastSample === t - MINUTE_MS;
-    this.#lastSample = t;
     this.windowMinutes++;
-    if (warm) this.coveredMinutes++;
-    else if (!(continues && this.#lastWasCold)) this.coldStretches++;
-    this.#lastWasCold = !warm;
+    if (warm) {
+      this.coveredMinutes++;
+      return;
+    }
+    if (this.#lastColdAt !== t - MINUTE_MS) this.coldStretches++;
+    this.#lastColdAt = t;
   }
+}
+
+/** Calls `fn` at the start of every minute inside `windows` (sorted, disjoint), in order. */
+function sampleWindowMinutes(
+  clock: VirtualClock,
+  windows: readonly Interval[],
+  fn: (t: number) => void,
+): () => void {
+  let cancel = () => {};
+  let i = 0;
+  const arm = (t: number) => {
+    let w = windows[i];
+    while (w && t >= w.end) w = windows[++i];
+    if (!w) return;
+    const at = Math.max(t, Math.ceil(w.start / MINUTE_MS) * MINUTE_MS);
+    if (at >= w.end) return arm(w.end);
+    cancel = clock.setTimer(at, () => {
+      fn(at);
+      arm(at + MINUTE_MS);
+    });
+  };
+  arm(clock.now());
+  return () => cancel();
+}
+
+/**
+ * The virtual clock with the minute job run every `n` minutes (at multiples of n since
+ * the epoch, so month boundaries are among them).
+ */
+function sparseMinuteClock(clock: VirtualClock, n: number): RuntimeClock {
+  const step = n * MINUTE_MS;
+  return {
+    now: () => clock.now(),
+    setTimer: (at, fn) => clock.setTimer(at, fn),
+    dailyAt: (hhmm, zone, fn) => clock.dailyAt(hhmm, zone, fn),
+    track: (work) => clock.track(work),
+    everyMinute(fn) {
+      let cancel = () => {};
+      let stopped = false;
+      const arm = () => {
+        cancel = clock.setTimer(Math.floor(clock.now() / step) * step + step, () => {
+          if (stopped) return;
+          arm();
+          fn();
+        });
+      };
+      arm();
+      return () => {
+        stopped = true;
+        cancel();
+      };
+    },
+  };
 }
 
 /**
@@ -282,7 +364,8 @@ export function cronInstants(
   for (const w of plan.windows) {
     const first = Math.ceil(Math.max(w.start, from) / MINUTE_MS) * MINUTE_MS;
     for (let t = first; t < Math.min(w.end, to); t += MINUTE_MS) {
-      if (CRON_MINUTES.has(DateTime.fromMillis(t, { zone: plan.timezone }).minute)) instants.push(t);
+      if (CRON_MINUTES.has(DateTime.fromMillis(t, { zone: plan.timezone }).minute))
+        instants.push(t);
     }
   }
   return instants;
@@ -291,11 +374,13 @@ export function cronInstants(
 /**
  * A baseline keep-alive outside keepwarm. With a list of instants it is the article's
  * cron: one request each, whatever the answer. Without, it is always-on: a request every
- * cadence around the clock, and every 5 s while the model is restoring.
+ * cadence around the clock, and every 5 s while the model is restoring. Baselines call
+ * the simulator in process: they are references, not the code under test, and the SDK
+ * would open a connection per request for them.
  */
 class Pinger implements Driver {
   readonly #clock: VirtualClock;
-  readonly #clients: RegionClientPool;
+  readonly #sim: Simulator;
   readonly #models: readonly ModelConfig[];
   readonly #instantsOf: (m: ModelConfig) => number[] | undefined;
   readonly #cancels: (() => void)[] = [];
@@ -303,12 +388,12 @@ class Pinger implements Driver {
 
   constructor(
     clock: VirtualClock,
-    clients: RegionClientPool,
+    sim: Simulator,
     models: readonly ModelConfig[],
     instantsOf: (m: ModelConfig) => number[] | undefined,
   ) {
     this.#clock = clock;
-    this.#clients = clients;
+    this.#sim = sim;
     this.#models = models;
     this.#instantsOf = instantsOf;
   }
@@ -331,7 +416,7 @@ class Pinger implements Driver {
     if (at === undefined || this.#stopped) return;
     this.#cancels.push(
       this.#clock.setTimer(at, () => {
-        void this.#clock.track(this.#ping(m).catch(() => "failed"));
+        this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         this.#scheduleList(m, instants, i + 1);
       }),
     );
@@ -341,20 +426,11 @@ class Pinger implements Driver {
     if (this.#stopped) return;
     this.#cancels.push(
       this.#clock.setTimer(at, () => {
-        const sentAt = this.#clock.now();
-        const work = this.#ping(m).then(
-          () => this.#scheduleAt(m, sentAt + m.cadenceMs),
-          (error: unknown) => {
-            const restoring = error instanceof AwsCallError && error.kind === "not-ready";
-            this.#scheduleAt(m, restoring ? this.#clock.now() + 5_000 : sentAt + m.cadenceMs);
-          },
-        );
-        void this.#clock.track(work);
+        const now = this.#clock.now();
+        const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
+        const restoring = answer.kind === "error" && answer.error.type === "ModelNotReadyException";
+        this.#scheduleAt(m, restoring ? now + 5_000 : now + m.cadenceMs);
       }),
     );
-  }
-
-  #ping(m: ModelConfig): Promise<void> {
-    return invokePing(this.#clients.get(m.region).runtime, m.modelArn, m.request);
   }
 }

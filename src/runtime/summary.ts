@@ -100,7 +100,9 @@ export async function readSummaries(stateDir: string): Promise<DailySummary[]> {
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new SummaryFileError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new SummaryFileError(`cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const summaries: DailySummary[] = [];
   const lines = text.split("\n");

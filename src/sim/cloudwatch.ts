@@ -26,8 +26,14 @@ export interface MetricKey {
   readonly dimensions: readonly Dimension[];
 }
 
-/** Points of one metric whose timestamps fall in [start, end) and are published by `now`. */
-export type SeriesReader = (start: number, end: number, now: number) => readonly MetricPoint[];
+/** Receives one datapoint of a series. */
+export type PointVisitor = (t: number, stats: StatSet, unit: string | undefined) => void;
+
+/**
+ * Visits the points of one metric whose timestamps fall in [start, end) and are published
+ * by `now`. A visitor rather than a list, because a month of minutes is millions of points.
+ */
+export type SeriesReader = (start: number, end: number, now: number, visit: PointVisitor) => void;
 
 /** Metrics the simulator computes rather than stores: the AWS/Bedrock model metrics. */
 export interface SyntheticMetrics {
@@ -75,15 +81,6 @@ export function statisticOf(stats: StatSet, stat: Statistic): number {
   }
 }
 
-function merge(a: StatSet, b: StatSet): StatSet {
-  return {
-    count: a.count + b.count,
-    sum: a.sum + b.sum,
-    min: Math.min(a.min, b.min),
-    max: Math.max(a.max, b.max),
-  };
-}
-
 function keyString(namespace: string, metricName: string, dims: readonly Dimension[]): string {
   const d = [...dims]
     .map((x) => `${x.Name}=${x.Value}`)
@@ -108,9 +105,7 @@ function parseInstant(v: unknown, field: string): number {
 
 function requireString(v: unknown, field: string): string {
   if (typeof v !== "string" || v === "") {
-    throw new SimServiceError(
-      awsErrors.missingParameter(`The parameter ${field} is required.`),
-    );
+    throw new SimServiceError(awsErrors.missingParameter(`The parameter ${field} is required.`));
   }
   return v;
 }
@@ -207,7 +202,9 @@ export class CloudWatchStore {
     }
     const data = input.MetricData;
     if (!Array.isArray(data) || data.length === 0) {
-      throw new SimServiceError(awsErrors.missingParameter("The parameter MetricData is required."));
+      throw new SimServiceError(
+        awsErrors.missingParameter("The parameter MetricData is required."),
+      );
     }
     // Validate all before storing any, as CloudWatch rejects the whole request.
     const parsed = data.map((d, i) => {
@@ -229,7 +226,9 @@ export class CloudWatchStore {
         this.#stored.set(id, metric);
       }
       for (const stats of p.samples) {
-        metric.points.push(p.unit === undefined ? { t: p.t, stats } : { t: p.t, stats, unit: p.unit });
+        metric.points.push(
+          p.unit === undefined ? { t: p.t, stats } : { t: p.t, stats, unit: p.unit },
+        );
       }
     }
     return {};
@@ -292,7 +291,9 @@ export class CloudWatchStore {
         (namespace === undefined || k.namespace === namespace) &&
         (metricName === undefined || k.metricName === metricName) &&
         filters.every((f) =>
-          k.dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value)),
+          k.dimensions.some(
+            (d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value),
+          ),
         ),
     );
     const offset = decodeToken(input.NextToken);
@@ -314,7 +315,9 @@ export class CloudWatchStore {
     if (synthetic) return synthetic;
     const stored = this.#stored.get(keyString(key.namespace, key.metricName, key.dimensions));
     if (!stored) return undefined;
-    return (start, end) => stored.points.filter((p) => p.t >= start && p.t < end);
+    return (start, end, _now, visit) => {
+      for (const p of stored.points) if (p.t >= start && p.t < end) visit(p.t, p.stats, p.unit);
+    };
   }
 
   #aggregate(
@@ -329,17 +332,33 @@ export class CloudWatchStore {
     const periodMs = q.periodSec * 1000;
     const from = Math.max(roundStart(start, now), now - retentionMs(q.periodSec));
     const binStart = roundStart(start, now);
-    const bins = new Map<number, StatSet>();
-    for (const p of read(from, end, now)) {
-      if (p.t < from || p.t >= end) continue;
-      if (q.unit !== undefined && p.unit !== q.unit) continue;
-      const bin = binStart + Math.floor((p.t - binStart) / periodMs) * periodMs;
-      const prev = bins.get(bin);
-      bins.set(bin, prev ? merge(prev, p.stats) : p.stats);
+    const nBins = Math.max(0, Math.ceil((end - binStart) / periodMs));
+    const count = new Float64Array(nBins);
+    const sum = new Float64Array(nBins);
+    const min = new Float64Array(nBins).fill(Number.POSITIVE_INFINITY);
+    const max = new Float64Array(nBins).fill(Number.NEGATIVE_INFINITY);
+    read(from, end, now, (t, stats, unit) => {
+      if (t < from || t >= end) return;
+      if (q.unit !== undefined && unit !== q.unit) return;
+      const i = Math.floor((t - binStart) / periodMs);
+      count[i] = (count[i] as number) + stats.count;
+      sum[i] = (sum[i] as number) + stats.sum;
+      if (stats.min < (min[i] as number)) min[i] = stats.min;
+      if (stats.max > (max[i] as number)) max[i] = stats.max;
+    });
+    const out: { t: number; value: number }[] = [];
+    for (let i = 0; i < nBins; i++) {
+      const n = count[i] as number;
+      if (n === 0) continue;
+      const stats = {
+        count: n,
+        sum: sum[i] as number,
+        min: min[i] as number,
+        max: max[i] as number,
+      };
+      out.push({ t: binStart + i * periodMs, value: statisticOf(stats, q.stat) });
     }
-    const out = [...bins.entries()].map(([t, stats]) => ({ t, value: statisticOf(stats, q.stat) }));
-    out.sort((a, b) => (descending ? b.t - a.t : a.t - b.t));
-    return out;
+    return descending ? out.reverse() : out;
   }
 }
 
@@ -375,7 +394,9 @@ function parseQueries(raw: unknown): ParsedQuery[] {
   if (!Array.isArray(raw) || raw.length === 0) fail("MetricDataQueries");
   if (raw.length > 500) {
     throw new SimServiceError(
-      awsErrors.invalidParameterValue("The collection MetricDataQueries must not have more than 500 members."),
+      awsErrors.invalidParameterValue(
+        "The collection MetricDataQueries must not have more than 500 members.",
+      ),
     );
   }
   const seen = new Set<string>();
@@ -400,8 +421,14 @@ function parseQueries(raw: unknown): ParsedQuery[] {
     const ms = q.MetricStat;
     if (!ms) fail(`${field}.MetricStat`);
     const metric = ms.Metric ?? fail(`${field}.MetricStat.Metric`);
-    const periodSec = requireNumber(ms.Period ?? fail(`${field}.MetricStat.Period`), `${field}.MetricStat.Period`);
-    if (!(periodSec >= 1) || (periodSec >= 60 ? periodSec % 60 !== 0 : ![1, 5, 10, 30].includes(periodSec))) {
+    const periodSec = requireNumber(
+      ms.Period ?? fail(`${field}.MetricStat.Period`),
+      `${field}.MetricStat.Period`,
+    );
+    if (
+      !(periodSec >= 1) ||
+      (periodSec >= 60 ? periodSec % 60 !== 0 : ![1, 5, 10, 30].includes(periodSec))
+    ) {
       throw new SimServiceError(
         awsErrors.invalidParameterValue(
           `The parameter ${field}.MetricStat.Period must be 1, 5, 10, 30 or a multiple of 60.`,

@@ -13,6 +13,7 @@ import {
   FILE_PATH,
   parseYamlWithSchema,
 } from "../config/yamlSchema.js";
+import type { FaultKind, FaultSpec, SimOperation } from "./faults.js";
 import {
   DEFAULT_SIM_SETTINGS,
   resolveSimSettings,
@@ -45,34 +46,53 @@ function wholeNumber(min: number, max: number, description: string) {
 
 const d = DEFAULT_SIM_SETTINGS;
 
-const settingsSchema = z.strictObject({
-  restore: duration("How long a cold model takes to restore.", d.restoreMs),
-  restoreJitter: duration("Each restore lasts restore plus or minus up to this.", d.restoreJitterMs),
-  evictionDelay: duration("Idle time after the last successful call before a copy is unloaded.", d.evictionDelayMs),
-  billingWindow: duration("Copies are billed in whole windows of this length.", d.billingWindowMs),
-  publishDelay: duration("How long after a minute ends its datapoint can be read.", d.publishDelayMs),
-  invocation: duration("How long one call occupies a copy.", d.invocationMs),
-  perCopyConcurrency: wholeNumber(1, 1000, "Concurrent calls per copy before another copy is added."),
-  maxCopies: wholeNumber(1, 100, "Copies per model (service quota)."),
-  usdPerCmuMinute: z
-    .number()
-    .refine((n) => Number.isFinite(n) && n >= 0, {
-      error: (iss) => `${is(iss.input)}; allowed: a price in US dollars, 0 or more`,
-    })
-    .optional()
-    .meta({ description: "Price of one CMU-minute." }),
-  seed: wholeNumber(0, 2 ** 31 - 1, "Seeds the restore jitter."),
-}).superRefine((s, ctx) => {
-  const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
-  const jitter = s.restoreJitter === undefined ? d.restoreJitterMs : parseDurationMs(s.restoreJitter);
-  if (restore !== undefined && jitter !== undefined && jitter > restore) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["restoreJitter"],
-      message: `is ${jitter / 1000}s, longer than restore (${restore / 1000}s); allowed: at most restore`,
-    });
-  }
-});
+const settingsSchema = z
+  .strictObject({
+    restore: duration("How long a cold model takes to restore.", d.restoreMs),
+    restoreJitter: duration(
+      "Each restore lasts restore plus or minus up to this.",
+      d.restoreJitterMs,
+    ),
+    evictionDelay: duration(
+      "Idle time after the last successful call before a copy is unloaded.",
+      d.evictionDelayMs,
+    ),
+    billingWindow: duration(
+      "Copies are billed in whole windows of this length.",
+      d.billingWindowMs,
+    ),
+    publishDelay: duration(
+      "How long after a minute ends its datapoint can be read.",
+      d.publishDelayMs,
+    ),
+    invocation: duration("How long one call occupies a copy.", d.invocationMs),
+    perCopyConcurrency: wholeNumber(
+      1,
+      1000,
+      "Concurrent calls per copy before another copy is added.",
+    ),
+    maxCopies: wholeNumber(1, 100, "Copies per model (service quota)."),
+    usdPerCmuMinute: z
+      .number()
+      .refine((n) => Number.isFinite(n) && n >= 0, {
+        error: (iss) => `${is(iss.input)}; allowed: a price in US dollars, 0 or more`,
+      })
+      .optional()
+      .meta({ description: "Price of one CMU-minute." }),
+    seed: wholeNumber(0, 2 ** 31 - 1, "Seeds the restore jitter."),
+  })
+  .superRefine((s, ctx) => {
+    const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
+    const jitter =
+      s.restoreJitter === undefined ? d.restoreJitterMs : parseDurationMs(s.restoreJitter);
+    if (restore !== undefined && jitter !== undefined && jitter > restore) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["restoreJitter"],
+        message: `is ${jitter / 1000}s, longer than restore (${restore / 1000}s); allowed: at most restore`,
+      });
+    }
+  });
 
 const modelSchema = z.strictObject({
   modelArn: z.string().regex(IMPORTED_MODEL_ARN_PATTERN, {
@@ -87,6 +107,119 @@ const modelSchema = z.strictObject({
   name: z.string().min(1).optional(),
 });
 
+const instant = z
+  .string()
+  .regex(DATE_TIME_PATTERN, {
+    error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+  })
+  .refine((s) => !Number.isNaN(Date.parse(s)) && /(Z|[+-]\d{2}:?\d{2})$/.test(s), {
+    error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+  });
+
+const FAULT_KINDS = [
+  "throttling",
+  "serviceUnavailable",
+  "slow",
+  "dropConnection",
+  "accessDenied",
+  "expiredToken",
+  "cloudwatchThrottling",
+  "metricsLate",
+  "metricsMissing",
+  "slowRestore",
+  "evict",
+] as const satisfies readonly FaultKind[];
+
+const OPERATIONS = [
+  "InvokeModel",
+  "GetImportedModel",
+  "GetMetricData",
+  "ListMetrics",
+  "PutMetricData",
+] as const satisfies readonly SimOperation[];
+
+/** What each kind needs besides its scope: `delay`, `restore` or `at`. */
+const FAULT_NEEDS: Partial<Record<FaultKind, "delay" | "restore" | "at">> = {
+  slow: "delay",
+  metricsLate: "delay",
+  slowRestore: "restore",
+  evict: "at",
+};
+
+const faultSchema = z
+  .strictObject({
+    kind: z.enum(FAULT_KINDS),
+    modelArn: z
+      .string()
+      .regex(IMPORTED_MODEL_ARN_PATTERN, {
+        error: (iss) =>
+          `${is(iss.input)}; allowed: arn:aws:bedrock:<region>:<12 digits>:imported-model/<12 of [a-z0-9]>`,
+      })
+      .optional(),
+    from: instant.optional(),
+    until: instant.optional(),
+    at: instant.optional(),
+    delay: duration("slow, metricsLate: how late.", 0),
+    restore: duration("slowRestore: how long the restore takes.", 0),
+    times: wholeNumber(1, 1_000_000, "Hits only this many calls."),
+    operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
+  })
+  .superRefine((f, ctx) => {
+    const need = FAULT_NEEDS[f.kind];
+    if (need && f[need] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [need],
+        message: `is missing; a ${f.kind} fault needs ${need}`,
+      });
+    }
+    if (
+      f.from !== undefined &&
+      f.until !== undefined &&
+      Date.parse(f.until) <= Date.parse(f.from)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["until"],
+        message: `is ${f.until}; allowed: after from (${f.from})`,
+      });
+    }
+  });
+
+type RawFault = z.output<typeof faultSchema>;
+
+function toFaultSpec(f: RawFault): FaultSpec {
+  const ms = (d: string | undefined) => (d === undefined ? 0 : (parseDurationMs(d) as number));
+  const scope = {
+    ...(f.modelArn !== undefined ? { modelArn: f.modelArn } : {}),
+    ...(f.from !== undefined ? { from: Date.parse(f.from) } : {}),
+    ...(f.until !== undefined ? { until: Date.parse(f.until) } : {}),
+  };
+  const request = {
+    ...scope,
+    ...(f.times !== undefined ? { times: f.times } : {}),
+    ...(f.operations !== undefined ? { operations: f.operations } : {}),
+  };
+  switch (f.kind) {
+    case "slow":
+      return { kind: f.kind, delayMs: ms(f.delay), ...request };
+    case "metricsLate":
+      return { kind: f.kind, delayMs: ms(f.delay), ...scope };
+    case "metricsMissing":
+      return { kind: f.kind, ...scope };
+    case "slowRestore":
+      return { kind: f.kind, restoreMs: ms(f.restore), ...scope };
+    case "evict":
+      return {
+        kind: f.kind,
+        at: Date.parse(f.at as string),
+        ...(f.modelArn !== undefined ? { modelArn: f.modelArn } : {}),
+      };
+    default:
+      return { kind: f.kind, ...request };
+  }
+}
+
 export const simConfigSchema = z
   .strictObject({
     clock: z
@@ -100,16 +233,19 @@ export const simConfigSchema = z
         start: z
           .string()
           .regex(DATE_TIME_PATTERN, {
-            error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+            error: (iss) =>
+              `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
           })
           .refine((s) => !Number.isNaN(Date.parse(s)) && /(Z|[+-]\d{2}:?\d{2})$/.test(s), {
-            error: (iss) => `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
+            error: (iss) =>
+              `${is(iss.input)}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T08:00:00Z`,
           })
           .optional(),
       })
       .prefault({}),
     settings: settingsSchema.prefault({}),
     models: z.array(modelSchema).default([]),
+    faults: z.array(faultSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
@@ -133,6 +269,8 @@ export interface SimConfig {
   readonly speed: number;
   /** Where simulated time starts, epoch ms; undefined means now. */
   readonly start: number | undefined;
+  /** Scripted from the start. */
+  readonly faults: readonly FaultSpec[];
 }
 
 export type SimConfigResult =
@@ -173,6 +311,7 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
       models: raw.models.map((m) => ({ ...m })),
       speed: raw.clock.speed,
       start: raw.clock.start === undefined ? undefined : Date.parse(raw.clock.start),
+      faults: raw.faults.map(toFaultSpec),
     },
   };
 }

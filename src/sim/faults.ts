@@ -84,6 +84,13 @@ const DEFAULT_OPERATIONS: Record<RequestFault["kind"], readonly SimOperation[]> 
 };
 
 const REQUEST_KINDS = new Set<FaultKind>(Object.keys(DEFAULT_OPERATIONS) as FaultKind[]);
+const KINDS = new Set<string>([
+  ...REQUEST_KINDS,
+  "metricsLate",
+  "metricsMissing",
+  "slowRestore",
+  "evict",
+]);
 
 export class FaultSpecError extends Error {
   override readonly name = "FaultSpecError";
@@ -97,7 +104,9 @@ interface Entry {
 
 function covers(scope: Scope, modelArn: string | undefined, t: number): boolean {
   if (scope.modelArn !== undefined && scope.modelArn !== modelArn) return false;
-  return (scope.from === undefined || t >= scope.from) && (scope.until === undefined || t < scope.until);
+  return (
+    (scope.from === undefined || t >= scope.from) && (scope.until === undefined || t < scope.until)
+  );
 }
 
 /** The faults scripted on one simulator. Empty by default: the simulator then behaves as AWS. */
@@ -197,9 +206,14 @@ function validateFault(spec: FaultSpec): void {
   const bad = (msg: string) => {
     throw new FaultSpecError(`fault ${spec.kind}: ${msg}`);
   };
+  if (!KINDS.has(spec.kind)) bad(`unknown kind; allowed: ${[...KINDS].join(", ")}`);
   if (spec.kind === "evict") {
     if (!Number.isFinite(spec.at)) bad("at must be an instant (epoch ms)");
     return;
+  }
+  for (const key of ["from", "until"] as const) {
+    const v = spec[key];
+    if (v !== undefined && !Number.isFinite(v)) bad(`${key} must be an instant (epoch ms)`);
   }
   if (spec.from !== undefined && spec.until !== undefined && spec.until <= spec.from) {
     bad("until must be after from");

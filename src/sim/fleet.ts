@@ -104,10 +104,8 @@ export class ModelFleet {
       if (evictAt <= t) {
         for (let copy = 0; copy < this.#open.length; copy++) this.#close(copy, evictAt);
         episode.end = evictAt;
+        // Cold until the next call, which only `call` records.
         this.#phase = "cold";
-        // The model may be woken again, and its restore finish, later in (evictAt, t].
-        this.#processedTo = evictAt;
-        return this.advance(t);
       }
     }
     this.#processedTo = t;
@@ -158,13 +156,13 @@ export class ModelFleet {
     this.advance(t);
     switch (this.#phase) {
       case "cold":
-        return { state: "cold", copies: 0 };
+        return COLD;
       case "restoring":
-        return { state: "restoring", copies: 0 };
+        return RESTORING;
       case "loaded":
-        return { state: "warm", copies: 1 };
+        return warmWith(1);
       case "serving":
-        return { state: "warm", copies: this.#openCount() };
+        return warmWith(this.#openCount());
     }
   }
 
@@ -190,6 +188,19 @@ export class ModelFleet {
     for (const run of this.#open) if (run) n++;
     return n;
   }
+}
+
+// Sampled once a simulated minute per model by `keepwarm simulate`: shared, frozen answers.
+const COLD: ModelState = Object.freeze({ state: "cold", copies: 0 });
+const RESTORING: ModelState = Object.freeze({ state: "restoring", copies: 0 });
+const WARM: ModelState[] = [];
+function warmWith(copies: number): ModelState {
+  let state = WARM[copies];
+  if (!state) {
+    state = Object.freeze({ state: "warm", copies });
+    WARM[copies] = state;
+  }
+  return state;
 }
 
 /** Index of the first element >= t in an ascending array. */

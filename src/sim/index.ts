@@ -7,12 +7,19 @@ export type {
   Statistic,
 } from "./cloudwatch.js";
 export { STATISTICS } from "./cloudwatch.js";
+export {
+  loadSimConfigFile,
+  parseSimConfigText,
+  type SimConfig,
+  type SimConfigResult,
+  simConfigSchema,
+} from "./config.js";
 export type { Dialect } from "./dialects.js";
 export { type AwsErrorShape, SimServiceError } from "./errors.js";
 export {
   type FaultKind,
-  type FaultSpec,
   FaultSchedule,
+  type FaultSpec,
   FaultSpecError,
   type SimOperation,
 } from "./faults.js";
@@ -35,9 +42,9 @@ export {
   type InvokeAnswer,
   MODEL_COPY_METRIC,
   MODEL_DIMENSION,
+  SimModelError,
   type SimResponse,
   type SimServer,
   Simulator,
   type SimulatorOptions,
-  UnknownModelError,
 } from "./simulator.js";

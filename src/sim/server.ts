@@ -5,6 +5,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { gunzipSync } from "node:zlib";
 import type { AwsErrorShape } from "./errors.js";
 import { awsErrors } from "./errors.js";
+import { type FaultSpec, FaultSpecError } from "./faults.js";
 import type { CloudWatchOperation, SimResponse, SimServer, Simulator } from "./simulator.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -71,7 +72,11 @@ export async function startSimServer(
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) =>
-      reject(new SimServerError(`cannot listen on ${host}:${options.port ?? 0}: ${err.message}`, { cause: err }));
+      reject(
+        new SimServerError(`cannot listen on ${host}:${options.port ?? 0}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     tcp.once("error", onError);
     tcp.listen(options.port ?? 0, host, () => {
       tcp.off("error", onError);
@@ -111,11 +116,18 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
     const start = query.get("start");
     const end = query.get("end");
     const range =
-      start !== null && end !== null ? { start: parseInstant(start), end: parseInstant(end) } : undefined;
+      start !== null && end !== null
+        ? { start: parseInstant(start), end: parseInstant(end) }
+        : undefined;
     return sendJson(res, 200, "application/json", sim.ledger(range));
   }
+  if (path === "/_sim/faults" || path.startsWith("/_sim/faults/")) {
+    return handleFaults(sim, req, res, path, body);
+  }
   if (req.method === "GET" && path === "/_sim/state") {
-    const models = sim.models().map((m) => ({ modelArn: m.modelArn, ...sim.modelState(m.modelArn) }));
+    const models = sim
+      .models()
+      .map((m) => ({ modelArn: m.modelArn, ...sim.modelState(m.modelArn) }));
     return sendJson(res, 200, "application/json", { now: sim.clock.now(), models });
   }
 
@@ -138,8 +150,12 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
       });
     }
     const answer = sim.cloudwatch(op as CloudWatchOperation, input);
-    return respond(req, res, answer, pending, (value) =>
-      sendJson(res, 200, "application/x-amz-json-1.0", value),
+    return respond(
+      req,
+      res,
+      answer,
+      pending,
+      (value) => sendJson(res, 200, "application/x-amz-json-1.0", value),
       (error) => sendJsonRpcError(res, error),
     );
   }
@@ -149,26 +165,75 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
   if (invoke && req.method === "POST") {
     const modelArn = decodeURIComponent(invoke[1] as string);
     const answer = sim.invokeModel(modelArn, body);
-    return respond(req, res, answer, pending, (value) => {
-      res.writeHead(200, {
-        "content-type": "application/json",
-        "x-amzn-requestid": randomUUID(),
-        "x-amzn-bedrock-input-token-count": String(value.inputTokens),
-        "x-amzn-bedrock-output-token-count": String(value.outputTokens),
-        "x-amzn-bedrock-invocation-latency": "1",
-      });
-      res.end(value.body);
-    }, (error) => sendRestJsonError(res, error));
+    return respond(
+      req,
+      res,
+      answer,
+      pending,
+      (value) => {
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "x-amzn-requestid": randomUUID(),
+          "x-amzn-bedrock-input-token-count": String(value.inputTokens),
+          "x-amzn-bedrock-output-token-count": String(value.outputTokens),
+          "x-amzn-bedrock-invocation-latency": "1",
+        });
+        res.end(value.body);
+      },
+      (error) => sendRestJsonError(res, error),
+    );
   }
   const imported = /^\/imported-models\/([^/]+)$/.exec(path);
   if (imported && req.method === "GET") {
     const answer = sim.getImportedModel(decodeURIComponent(imported[1] as string));
-    return respond(req, res, answer, pending, (value) =>
-      sendJson(res, 200, "application/json", value),
+    return respond(
+      req,
+      res,
+      answer,
+      pending,
+      (value) => sendJson(res, 200, "application/json", value),
       (error) => sendRestJsonError(res, error),
     );
   }
   return sendRestJsonError(res, awsErrors.unknownBedrockOperation());
+}
+
+/** Scripts faults of a running simulator: the in-process `FaultSpec` as JSON, instants in epoch ms. */
+function handleFaults(
+  sim: Simulator,
+  req: Request,
+  res: Response,
+  path: string,
+  body: Buffer,
+): void {
+  const [status, answer] = scriptFaults(sim, req.method ?? "GET", path, body);
+  sendJson(res, status, "application/json", answer);
+}
+
+function scriptFaults(
+  sim: Simulator,
+  method: string,
+  path: string,
+  body: Buffer,
+): [number, unknown] {
+  const id = path.slice("/_sim/faults/".length);
+  if (method === "GET" && path === "/_sim/faults") return [200, sim.faults.list()];
+  if (method === "POST" && path === "/_sim/faults") {
+    try {
+      return [201, { id: sim.faults.add(JSON.parse(body.toString("utf8")) as FaultSpec) }];
+    } catch (err) {
+      if (!(err instanceof FaultSpecError || err instanceof SyntaxError)) throw err;
+      return [400, { message: err.message }];
+    }
+  }
+  if (method === "DELETE" && path === "/_sim/faults") {
+    sim.faults.clear();
+    return [200, {}];
+  }
+  if (method === "DELETE" && /^\d+$/.test(id)) {
+    return sim.faults.remove(Number(id)) ? [200, {}] : [404, { message: `no fault ${id}` }];
+  }
+  return [405, { message: `${method} ${path} is not supported` }];
 }
 
 async function respond<T>(
@@ -250,7 +315,8 @@ function sendJsonRpcError(res: Response, error: AwsErrorShape): void {
     "x-amzn-requestid": randomUUID(),
   };
   if (error.queryCode) {
-    headers["x-amzn-query-error"] = `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}`;
+    headers["x-amzn-query-error"] =
+      `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}`;
   }
   res.writeHead(error.status, headers);
   res.end(JSON.stringify({ __type: type, message: error.message }));

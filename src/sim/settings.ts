@@ -77,12 +77,13 @@ export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSetti
   atLeast("usdPerCmuMinute", 0);
   atLeast("seed", 0, true);
   if (s.restoreJitterMs > s.restoreMs) {
-    problems.push(`restoreJitterMs (${s.restoreJitterMs}) must not exceed restoreMs (${s.restoreMs})`);
+    problems.push(
+      `restoreJitterMs (${s.restoreJitterMs}) must not exceed restoreMs (${s.restoreMs})`,
+    );
   }
   if (problems.length > 0) throw new SimSettingsError(problems.join("; "));
   return Object.freeze(s);
 }
-
 
 export interface ImportedModelArnParts {
   readonly region: string;

@@ -4,8 +4,9 @@ import {
   type GetMetricDataOutput,
   type ListMetricsOutput,
   type MetricKey,
-  type MetricPoint,
+  type PointVisitor,
   type SeriesReader,
+  type StatSet,
 } from "./cloudwatch.js";
 import { answerInvocation, type Dialect } from "./dialects.js";
 import { type AwsErrorShape, awsErrors, SimServiceError } from "./errors.js";
@@ -64,8 +65,9 @@ export interface SimulatorOptions {
   readonly models?: readonly SimModelSpec[];
 }
 
-export class UnknownModelError extends Error {
-  override readonly name = "UnknownModelError";
+/** A model that cannot be simulated (bad ARN or CMUs, added twice) or is not simulated. */
+export class SimModelError extends Error {
+  override readonly name = "SimModelError";
 }
 
 export interface SimServer {
@@ -106,17 +108,17 @@ export class Simulator {
   addModel(spec: SimModelSpec): void {
     const parts = parseImportedModelArn(spec.modelArn);
     if (!parts) {
-      throw new UnknownModelError(
+      throw new SimModelError(
         `modelArn ${spec.modelArn} is not an imported-model ARN (arn:aws:bedrock:REGION:ACCOUNT:imported-model/ID, ID 12 characters [a-z0-9])`,
       );
     }
     if (!Number.isInteger(spec.customModelUnits) || spec.customModelUnits < 1) {
-      throw new UnknownModelError(
+      throw new SimModelError(
         `customModelUnits of ${spec.modelArn} must be a positive integer, got ${spec.customModelUnits}`,
       );
     }
     if (this.#fleets.has(spec.modelArn)) {
-      throw new UnknownModelError(`model ${spec.modelArn} is already simulated`);
+      throw new SimModelError(`model ${spec.modelArn} is already simulated`);
     }
     const fleet = new ModelFleet(Object.freeze({ ...spec }), this.settings, this.faults);
     this.#fleets.set(spec.modelArn, fleet);
@@ -132,9 +134,21 @@ export class Simulator {
   invokeModel(modelArn: string, body: string | Uint8Array): SimResponse<InvokeAnswer> {
     const now = this.clock.now();
     const fleet = this.#fleets.get(modelArn);
-    const fault = this.#requestFault("InvokeModel", fleet ? modelArn : undefined, now, "bedrock:InvokeModel");
+    const fault = this.#requestFault(
+      "InvokeModel",
+      fleet ? modelArn : undefined,
+      now,
+      "bedrock:InvokeModel",
+    );
     if (fault.kind !== "ok") return fault;
     if (!fleet) return { kind: "error", error: awsErrors.invalidModelIdentifier(), delayMs: 0 };
+    const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
+    const answer = answerInvocation(text, modelArn, now);
+    // A cold model answers ModelNotReady whatever the body; a warm one rejects a bad body
+    // without counting it as a call that keeps it warm.
+    if ("type" in answer && fleet.stateAt(now).state === "warm") {
+      return { kind: "error", error: answer, delayMs: fault.delayMs };
+    }
     const restoreMs = fleet.isColdAt(now) ? this.#restoreDuration(fleet, now) : 0;
     const result = fleet.call(now, restoreMs);
     if (result.kind === "notReady") {
@@ -143,18 +157,25 @@ export class Simulator {
     if (result.kind === "overloaded") {
       return { kind: "error", error: awsErrors.throttling(), delayMs: fault.delayMs };
     }
-    const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
-    const answer = answerInvocation(text, modelArn, now);
     if ("type" in answer) return { kind: "error", error: answer, delayMs: fault.delayMs };
     return { kind: "ok", value: answer, delayMs: fault.delayMs };
   }
 
-  /** GetImportedModel by 12-character id or by ARN. */
+  /** GetImportedModel by ARN, 12-character id or model name. */
   getImportedModel(identifier: string): SimResponse<ImportedModelView> {
     const now = this.clock.now();
-    const fleet = this.#fleets.get(identifier) ?? this.#byId.get(identifier);
+    const fleet =
+      this.#fleets.get(identifier) ??
+      this.#byId.get(identifier) ??
+      [...this.#fleets.values()].find((f) => f.spec.modelName === identifier);
     const arn = fleet?.spec.modelArn;
-    const fault = this.#requestFault("GetImportedModel", arn, now, "bedrock:GetImportedModel", identifier);
+    const fault = this.#requestFault(
+      "GetImportedModel",
+      arn,
+      now,
+      "bedrock:GetImportedModel",
+      identifier,
+    );
     if (fault.kind !== "ok") return fault;
     if (!fleet) {
       return { kind: "error", error: awsErrors.importedModelNotFound(identifier), delayMs: 0 };
@@ -172,16 +193,25 @@ export class Simulator {
         instructSupported: spec.instructSupported ?? true,
         customModelUnits: {
           customModelUnitsPerModelCopy: spec.customModelUnits,
-          customModelUnitsVersion: "1.0",
+          customModelUnitsVersion: "v1.0",
         },
       },
     };
   }
 
   /** A CloudWatch operation with its AWS JSON 1.0 input and output. */
-  cloudwatch(operation: "GetMetricData", input: Record<string, unknown>): SimResponse<GetMetricDataOutput>;
-  cloudwatch(operation: "ListMetrics", input: Record<string, unknown>): SimResponse<ListMetricsOutput>;
-  cloudwatch(operation: "PutMetricData", input: Record<string, unknown>): SimResponse<Record<string, never>>;
+  cloudwatch(
+    operation: "GetMetricData",
+    input: Record<string, unknown>,
+  ): SimResponse<GetMetricDataOutput>;
+  cloudwatch(
+    operation: "ListMetrics",
+    input: Record<string, unknown>,
+  ): SimResponse<ListMetricsOutput>;
+  cloudwatch(
+    operation: "PutMetricData",
+    input: Record<string, unknown>,
+  ): SimResponse<Record<string, never>>;
   cloudwatch(operation: CloudWatchOperation, input: Record<string, unknown>): SimResponse<unknown>;
   cloudwatch(operation: CloudWatchOperation, input: Record<string, unknown>): SimResponse<unknown> {
     const now = this.clock.now();
@@ -196,7 +226,8 @@ export class Simulator {
             : this.#cloudwatch.putMetricData(input, now);
       return { kind: "ok", value, delayMs: fault.delayMs };
     } catch (e) {
-      if (e instanceof SimServiceError) return { kind: "error", error: e.shape, delayMs: fault.delayMs };
+      if (e instanceof SimServiceError)
+        return { kind: "error", error: e.shape, delayMs: fault.delayMs };
       throw e;
     }
   }
@@ -244,7 +275,7 @@ export class Simulator {
 
   #fleet(modelArn: string): ModelFleet {
     const fleet = this.#fleets.get(modelArn);
-    if (!fleet) throw new UnknownModelError(`model ${modelArn} is not simulated`);
+    if (!fleet) throw new SimModelError(`model ${modelArn} is not simulated`);
     return fleet;
   }
 
@@ -262,7 +293,10 @@ export class Simulator {
     now: number,
     action: string,
     resource: string = modelArn ?? "*",
-  ): { kind: "ok"; delayMs: number } | { kind: "error"; error: AwsErrorShape; delayMs: number } | { kind: "dropped" } {
+  ):
+    | { kind: "ok"; delayMs: number }
+    | { kind: "error"; error: AwsErrorShape; delayMs: number }
+    | { kind: "dropped" } {
     const fault = this.faults.takeRequestFault(operation, modelArn, now);
     if (!fault) return { kind: "ok", delayMs: 0 };
     switch (fault.kind) {
@@ -276,7 +310,11 @@ export class Simulator {
         return { kind: "error", error: awsErrors.serviceUnavailable(), delayMs: 0 };
       case "accessDenied": {
         const account = (modelArn && parseImportedModelArn(modelArn)?.accountId) ?? "123456789012";
-        return { kind: "error", error: awsErrors.accessDenied(action, resource, account), delayMs: 0 };
+        return {
+          kind: "error",
+          error: awsErrors.accessDenied(action, resource, account),
+          delayMs: 0,
+        };
       }
       case "expiredToken":
         return { kind: "error", error: awsErrors.expiredToken(), delayMs: 0 };
@@ -296,10 +334,10 @@ export class Simulator {
     const fleet = this.#modelOfKey(key);
     if (!fleet) return undefined;
     if (key.metricName === MODEL_COPY_METRIC) {
-      return (start, end, now) => this.#modelCopyPoints(fleet, start, end, now);
+      return (start, end, now, visit) => this.#modelCopyPoints(fleet, start, end, now, visit);
     }
     if (key.metricName === INVOCATIONS_METRIC) {
-      return (start, end, now) => this.#invocationPoints(fleet, start, end, now);
+      return (start, end, now, visit) => this.#invocationPoints(fleet, start, end, now, visit);
     }
     return undefined;
   }
@@ -334,11 +372,17 @@ export class Simulator {
    * from the call that woke the model to the first whole minute after it was unloaded (so
    * the fall to 0 is seen); minutes while the model is cold and idle have no datapoint.
    */
-  #modelCopyPoints(fleet: ModelFleet, start: number, end: number, now: number): MetricPoint[] {
+  #modelCopyPoints(
+    fleet: ModelFleet,
+    start: number,
+    end: number,
+    now: number,
+    visit: PointVisitor,
+  ): void {
     fleet.advance(now);
     const first = Math.ceil(start / MINUTE) * MINUTE;
     const last = Math.min(end - 1, now - MINUTE - this.settings.publishDelayMs);
-    if (last < first) return [];
+    if (last < first) return;
     const n = Math.floor((last - first) / MINUTE) + 1;
     const values = new Int8Array(n).fill(-1);
     const mark = (from: number, until: number, value: number) => {
@@ -352,21 +396,25 @@ export class Simulator {
     for (const run of fleet.runs) {
       mark(run.start - MINUTE + 1, run.end ?? now, run.copy + 1);
     }
-    const points: MetricPoint[] = [];
+    const faulty = this.faults.hasMetricFaults(fleet.spec.modelArn);
     for (let i = 0; i < n; i++) {
       const v = values[i] as number;
       const t = first + i * MINUTE;
-      if (v < 0 || !this.#visibleBy(fleet, t, now)) continue;
-      points.push({ t, stats: { count: 1, sum: v, min: v, max: v } });
+      if (v < 0 || (faulty && !this.#visibleBy(fleet, t, now))) continue;
+      visit(t, singleSample(v), undefined);
     }
-    return points;
   }
 
   /** Successful calls per minute, each call a sample of 1, for minutes that had any. */
-  #invocationPoints(fleet: ModelFleet, start: number, end: number, now: number): MetricPoint[] {
+  #invocationPoints(
+    fleet: ModelFleet,
+    start: number,
+    end: number,
+    now: number,
+    visit: PointVisitor,
+  ): void {
     fleet.advance(now);
     const s = fleet.successes;
-    const points: MetricPoint[] = [];
     const from = Math.ceil(start / MINUTE) * MINUTE;
     for (let i = lowerBound(s, from); i < s.length; ) {
       const minute = minuteOf(s[i] as number);
@@ -375,12 +423,22 @@ export class Simulator {
       while (j < s.length && minuteOf(s[j] as number) === minute) j++;
       if (this.#visibleBy(fleet, minute, now)) {
         const count = j - i;
-        points.push({ t: minute, stats: { count, sum: count, min: 1, max: 1 } });
+        visit(minute, { count, sum: count, min: 1, max: 1 }, undefined);
       }
       i = j;
     }
-    return points;
   }
+}
+
+// ModelCopy takes a handful of values; sharing their datapoint statistics keeps a month cheap.
+const SINGLE_SAMPLES: StatSet[] = [];
+function singleSample(v: number): StatSet {
+  let stats = SINGLE_SAMPLES[v];
+  if (!stats) {
+    stats = Object.freeze({ count: 1, sum: v, min: v, max: v });
+    SINGLE_SAMPLES[v] = stats;
+  }
+  return stats;
 }
 
 function minuteOf(t: number): number {

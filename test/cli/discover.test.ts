@@ -65,7 +65,6 @@ describe("keepwarm discover", () => {
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
-        NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
         AWS_ENDPOINT_URL: server.url,
         AWS_ACCESS_KEY_ID: "AKIDSIMULATOR",
         AWS_SECRET_ACCESS_KEY: "simulator-secret",
@@ -108,9 +107,9 @@ describe("keepwarm discover", () => {
       expect(stdout).toContain(
         `  ModelCopy:     namespace AWS/Bedrock, metric ModelCopy, dimension ModelId=${QWEN} (keepwarm's default)`,
       );
-      expect(stdout).toContain("  CMU per copy:  4 (units version 1.0)");
+      expect(stdout).toContain("  CMU per copy:  4 (units version v1.0)");
       expect(stdout).toContain("  architecture:  qwen2_5_vl, instruct yes");
-      expect(stdout).toContain("  CMU per copy:  2 (units version 1.0)");
+      expect(stdout).toContain("  CMU per copy:  2 (units version v1.0)");
       expect(stdout).toContain("  architecture:  llama, instruct no");
       expect(stdout).not.toContain(IDLE);
       const models = validModels(snippetOf(stdout));
@@ -130,7 +129,7 @@ describe("keepwarm discover", () => {
       const { code, stdout } = await keepwarm("--model", IDLE);
       expect(code).toBe(0);
       expect(stdout).toContain(
-        `  ModelCopy:     none listed; keepwarm reads AWS/Bedrock ModelCopy ModelId=${IDLE}`,
+        `  ModelCopy:     none listed in AWS/Bedrock; keepwarm reads its default AWS/Bedrock ModelCopy ModelId=${IDLE}`,
       );
       expect(stdout).toContain("  CMU per copy:  8");
       expect(validModels(snippetOf(stdout)).map((m) => m.customModelUnits)).toEqual([8]);
@@ -265,6 +264,28 @@ describe("keepwarm discover", () => {
             dimensionValue: "km5b98xhpqel",
           },
         },
+      ]);
+    });
+
+    it("leaves out of the snippet a model whose ARN it cannot learn, and exits 1", async () => {
+      cloudwatch.on(ListMetricsCommand).resolves({
+        Metrics: [
+          {
+            Namespace: "AWS/Bedrock",
+            MetricName: "ModelCopy",
+            Dimensions: [{ Name: "ModelId", Value: "km5b98xhpqel" }],
+          },
+        ],
+      });
+      bedrock
+        .on(GetImportedModelCommand)
+        .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+      expect(await discover(options({}), out, clientsFor)).toBe(1);
+      expect(lines.stdout).toEqual([
+        "km5b98xhpqel",
+        "  model:         km5b98xhpqel (ARN unknown)",
+        "  ModelCopy:     namespace AWS/Bedrock, metric ModelCopy, dimension ModelId=km5b98xhpqel",
+        "  GetImportedModel failed: bedrock:GetImportedModel on km5b98xhpqel failed in us-east-1: AccessDeniedException: denied",
       ]);
     });
 

@@ -296,6 +296,9 @@ describe("planModel", () => {
       model("night", "night"),
       model("weekend", "weekend", { cadenceMs: 11 * MIN }),
       model("week", "week"),
+      model("week-13", "week", { cadenceMs: 13 * MIN, leadTimeMs: 3 * MIN }),
+      model("week-12", "week", { cadenceMs: 12 * MIN, leadTimeMs: 1 * MIN }),
+      model("week-11", "week", { cadenceMs: 11 * MIN, leadTimeMs: 2 * MIN }),
       model("split", "split", { leadTimeMs: 0 }),
       model("ao", "always-on", { cadenceMs: 90_000 * 9 }),
       model("ov", "business-hours"),
@@ -321,6 +324,15 @@ describe("planModel", () => {
       (_name, m) => {
         const full = planModel(cfg, m, { start: base, end: base + span });
         expect(full.pings.length).toBeGreaterThan(0);
+        // Inside a warm run no interval exceeds the cadence, so the model never cools early.
+        for (const [i, t] of full.pings.entries()) {
+          const previous = full.pings[i - 1];
+          const sameRun = full.warm.some(
+            (w) => previous !== undefined && w.start <= previous && t < w.end - m.evictionDelayMs,
+          );
+          if (previous !== undefined && sameRun)
+            expect(t - previous).toBeLessThanOrEqual(m.cadenceMs);
+        }
         const next = random(m.name.length * 7919);
         for (let i = 0; i < 300; i++) {
           const start = base + Math.floor(next() * span);

@@ -1,7 +1,8 @@
+import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import type { Interval } from "../../src/domain/interval.js";
 import { expandWindows } from "../../src/domain/windows.js";
-import { dayOfIsoDate, localToInstant } from "../../src/domain/zone.js";
+import { dayOfIsoDate, isoInZone, localToInstant } from "../../src/domain/zone.js";
 import { at, holiday, rule, windowsPolicy } from "./builders.js";
 
 function iso(i: Interval): [string, string] {
@@ -292,5 +293,24 @@ describe("expandWindows", () => {
       };
       expect(expandWindows(policy, range)).toEqual([]);
     });
+  });
+});
+
+describe("isoInZone", () => {
+  it.each([
+    "UTC",
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Etc/UTC",
+  ])("writes what Luxon writes in %s, around DST changes too", (zone) => {
+    const start = Date.parse("2026-03-01T00:00:00Z");
+    for (let t = start; t < start + 400 * 86_400_000; t += 7 * 60_000 + 13_001) {
+      const expected = DateTime.fromMillis(t, { zone }).toISO({ suppressMilliseconds: true });
+      if (isoInZone(t, zone) !== expected) expect(isoInZone(t, zone)).toBe(expected);
+    }
   });
 });

@@ -24,7 +24,10 @@ models:
 /** Monday 7 December 2026, local time in Shanghai. */
 function local(hhmm: string, day = 7): number {
   const [hour, minute] = hhmm.split(":").map(Number);
-  return DateTime.fromObject({ year: 2026, month: 12, day, hour, minute }, { zone: ZONE }).toMillis();
+  return DateTime.fromObject(
+    { year: 2026, month: 12, day, hour, minute },
+    { zone: ZONE },
+  ).toMillis();
 }
 
 function localTime(t: number): string {
@@ -62,7 +65,9 @@ describe("Daemon", () => {
         .filter((l) => l.result === "ok")
         .map((l) => Date.parse(l.time));
       for (let i = 1; i < okPings.length; i++) {
-        expect((okPings[i] as number) - (okPings[i - 1] as number)).toBeLessThanOrEqual(14 * MINUTE);
+        expect((okPings[i] as number) - (okPings[i - 1] as number)).toBeLessThanOrEqual(
+          14 * MINUTE,
+        );
       }
       const lastPing = okPings[okPings.length - 1] as number;
       expect(lastPing).toBeGreaterThanOrEqual(local("17:46"));

@@ -15,7 +15,10 @@ import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index
 export type LogLine = Record<string, unknown> & { event: string; time: string; model?: string };
 
 /** Parses YAML that must be valid; a test config with a mistake fails loudly. */
-export function configOf(yaml: string, stateDir = mkdtempSync(join(tmpdir(), "kw-e2e-"))): ResolvedConfig {
+export function configOf(
+  yaml: string,
+  stateDir = mkdtempSync(join(tmpdir(), "kw-e2e-")),
+): ResolvedConfig {
   const result = parseConfigText(yaml, "test.yaml", { stateDir });
   if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.problems)}`);
   return result.config;

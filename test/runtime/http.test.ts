@@ -7,7 +7,7 @@ import {
   startHttpServer,
 } from "../../src/runtime/http.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
-import { captureLogger } from "./captureLogger.js";
+import { collectingLogger } from "../e2e/daemonHarness.js";
 
 const open: HttpServer[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 async function start(status: ReadinessStatus = { configLoaded: true, firstReconcileDone: true }) {
   const metrics = new PromMetrics();
   const state = { current: status };
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = collectingLogger(Date.now);
   const server = await startHttpServer({
     host: "127.0.0.1",
     port: 0,
@@ -43,7 +43,7 @@ describe("startHttpServer", () => {
       const blocker = createServer();
       await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
       const port = (blocker.address() as { port: number }).port;
-      const { logger } = captureLogger();
+      const { logger } = collectingLogger(Date.now);
       const registry = new PromMetrics({ processMetrics: false }).registry;
       const attempt = startHttpServer({
         host: "127.0.0.1",

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LoadResult } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
-import { captureLogger } from "./captureLogger.js";
+import { collectingLogger } from "../e2e/daemonHarness.js";
 
 /**
  * A stand-in loader: the file holds a tag; "BROKEN" fails with two problems. The real
@@ -67,7 +67,7 @@ afterEach(async () => {
 async function startWatcher(options: { sighup?: boolean } = {}) {
   const applied: string[] = [];
   const reloads: boolean[] = [];
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = collectingLogger(Date.now);
   watcher = await watchConfig({
     path: file,
     load: fakeLoad,
@@ -111,7 +111,7 @@ describe("watchConfig", () => {
     });
 
     it("keeps the running config when apply throws, and logs reload-failed", async () => {
-      const { logger, lines } = captureLogger();
+      const { logger, lines } = collectingLogger(Date.now);
       const outcomes: boolean[] = [];
       watcher = await watchConfig({
         path: file,
@@ -133,7 +133,7 @@ describe("watchConfig", () => {
     it("runs reloads one at a time; one asked during another runs after it", async () => {
       let active = 0;
       let maxActive = 0;
-      const { logger } = captureLogger();
+      const { logger } = collectingLogger(Date.now);
       watcher = await watchConfig({
         path: file,
         load: fakeLoad,

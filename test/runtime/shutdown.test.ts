@@ -1,10 +1,15 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { installShutdown } from "../../src/runtime/shutdown.js";
-import { captureLogger } from "./captureLogger.js";
+import { collectingLogger } from "../e2e/daemonHarness.js";
 
 const child = fileURLToPath(new URL("./shutdownChild.ts", import.meta.url));
+const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const sample = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
 
 interface ChildRun {
   code: number | null;
@@ -13,23 +18,27 @@ interface ChildRun {
   url: string;
 }
 
+type SignalPlan = [afterEvent: string, signal: NodeJS.Signals][];
+
+/** The stand-in daemon of shutdownChild.ts, whose one ping takes `pingMs`. */
+function runChild(pingMs: number, graceMs: number, signals: SignalPlan): Promise<ChildRun> {
+  return runProcess(["--import", "tsx", child, String(pingMs), String(graceMs)], signals, {});
+}
+
 /**
- * Starts the child, sends each signal when the child logs the event paired with it, and
- * collects its log until it exits.
+ * Starts node with `args`, sends each signal when the process logs the event paired with
+ * it, and collects its JSON log lines until it exits.
  */
-function runChild(
-  pingMs: number,
-  graceMs: number,
-  signals: [afterEvent: string, signal: NodeJS.Signals][],
+function runProcess(
+  args: string[],
+  signals: SignalPlan,
+  env: Record<string, string>,
 ): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      ["--import", "tsx", child, String(pingMs), String(graceMs)],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
+    const proc = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "ignore"],
+      env: { ...process.env, ...env },
+    });
     const lines: Record<string, unknown>[] = [];
     let buffered = "";
     let url = "";
@@ -40,7 +49,7 @@ function runChild(
       for (const part of parts) {
         const line = JSON.parse(part) as Record<string, unknown>;
         lines.push(line);
-        if (line.event === "ready") url = String(line.url);
+        if (line.event === "ready" || line.event === "http-listening") url = String(line.url);
         for (const [after, signal] of signals) if (line.event === after) proc.kill(signal);
       }
     });
@@ -82,6 +91,39 @@ describe("installShutdown", () => {
     });
   });
 
+  describe("keepwarm run", () => {
+    it("stops on SIGTERM once running against the simulator, logs `shutdown` last and exits 0", async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), "kw-shutdown-"));
+      try {
+        const run = await runProcess(
+          [
+            "--import",
+            "tsx",
+            main,
+            "run",
+            "--config",
+            sample,
+            "--simulate",
+            "on",
+            "--http-port",
+            "0",
+            "--state-dir",
+            stateDir,
+          ],
+          // The handlers are installed once start-up is done; debug logging shows when.
+          [["shutdown-armed", "SIGTERM"]],
+          { KEEPWARM_LOG_LEVEL: "debug" },
+        );
+        expect(run.code).toBe(0);
+        expect(run.events).toContain("simulated");
+        expect(run.events.slice(-3)).toEqual(["shutdown-started", "stopped", "shutdown"]);
+        expect(run.lines.at(-1)).toMatchObject({ event: "shutdown", reason: "SIGTERM" });
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe("on SIGINT", () => {
     it("shuts down the same way", async () => {
       const run = await runChild(50, 10_000, [["ready", "SIGINT"]]);
@@ -103,7 +145,7 @@ describe("installShutdown", () => {
 
   describe("shutdown", () => {
     it("runs once however often it is asked, stopping daemon, watcher and HTTP", async () => {
-      const { logger } = captureLogger();
+      const { logger } = collectingLogger(Date.now);
       const calls: string[] = [];
       const exits: number[] = [];
       const handle = installShutdown({

@@ -1,5 +1,5 @@
-import net from "node:net";
 import { readFile } from "node:fs/promises";
+import net from "node:net";
 import { CloudWatchClient, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { describe, expect, it } from "vitest";
 import { startSim } from "../../src/cli/sim.js";
@@ -11,7 +11,10 @@ function capture() {
   const lines = { stdout: [] as string[], stderr: [] as string[] };
   return {
     lines,
-    out: { stdout: (l: string) => lines.stdout.push(l), stderr: (l: string) => lines.stderr.push(l) },
+    out: {
+      stdout: (l: string) => lines.stdout.push(l),
+      stderr: (l: string) => lines.stderr.push(l),
+    },
   };
 }
 
@@ -49,7 +52,9 @@ describe("parseSimConfigText", () => {
     ].join("\n");
     const result = parseSimConfigText(text, "sim.yaml");
     expect(result.ok).toBe(false);
-    const problems = result.ok ? [] : result.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
+    const problems = result.ok
+      ? []
+      : result.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
     expect(problems).toEqual([
       '2:12 settings.restore: is "9x"; allowed: a duration such as 0s, 90s, 15m or 1h',
       "3:14 settings.maxCopies: is 0; allowed: a whole number from 1 to 100",
@@ -58,9 +63,56 @@ describe("parseSimConfigText", () => {
     ]);
   });
 
+  it("reads scripted faults with instants and durations", () => {
+    const arn = "arn:aws:bedrock:us-east-1:123456789012:imported-model/abcdefghijkl";
+    const result = parseSimConfigText(
+      [
+        "faults:",
+        `  - { kind: throttling, modelArn: "${arn}", from: 2026-12-01T09:00:00Z, until: 2026-12-01T10:00:00Z, times: 3 }`,
+        "  - { kind: slowRestore, restore: 7m }",
+        "  - { kind: evict, at: 2026-12-01T12:07:00+08:00 }",
+        "  - { kind: slow, delay: 2s, operations: [GetMetricData] }",
+        "",
+      ].join("\n"),
+      "sim.yaml",
+    );
+    expect(result.ok && result.config.faults).toEqual([
+      {
+        kind: "throttling",
+        modelArn: arn,
+        from: Date.parse("2026-12-01T09:00:00Z"),
+        until: Date.parse("2026-12-01T10:00:00Z"),
+        times: 3,
+      },
+      { kind: "slowRestore", restoreMs: 420_000 },
+      { kind: "evict", at: Date.parse("2026-12-01T04:07:00Z") },
+      { kind: "slow", delayMs: 2000, operations: ["GetMetricData"] },
+    ]);
+  });
+
+  it("names what a fault lacks or gets wrong", () => {
+    const result = parseSimConfigText(
+      "faults:\n  - { kind: slow }\n  - { kind: evict, at: tomorrow }\n  - { kind: melt }\n",
+      "sim.yaml",
+    );
+    const problems = result.ok
+      ? []
+      : result.problems.map((p) => `${p.line} ${p.path}: ${p.message}`);
+    expect(problems).toEqual([
+      "2 faults[0].delay: is missing; a slow fault needs delay",
+      expect.stringMatching(/^3 faults\[1\]\.at: is "tomorrow"; allowed: ISO 8601 with an offset/),
+      expect.stringMatching(/^4 faults\[2\]\.kind: /),
+    ]);
+  });
+
   it("refuses a restore jitter longer than the restore", () => {
-    const result = parseSimConfigText("settings:\n  restore: 30s\n  restoreJitter: 1m\n", "sim.yaml");
-    expect(result.ok ? [] : result.problems.map((p) => [p.line, p.path])).toEqual([[3, "settings.restoreJitter"]]);
+    const result = parseSimConfigText(
+      "settings:\n  restore: 30s\n  restoreJitter: 1m\n",
+      "sim.yaml",
+    );
+    expect(result.ok ? [] : result.problems.map((p) => [p.line, p.path])).toEqual([
+      [3, "settings.restoreJitter"],
+    ]);
   });
 });
 
@@ -90,7 +142,16 @@ describe("startSim", () => {
   it("exits 2 on an invalid config and 1 when the port is taken", async () => {
     const bad = capture();
     expect(
-      await startSim({ port: 0, host: "127.0.0.1", config: "/nonexistent/sim.yaml", speed: undefined, start: undefined }, bad.out),
+      await startSim(
+        {
+          port: 0,
+          host: "127.0.0.1",
+          config: "/nonexistent/sim.yaml",
+          speed: undefined,
+          start: undefined,
+        },
+        bad.out,
+      ),
     ).toEqual({ ok: false, exitCode: 2 });
     expect(bad.lines.stderr[0]).toMatch(/^\/nonexistent\/sim\.yaml:1:1: \(file\): cannot be read/);
 
@@ -100,7 +161,10 @@ describe("startSim", () => {
     const taken = capture();
     try {
       expect(
-        await startSim({ port, host: "127.0.0.1", config: undefined, speed: undefined, start: undefined }, taken.out),
+        await startSim(
+          { port, host: "127.0.0.1", config: undefined, speed: undefined, start: undefined },
+          taken.out,
+        ),
       ).toEqual({ ok: false, exitCode: 1 });
       expect(taken.lines.stderr[0]).toContain(`cannot listen on 127.0.0.1:${port}`);
     } finally {

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { GetMetricDataCommand, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FaultSpecError } from "../../src/sim/faults.js";
+import { type FaultSpec, FaultSpecError } from "../../src/sim/faults.js";
 import { ARN, ARN2, MIN, rejectionOf, type SdkHarness, startHarness } from "./harness.js";
 
 const at = (hhmmss: string) => Date.parse(`2026-12-01T${hhmmss}Z`);
@@ -56,7 +56,12 @@ describe("FaultSchedule through the SDK", () => {
 
   it("throttling: ThrottlingException 429 for that model and range only", async () => {
     await warm();
-    h.sim.faults.add({ kind: "throttling", modelArn: ARN, from: at("09:03:00"), until: at("09:04:00") });
+    h.sim.faults.add({
+      kind: "throttling",
+      modelArn: ARN,
+      from: at("09:03:00"),
+      until: at("09:04:00"),
+    });
     h.clock.set(at("09:03:00"));
     const err = await rejectionOf(h.runtime.send(ping()));
     expect(err).toBeInstanceOf(ThrottlingException);
@@ -88,9 +93,16 @@ describe("FaultSchedule through the SDK", () => {
   it("dropConnection: the SDK sees a network error, not a service error, over h2c and HTTP/1.1", async () => {
     await warm();
     h.sim.faults.add({ kind: "dropConnection", modelArn: ARN, times: 1 });
-    h.sim.faults.add({ kind: "dropConnection", operations: ["GetImportedModel"], modelArn: ARN, times: 1 });
+    h.sim.faults.add({
+      kind: "dropConnection",
+      operations: ["GetImportedModel"],
+      modelArn: ARN,
+      times: 1,
+    });
     const h2 = await rejectionOf(h.runtime.send(ping()));
-    const h1 = await rejectionOf(h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })));
+    const h1 = await rejectionOf(
+      h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })),
+    );
     for (const err of [h2, h1]) {
       expect(err.$metadata?.httpStatusCode).toBeUndefined();
       expect(err.$fault).toBeUndefined();
@@ -98,7 +110,9 @@ describe("FaultSchedule through the SDK", () => {
     // The dropped call never reached the model; the next ones are served normally.
     expect(h.sim.invokeCount(ARN)).toBe(1);
     await expect(h.runtime.send(ping())).resolves.toBeDefined();
-    await expect(h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN }))).resolves.toBeDefined();
+    await expect(
+      h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })),
+    ).resolves.toBeDefined();
   });
 
   it("accessDenied: AccessDeniedException 403 naming the action and the model", async () => {
@@ -107,7 +121,9 @@ describe("FaultSchedule through the SDK", () => {
     expect(invoke).toBeInstanceOf(AccessDeniedException);
     expect(invoke.$metadata.httpStatusCode).toBe(403);
     expect(invoke.message).toContain(`bedrock:InvokeModel on resource: ${ARN}`);
-    const get = await rejectionOf(h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })));
+    const get = await rejectionOf(
+      h.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })),
+    );
     expect(get.name).toBe("AccessDeniedException");
     // Another model is unaffected.
     expect(await rejectionOf(h.runtime.send(ping(ARN2)))).toBeInstanceOf(ModelNotReadyException);
@@ -134,21 +150,49 @@ describe("FaultSchedule through the SDK", () => {
     expect(err.$metadata.httpStatusCode).toBe(400);
     await expect(h.runtime.send(ping())).resolves.toBeDefined();
     h.clock.set(at("09:10:00"));
-    await expect(h.cloudwatch.send(copiesQuery(at("09:00:00"), at("09:10:00")))).resolves.toBeDefined();
+    await expect(
+      h.cloudwatch.send(copiesQuery(at("09:00:00"), at("09:10:00"))),
+    ).resolves.toBeDefined();
   });
 
   it("metricsLate and metricsMissing: minutes published late or never", async () => {
     await warm();
-    h.sim.faults.add({ kind: "metricsLate", modelArn: ARN, delayMs: 10 * MIN, from: at("09:03:00"), until: at("09:04:00") });
-    h.sim.faults.add({ kind: "metricsMissing", modelArn: ARN, from: at("09:05:00"), until: at("09:07:00") });
+    h.sim.faults.add({
+      kind: "metricsLate",
+      modelArn: ARN,
+      delayMs: 10 * MIN,
+      from: at("09:03:00"),
+      until: at("09:04:00"),
+    });
+    h.sim.faults.add({
+      kind: "metricsMissing",
+      modelArn: ARN,
+      from: at("09:05:00"),
+      until: at("09:07:00"),
+    });
     const minutes = async () => {
       const out = await h.cloudwatch.send(copiesQuery(at("09:00:00"), at("09:30:00")));
-      return (out.MetricDataResults?.[0]?.Timestamps ?? []).map((t) => t.toISOString().slice(14, 16));
+      return (out.MetricDataResults?.[0]?.Timestamps ?? []).map((t) =>
+        t.toISOString().slice(14, 16),
+      );
     };
     h.clock.set(at("09:10:00")); // normally minutes up to 09:07 are readable
     expect(await minutes()).toEqual(["00", "01", "02", "04", "07"]);
     h.clock.set(at("09:16:00")); // 09:03 is readable 2 + 10 minutes after it ends
-    expect(await minutes()).toEqual(["00", "01", "02", "03", "04", "07", "08", "09", "10", "11", "12", "13"]);
+    expect(await minutes()).toEqual([
+      "00",
+      "01",
+      "02",
+      "03",
+      "04",
+      "07",
+      "08",
+      "09",
+      "10",
+      "11",
+      "12",
+      "13",
+    ]);
   });
 
   it("slowRestore: a restore longer than 5 minutes keeps answering ModelNotReadyException", async () => {
@@ -177,7 +221,12 @@ describe("FaultSchedule through the SDK", () => {
     const out = await h.cloudwatch.send(copiesQuery(at("09:00:00"), at("09:20:00")));
     // Readable at 09:20: 09:00-09:17. Restoring 09:00-09:01, one copy 09:02-09:08, unloaded
     // at 09:09 and restoring (then restored, idle) 09:09-09:17.
-    expect(out.MetricDataResults?.[0]?.Values).toEqual([0, 0, ...Array(7).fill(1), ...Array(9).fill(0)]);
+    expect(out.MetricDataResults?.[0]?.Values).toEqual([
+      0,
+      0,
+      ...Array(7).fill(1),
+      ...Array(9).fill(0),
+    ]);
     // 09:02 -> 09:09 is 7 minutes: billed 10.
     expect(h.sim.ledger().models[0]?.billedMinutes).toBe(10);
   });
@@ -193,8 +242,28 @@ describe("FaultSchedule through the SDK", () => {
     expect(out.MetricDataResults?.[0]?.Values).toEqual([1, 2, 2]);
   });
 
+  it("takes faults over HTTP at /_sim/faults, as the in-process FaultSpec in JSON", async () => {
+    const post = (spec: object) =>
+      fetch(`${h.server.url}/_sim/faults`, { method: "POST", body: JSON.stringify(spec) });
+    const added = await post({ kind: "throttling", modelArn: ARN, from: at("09:00:00") });
+    expect(added.status).toBe(201);
+    const { id } = (await added.json()) as { id: number };
+    expect(await rejectionOf(h.runtime.send(ping()))).toBeInstanceOf(ThrottlingException);
+    const bad = await post({ kind: "throttling", from: "yesterday" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/from must be an instant/);
+    const removed = await fetch(`${h.server.url}/_sim/faults/${id}`, { method: "DELETE" });
+    expect(removed.status).toBe(200);
+    expect(await rejectionOf(h.runtime.send(ping()))).toBeInstanceOf(ModelNotReadyException);
+  });
+
   it("rejects a fault that cannot happen", () => {
-    expect(() => h.sim.faults.add({ kind: "throttling", from: 10, until: 5 })).toThrow(FaultSpecError);
+    expect(() => h.sim.faults.add({ kind: "throttling", from: 10, until: 5 })).toThrow(
+      FaultSpecError,
+    );
     expect(() => h.sim.faults.add({ kind: "slow", delayMs: -1 })).toThrow(FaultSpecError);
+    expect(() => h.sim.faults.add({ kind: "melt" } as unknown as FaultSpec)).toThrow(
+      /unknown kind/,
+    );
   });
 });

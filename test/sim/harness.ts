@@ -59,12 +59,18 @@ export async function startHarness(
   };
 }
 
+/** What the SDK's errors carry besides name and message. */
+export interface SdkError extends Error {
+  readonly $metadata: { readonly httpStatusCode?: number };
+  readonly $fault?: "client" | "server";
+}
+
 /** The error a promise rejects with, or a failure if it resolves. */
-export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<string, any>> {
+export async function rejectionOf(p: Promise<unknown>): Promise<SdkError> {
   try {
     await p;
   } catch (e) {
-    return e as Error & Record<string, any>;
+    return e as SdkError;
   }
   throw new Error("expected the call to fail, it succeeded");
 }

@@ -59,7 +59,12 @@ describe("Simulator", () => {
       expect(outcomes).toEqual(["ModelNotReadyException", "ok"]);
       const [m] = sim.ledger().models;
       expect(m?.copies).toEqual([
-        { copy: 0, runs: [{ start: at("09:02"), end: at("09:17"), billedWindows: 3 }], billedWindows: 3, billedMinutes: 15 },
+        {
+          copy: 0,
+          runs: [{ start: at("09:02"), end: at("09:17"), billedWindows: 3 }],
+          billedWindows: 3,
+          billedMinutes: 15,
+        },
       ]);
       expect(m?.cmuMinutes).toBe(60);
       expect(m?.usd).toBeCloseTo(60 * 0.05718, 10); // $3.43
@@ -72,22 +77,34 @@ describe("Simulator", () => {
       expect(outcomes.slice(1).every((o) => o === "ok")).toBe(true);
       const [m] = sim.ledger().models;
       // 09:04 -> 10:15 is 71 minutes: 15 windows, 75 billed minutes.
-      expect(m?.copies[0]?.runs).toEqual([{ start: at("09:04"), end: at("10:15"), billedWindows: 15 }]);
+      expect(m?.copies[0]?.runs).toEqual([
+        { start: at("09:04"), end: at("10:15"), billedWindows: 15 },
+      ]);
       expect(m?.billedMinutes).toBe(75);
       expect(m?.usd).toBeCloseTo(75 * 4 * 0.05718, 10); // $17.15
     });
 
     it("bills a copy evicted and restored twice in a day run by run", () => {
       const calls = [
-        at("09:00"), at("09:02"), at("09:10"), // warm 09:02, unloaded 09:25: 23 min -> 5 windows
-        at("13:00"), at("13:02"), //             warm 13:02, unloaded 13:17: 15 min -> 3 windows
-        at("17:00"), at("17:02"), at("17:07"), // warm 17:02, unloaded 17:22: 20 min -> 4 windows
+        at("09:00"),
+        at("09:02"),
+        at("09:10"), // warm 09:02, unloaded 09:25: 23 min -> 5 windows
+        at("13:00"),
+        at("13:02"), //             warm 13:02, unloaded 13:17: 15 min -> 3 windows
+        at("17:00"),
+        at("17:02"),
+        at("17:07"), // warm 17:02, unloaded 17:22: 20 min -> 4 windows
       ];
       const { sim, outcomes } = replay(calls, at("23:59"), { cmu: 2 });
       expect(outcomes).toEqual([
-        "ModelNotReadyException", "ok", "ok",
-        "ModelNotReadyException", "ok",
-        "ModelNotReadyException", "ok", "ok",
+        "ModelNotReadyException",
+        "ok",
+        "ok",
+        "ModelNotReadyException",
+        "ok",
+        "ModelNotReadyException",
+        "ok",
+        "ok",
       ]);
       const [m] = sim.ledger().models;
       expect(m?.copies[0]?.runs.map((r) => r.billedWindows)).toEqual([5, 3, 4]);
@@ -100,9 +117,13 @@ describe("Simulator", () => {
       // Two calls per copy at once; a call keeps a copy busy for 1 s.
       const settings = { perCopyConcurrency: 2, invocationMs: 1000 };
       const burst = [at("09:05"), at("09:05"), at("09:05") + 500]; // 3 in flight -> 2 copies
-      const { sim, outcomes } = replay([at("09:00"), at("09:02"), ...burst, at("09:20")], at("12:00"), {
-        settings,
-      });
+      const { sim, outcomes } = replay(
+        [at("09:00"), at("09:02"), ...burst, at("09:20")],
+        at("12:00"),
+        {
+          settings,
+        },
+      );
       expect(outcomes).toEqual(["ModelNotReadyException", "ok", "ok", "ok", "ok", "ok"]);
       const [m] = sim.ledger().models;
       // Copy 0: 09:02 -> 09:35 (last call 09:20): 33 min -> 7 windows.
@@ -111,7 +132,11 @@ describe("Simulator", () => {
         [0, 7],
         [1, 3],
       ]);
-      expect(m?.copies[1]?.runs[0]).toEqual({ start: at("09:05") + 500, end: at("09:20") + 500, billedWindows: 3 });
+      expect(m?.copies[1]?.runs[0]).toEqual({
+        start: at("09:05") + 500,
+        end: at("09:20") + 500,
+        billedWindows: 3,
+      });
       expect(m?.billedMinutes).toBe(50);
       expect(m?.usd).toBeCloseTo(50 * 4 * 0.05718, 10);
     });
@@ -128,7 +153,9 @@ describe("Simulator", () => {
       const dec1 = Date.parse("2026-12-01T00:00:00Z");
       // Warm from 23:52 to 00:07 (15 min): windows at 23:52, 23:57 | 00:02.
       const { sim } = replay([nov30, nov30 + 2 * MIN], dec1 + 60 * MIN);
-      expect(sim.ledger({ start: dec1, end: dec1 + 31 * 86_400_000 }).models[0]?.billedWindows).toBe(1);
+      expect(
+        sim.ledger({ start: dec1, end: dec1 + 31 * 86_400_000 }).models[0]?.billedWindows,
+      ).toBe(1);
       expect(sim.ledger({ start: dec1 - 86_400_000, end: dec1 }).models[0]?.billedWindows).toBe(2);
     });
   });

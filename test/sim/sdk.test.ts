@@ -9,9 +9,9 @@ import {
   GetMetricDataCommand,
   type GetMetricDataCommandInput,
   ListMetricsCommand,
+  PutMetricDataCommand,
   paginateGetMetricData,
   paginateListMetrics,
-  PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ARN, ARN2, MIN, rejectionOf, type SdkHarness, startHarness, T0 } from "./harness.js";
@@ -97,7 +97,9 @@ describe("Simulator over the wire", () => {
         body: "{}",
       });
       expect(cw.status).toBe(400);
-      expect((await cw.json()).__type).toBe("com.amazon.coral.service#UnknownOperationException");
+      expect(((await cw.json()) as { __type: string }).__type).toBe(
+        "com.amazon.coral.service#UnknownOperationException",
+      );
 
       const rest = await fetch(`${h.server.url}/custom-models`, { headers: signed });
       expect(rest.status).toBe(400);
@@ -118,7 +120,9 @@ describe("Simulator over the wire", () => {
         h.clock.set(at(time));
         if (expected === "ok") {
           const out = await h.runtime.send(ping());
-          expect(JSON.parse(new TextDecoder().decode(out.body))).toMatchObject({ generation: "ok" });
+          expect(JSON.parse(new TextDecoder().decode(out.body))).toMatchObject({
+            generation: "ok",
+          });
         } else {
           const err = await rejectionOf(h.runtime.send(ping()));
           expect(err, time).toBeInstanceOf(ModelNotReadyException);
@@ -143,12 +147,24 @@ describe("Simulator over the wire", () => {
     it("answers each body dialect in kind, honouring only that dialect's cap", async () => {
       h.sim.invokeModel(ARN, "{}");
       h.clock.set(at("09:02:00"));
-      const cases: [object, (j: any) => string, number][] = [
-        [{ messages: [{ role: "user", content: "ping" }], max_tokens: 1 }, (j) => j.choices[0].message.content, 1],
+      interface Answer {
+        choices: [{ message: { content: string }; text: string }];
+        generation: string;
+      }
+      const cases: [object, (j: Answer) => string, number][] = [
+        [
+          { messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
+          (j) => j.choices[0].message.content,
+          1,
+        ],
         [{ prompt: "ping", max_tokens: 3 }, (j) => j.choices[0].text, 3],
         [{ prompt: "ping", max_gen_len: 2 }, (j) => j.generation, 2],
         // max_gen_len is not an OpenAI chat parameter: ignored, so a full-length answer.
-        [{ messages: [{ role: "user", content: "ping" }], max_gen_len: 1 }, (j) => j.choices[0].message.content, 256],
+        [
+          { messages: [{ role: "user", content: "ping" }], max_gen_len: 1 },
+          (j) => j.choices[0].message.content,
+          256,
+        ],
       ];
       for (const [body, text, tokens] of cases) {
         const out = await h.runtime.send(ping(ARN, body));
@@ -166,6 +182,9 @@ describe("Simulator over the wire", () => {
         h.runtime.send(new InvokeModelCommand({ modelId: ARN, body: "not json" })),
       );
       expect(bad).toBeInstanceOf(ValidationException);
+      // A rejected body is not a call that keeps the model warm or starts its bill.
+      expect(h.sim.invokeCount(ARN)).toBe(0);
+      expect(h.sim.ledger().models[0]?.billedWindows).toBe(0);
     });
   });
 
@@ -176,7 +195,7 @@ describe("Simulator over the wire", () => {
         expect(out.modelArn).toBe(ARN);
         expect(out.customModelUnits).toEqual({
           customModelUnitsPerModelCopy: 4,
-          customModelUnitsVersion: "1.0",
+          customModelUnitsVersion: "v1.0",
         });
         expect(out.modelArchitecture).toBe("qwen2.5-vl");
         expect(out.instructSupported).toBe(true);
@@ -231,7 +250,12 @@ describe("Simulator over the wire", () => {
 
     const stats: [number, string, number[], number[]][] = [
       // period, stat, newest-first bin starts (minutes after 09:00), values
-      [60, "Maximum", [17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [0, ...Array(15).fill(1), 0, 0]],
+      [
+        60,
+        "Maximum",
+        [17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+        [0, ...Array(15).fill(1), 0, 0],
+      ],
       [300, "Maximum", [15, 10, 5, 0], [1, 1, 1, 1]],
       [300, "Minimum", [15, 10, 5, 0], [0, 1, 1, 0]],
       [300, "Sum", [15, 10, 5, 0], [2, 5, 5, 3]],
@@ -243,16 +267,23 @@ describe("Simulator over the wire", () => {
       [3600, "SampleCount", [0], [18]],
       [3600, "Average", [0], [15 / 18]],
     ];
-    it.each(stats)("computes period %i %s from the minute datapoints", async (period, stat, bins, values) => {
-      await warmOnceAndIdle();
-      h.clock.set(at("10:30:00"));
-      const out = await h.cloudwatch.send(modelCopyQuery(at("09:00:00"), at("10:00:00"), period, stat));
-      const r = out.MetricDataResults?.[0];
-      expect(r?.StatusCode).toBe("Complete");
-      expect(r?.Timestamps).toEqual(bins.map((m) => new Date(at("09:00:00") + m * MIN)));
-      expect(r?.Values?.length).toBe(values.length);
-      r?.Values?.forEach((v, i) => expect(v).toBeCloseTo(values[i] as number, 12));
-    });
+    it.each(stats)(
+      "computes period %i %s from the minute datapoints",
+      async (period, stat, bins, values) => {
+        await warmOnceAndIdle();
+        h.clock.set(at("10:30:00"));
+        const out = await h.cloudwatch.send(
+          modelCopyQuery(at("09:00:00"), at("10:00:00"), period, stat),
+        );
+        const r = out.MetricDataResults?.[0];
+        expect(r?.StatusCode).toBe("Complete");
+        expect(r?.Timestamps).toEqual(bins.map((m) => new Date(at("09:00:00") + m * MIN)));
+        expect(r?.Values?.length).toBe(values.length);
+        for (const [i, v] of (r?.Values ?? []).entries()) {
+          expect(v).toBeCloseTo(values[i] as number, 12);
+        }
+      },
+    );
 
     it("counts successful calls per minute in Invocations", async () => {
       await warmOnceAndIdle();
@@ -289,11 +320,16 @@ describe("Simulator over the wire", () => {
     it("pages with NextToken and gives the same datapoints as one call", async () => {
       await warmOnceAndIdle();
       h.clock.set(at("10:30:00"));
-      const whole = await h.cloudwatch.send(modelCopyQuery(at("09:00:00"), at("10:00:00"), 60, "Maximum"));
+      const whole = await h.cloudwatch.send(
+        modelCopyQuery(at("09:00:00"), at("10:00:00"), 60, "Maximum"),
+      );
       const pages = [];
       for await (const page of paginateGetMetricData(
         { client: h.cloudwatch },
-        { ...modelCopyQuery(at("09:00:00"), at("10:00:00"), 60, "Maximum").input, MaxDatapoints: 5 },
+        {
+          ...modelCopyQuery(at("09:00:00"), at("10:00:00"), 60, "Maximum").input,
+          MaxDatapoints: 5,
+        },
       )) {
         pages.push(page);
       }
@@ -310,7 +346,9 @@ describe("Simulator over the wire", () => {
       const list = async () =>
         (
           await h.cloudwatch.send(new ListMetricsCommand({ Namespace: "AWS/Bedrock" }))
-        ).Metrics?.map((m) => `${m.MetricName} ${m.Dimensions?.map((d) => `${d.Name}=${d.Value}`)}`);
+        ).Metrics?.map(
+          (m) => `${m.MetricName} ${m.Dimensions?.map((d) => `${d.Name}=${d.Value}`)}`,
+        );
       expect(await list()).toEqual([]);
       h.sim.invokeModel(ARN, "{}");
       h.clock.set(at("09:02:00"));
@@ -329,7 +367,10 @@ describe("Simulator over the wire", () => {
       await h.cloudwatch.send(new PutMetricDataCommand({ Namespace: "Test", MetricData }));
       const names = [];
       let pages = 0;
-      for await (const page of paginateListMetrics({ client: h.cloudwatch }, { Namespace: "Test" })) {
+      for await (const page of paginateListMetrics(
+        { client: h.cloudwatch },
+        { Namespace: "Test" },
+      )) {
         pages++;
         names.push(...(page.Metrics ?? []).map((m) => m.MetricName));
       }
@@ -340,7 +381,10 @@ describe("Simulator over the wire", () => {
     it("refuses PutMetricData into an AWS/ namespace as CloudWatch does", async () => {
       const err = await rejectionOf(
         h.cloudwatch.send(
-          new PutMetricDataCommand({ Namespace: "AWS/Bedrock", MetricData: [{ MetricName: "ModelCopy", Value: 1 }] }),
+          new PutMetricDataCommand({
+            Namespace: "AWS/Bedrock",
+            MetricData: [{ MetricName: "ModelCopy", Value: 1 }],
+          }),
         ),
       );
       expect(err.name).toBe("InvalidParameterValueException");
@@ -355,9 +399,9 @@ describe("Simulator over the wire", () => {
       h.clock.set(at("09:30:00"));
       const res = await fetch(`${h.server.url}/_sim/ledger`);
       expect(res.status).toBe(200);
-      const wire = await res.json();
+      const wire = (await res.json()) as { models: { billedMinutes: number }[] };
       expect(wire).toEqual(JSON.parse(JSON.stringify(h.sim.ledger())));
-      expect(wire.models[0].billedMinutes).toBe(15);
+      expect(wire.models[0]?.billedMinutes).toBe(15);
     });
   });
 });

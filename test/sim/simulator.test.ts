@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock, scaledClock } from "../../src/sim/clock.js";
 import { SimSettingsError } from "../../src/sim/settings.js";
-import { Simulator, UnknownModelError } from "../../src/sim/simulator.js";
+import { SimModelError, Simulator } from "../../src/sim/simulator.js";
 import { ARN, ARN2, EXACT, MIN, T0 } from "./harness.js";
 
 const PING = '{"prompt":"ping","max_gen_len":1}';
@@ -52,8 +52,8 @@ describe("Simulator", () => {
       expect(sim.ledger().models[0]?.billedWindows).toBe(0);
     });
 
-    it("throws UnknownModelError for a model it does not simulate", () => {
-      expect(() => simAt().sim.modelState(ARN2)).toThrow(UnknownModelError);
+    it("throws SimModelError for a model it does not simulate", () => {
+      expect(() => simAt().sim.modelState(ARN2)).toThrow(SimModelError);
     });
   });
 
@@ -71,7 +71,10 @@ describe("Simulator", () => {
           clock.set(T0 + day * 86_400_000);
           sim.invokeModel(ARN, PING);
           let t = clock.now();
-          while (sim.modelState(ARN).state === "restoring") clock.set((t += 1000));
+          while (sim.modelState(ARN).state === "restoring") {
+            t += 1000;
+            clock.set(t);
+          }
           ends.push(t - (T0 + day * 86_400_000));
         }
         return ends;
@@ -89,7 +92,12 @@ describe("Simulator", () => {
       const { call } = simAt(T0, { perCopyConcurrency: 1, maxCopies: 2, invocationMs: 1000 });
       call(T0);
       const t = T0 + 2 * MIN;
-      expect([call(t), call(t), call(t), call(t + 1000)]).toEqual(["ok", "ok", "ThrottlingException", "ok"]);
+      expect([call(t), call(t), call(t), call(t + 1000)]).toEqual([
+        "ok",
+        "ok",
+        "ThrottlingException",
+        "ok",
+      ]);
     });
 
     it("unloads a copy added under load once it has not been needed for the eviction delay", () => {
@@ -128,18 +136,25 @@ describe("Simulator", () => {
   describe("constructor", () => {
     it("rejects settings the fleet cannot run with, naming each", () => {
       expect(
-        () => new Simulator({ clock: new ManualClock(T0), settings: { maxCopies: 0, restoreJitterMs: 1e9 } }),
+        () =>
+          new Simulator({
+            clock: new ManualClock(T0),
+            settings: { maxCopies: 0, restoreJitterMs: 1e9 },
+          }),
       ).toThrow(/maxCopies must be an integer >= 1.*restoreJitterMs/);
-      expect(() => new Simulator({ clock: new ManualClock(T0), settings: { maxCopies: 0 } })).toThrow(
-        SimSettingsError,
-      );
+      expect(
+        () => new Simulator({ clock: new ManualClock(T0), settings: { maxCopies: 0 } }),
+      ).toThrow(SimSettingsError);
     });
 
     it("rejects a model that is not an imported-model ARN", () => {
       const sim = new Simulator({ clock: new ManualClock(T0) });
-      expect(() => sim.addModel({ modelArn: "arn:aws:bedrock:us-east-1::foundation-model/x", customModelUnits: 1 })).toThrow(
-        UnknownModelError,
-      );
+      expect(() =>
+        sim.addModel({
+          modelArn: "arn:aws:bedrock:us-east-1::foundation-model/x",
+          customModelUnits: 1,
+        }),
+      ).toThrow(SimModelError);
     });
   });
 });

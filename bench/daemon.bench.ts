@@ -1,0 +1,83 @@
+import { Writable } from "node:stream";
+import { DateTime } from "luxon";
+import { RegionClientPool } from "../src/aws/clients.js";
+import { parseConfigText } from "../src/config/load.js";
+import { VirtualClock } from "../src/runtime/clock.js";
+import { Daemon } from "../src/runtime/daemon.js";
+import { createLogger } from "../src/runtime/logger.js";
+import { Simulator } from "../src/sim/index.js";
+
+// 1,000 models in two regions on business hours in Asia/Shanghai, run for one weekday
+// against the simulator over the wire, on virtual time. Log lines are serialised in full
+// and counted, then dropped.
+const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
+const ZONE = "Asia/Shanghai";
+const day = DateTime.fromISO("2026-12-07T00:00", { zone: ZONE });
+
+const id = (i: number) => i.toString(36).padStart(12, "0");
+const yaml = [
+  `timezone: ${ZONE}`,
+  "models:",
+  ...Array.from({ length: MODELS }, (_, i) =>
+    [
+      `  - name: model-${i}`,
+      `    modelArn: arn:aws:bedrock:${i % 2 === 0 ? "us-east-1" : "us-west-2"}:123456789012:imported-model/${id(i)}`,
+      "    policy: business-hours",
+      `    customModelUnits: ${2 + (i % 4) * 2}`,
+    ].join("\n"),
+  ),
+].join("\n");
+const loaded = parseConfigText(yaml, "bench.yaml", { stateDir: "/tmp/keepwarm-bench-state" });
+if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems.slice(0, 3)));
+const config = loaded.config;
+
+const clock = new VirtualClock(day.toMillis());
+const sim = new Simulator({
+  clock,
+  models: config.models.map((m) => ({
+    modelArn: m.modelArn,
+    customModelUnits: m.customModelUnits ?? 4,
+  })),
+});
+const server = await sim.listen();
+const clients = new RegionClientPool({
+  endpoint: server.url,
+  credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
+});
+let lines = 0;
+const sink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const b of chunk) if (b === 10) lines++;
+    done();
+  },
+});
+const logger = createLogger({ destination: sink, now: () => clock.now() });
+const daemon = new Daemon(config, {
+  clock,
+  logger,
+  clients,
+  stateDir: "/tmp/keepwarm-bench-state",
+});
+
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+await daemon.start();
+await clock.runUntil(day.plus({ days: 1 }).toMillis());
+const wallMs = performance.now() - wall0;
+const cpu = process.cpuUsage(cpu0);
+await daemon.stop({ graceMs: 1_000 });
+clients.destroy();
+await server.close();
+
+const status = daemon.status();
+const pings = status.models.reduce((n, m) => n + m.counters.pingsOk, 0);
+const coldStarts = status.models.reduce((n, m) => n + m.counters.coldStarts, 0);
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+globalThis.gc?.();
+const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+console.log(
+  `daemon: ${MODELS} models, one simulated day (${day.toISODate()}, ${ZONE}): ` +
+    `wall ${(wallMs / 1000).toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
+    `(user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s), ` +
+    `peak RSS ${peakRssMb.toFixed(0)} MB, heap after GC ${heapMb.toFixed(0)} MB; ${pings} pings ok, ${coldStarts} cold starts, ${lines} log lines`,
+);

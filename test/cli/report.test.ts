@@ -1,0 +1,140 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { formatReport, lastDays, printReport } from "../../src/cli/report.js";
+import {
+  appendSummary,
+  type DailySummary,
+  type ModelDaySummary,
+  totalOf,
+} from "../../src/runtime/summary.js";
+
+function model(name: string, dayUsd: number | null): ModelDaySummary {
+  return {
+    model: name,
+    policy: "business-hours",
+    cmu: dayUsd === null ? null : 4,
+    plannedWarmMinutes: 547,
+    observedWarmMinutes: 546,
+    coldStarts: 1,
+    restoreSecondsMedian: 92.3,
+    restoreSecondsMax: 92.3,
+    evictionMinutesMedian: 15,
+    restoreSecondsMedianAllTime: 92.3,
+    pingsOk: 39,
+    pingsFailed: 0,
+    recoveries: 0,
+    dayUsd,
+    monthToDateUsd: dayUsd === null ? null : 1_234.5,
+    projectedMonthUsd: dayUsd === null ? null : 2_397.92,
+    alwaysOnMonthUsd: dayUsd === null ? null : 10_217.86,
+    savingUsd: dayUsd === null ? null : 7_819.94,
+  };
+}
+
+function summary(
+  date: string,
+  models: ModelDaySummary[],
+  hint: string | null = null,
+): DailySummary {
+  return {
+    date,
+    timezone: "Asia/Shanghai",
+    at: `${date}T16:00:00.000Z`,
+    simulated: false,
+    models,
+    total: totalOf(models),
+    hint,
+  };
+}
+
+const run = async (opts: Parameters<typeof printReport>[0]) => {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await printReport(opts, {
+    stdout: (l) => stdout.push(l),
+    stderr: (l) => stderr.push(l),
+  });
+  return { code, stdout, stderr };
+};
+
+describe("printReport", () => {
+  it("prints a row per model and a total per day, for the last N days", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    for (const date of ["2026-12-07", "2026-12-08", "2026-12-09"]) {
+      await appendSummary(dir, summary(date, [model("mimo-vl", 125.8), model("llama", null)]));
+    }
+    const { code, stdout } = await run({ stateDir: dir, days: "2" });
+    expect(code).toBe(0);
+    expect(stdout).toEqual([
+      "date        model    warm min plan/seen  cold starts  restore s med/max  pings ok/failed      day  month to date  projected     saving",
+      "----------  -------  ------------------  -----------  -----------------  ---------------  -------  -------------  ---------  ---------",
+      "2026-12-08  mimo-vl             547/546            1          92.3/92.3             39/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
+      "2026-12-08  llama               547/546            1          92.3/92.3             39/0  unknown        unknown    unknown    unknown",
+      "2026-12-08  TOTAL             1094/1092            2                                78/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
+      "2026-12-09  mimo-vl             547/546            1          92.3/92.3             39/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
+      "2026-12-09  llama               547/546            1          92.3/92.3             39/0  unknown        unknown    unknown    unknown",
+      "2026-12-09  TOTAL             1094/1092            2                                78/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
+    ]);
+  });
+
+  it("says so when there is no summary yet", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    const { code, stdout } = await run({ stateDir: dir });
+    expect(code).toBe(0);
+    expect(stdout[0]).toMatch(/^no daily summaries yet in /);
+  });
+
+  it.each(["0", "-1", "two", "1.5"])("refuses --days %s with exit 2", async (days) => {
+    const { code, stderr } = await run({ stateDir: tmpdir(), days });
+    expect(code).toBe(2);
+    expect(stderr[0]).toBe(
+      `keepwarm report: --days: "${days}" is not a number of days; allowed: an integer 1 or more`,
+    );
+  });
+
+  it("prints JSON lines with --json", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    await appendSummary(dir, summary("2026-12-07", [model("mimo-vl", 125.8)]));
+    const { stdout } = await run({ stateDir: dir, json: true });
+    expect(JSON.parse(stdout[0] as string)).toMatchObject({ date: "2026-12-07" });
+  });
+
+  it("names the file and line of a corrupt summary, exit 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    writeFileSync(
+      join(dir, "summaries.jsonl"),
+      `not json\n${JSON.stringify(summary("2026-12-07", []))}\n`,
+    );
+    const { code, stderr } = await run({ stateDir: dir });
+    expect(code).toBe(1);
+    expect(stderr[0]).toContain(`${join(dir, "summaries.jsonl")}:1: not a summary`);
+  });
+
+  it("skips a torn last line, as a power cut mid-write leaves it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    writeFileSync(
+      join(dir, "summaries.jsonl"),
+      `${JSON.stringify(summary("2026-12-07", []))}\n{"date":"2026-12-0`,
+    );
+    const { code, stdout } = await run({ stateDir: dir, json: true });
+    expect(code).toBe(0);
+    expect(stdout).toHaveLength(1);
+  });
+});
+
+describe("lastDays", () => {
+  it("keeps the latest summary of a date written twice", () => {
+    const a = summary("2026-12-07", [model("a", 1)]);
+    const b = summary("2026-12-07", [model("a", 2)]);
+    expect(lastDays([a, b], 7)).toEqual([b]);
+  });
+});
+
+describe("formatReport", () => {
+  it("adds the self-hosting hint under its day", () => {
+    const lines = formatReport([summary("2026-12-07", [model("a", 1)], "projected $3,000.00 ...")]);
+    expect(lines.at(-1)).toBe("2026-12-07: projected $3,000.00 ...");
+  });
+});

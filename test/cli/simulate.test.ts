@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { formatSimulation, simulateCommand } from "../../src/cli/simulate.js";
+import type { MonthSimulation, ScenarioResult } from "../../src/runtime/simulate.js";
+
+const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
+const BROKEN = fileURLToPath(new URL("../fixtures/invalid/", import.meta.url));
+const NOW = Date.parse("2026-11-25T12:00:00Z");
+
+function collect() {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: { stdout: (l: string) => stdout.push(l), stderr: (l: string) => stderr.push(l) },
+    stdout,
+    stderr,
+  };
+}
+
+function scenario(
+  billedMinutes: number,
+  cmu: number,
+  coveragePct: number,
+  cold: number,
+): ScenarioResult {
+  const computeUsd = billedMinutes * cmu * 0.05718;
+  return {
+    windowMinutes: 7440,
+    coveredMinutes: Math.round((7440 * coveragePct) / 100),
+    coveragePct,
+    coldStartsInWindows: cold,
+    invocations: 558,
+    billedMinutes,
+    computeUsd,
+    storageUsd: cmu * 1.95,
+    totalUsd: computeUsd + cmu * 1.95,
+  };
+}
+
+describe("simulateCommand", () => {
+  it.each([
+    [
+      { config: undefined, month: "2026-12" },
+      "no config file; pass --config FILE or set KEEPWARM_CONFIG",
+    ],
+    [
+      { config: SAMPLE, month: "2026-13" },
+      '--month "2026-13" is not YYYY-MM; allowed: e.g. 2026-12',
+    ],
+    [{ config: SAMPLE, month: "Dec" }, '--month "Dec" is not YYYY-MM; allowed: e.g. 2026-12'],
+    [
+      { config: SAMPLE, month: "2026-12", pollMinutes: "10" },
+      '--poll-minutes "10" is not an integer from 1 to 5',
+    ],
+  ])("refuses %o with exit 2 and says why", async (opts, message) => {
+    const { out, stdout, stderr } = collect();
+    expect(await simulateCommand({ ...opts, now: NOW }, out)).toBe(2);
+    expect(stderr).toEqual([`keepwarm simulate: ${message}`]);
+    expect(stdout).toEqual([]);
+  });
+
+  it("prints every problem of an invalid config and exits 2 before simulating", async () => {
+    const { out, stderr } = collect();
+    const file = `${BROKEN}cadence-15m.yaml`;
+    expect(await simulateCommand({ config: file, month: "2026-12", now: NOW }, out)).toBe(2);
+    expect(stderr).toEqual(
+      readFileSync(`${BROKEN}cadence-15m.expected`, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => `${BROKEN}${l}`),
+    );
+  });
+});
+
+describe("formatSimulation", () => {
+  it("shows each scenario of each model with coverage, billed minutes, USD and the projection's error", () => {
+    const result: MonthSimulation = {
+      month: "2026-12",
+      range: { start: Date.parse("2026-12-01T00:00:00Z"), end: Date.parse("2027-01-01T00:00:00Z") },
+      pollMinutes: 5,
+      elapsedMs: 12_345,
+      scenarioMs: { keepwarm: 11_000, cron: 845, alwaysOn: 500 },
+      models: [
+        {
+          model: "batch-llama",
+          policy: "night-batch",
+          region: "us-east-1",
+          cmu: 2,
+          keepwarm: { ...scenario(7905, 2, 100, 0), projectedUsd: 907.9158, projectionErrorPct: 0 },
+          cron: scenario(7440, 2, 99.16666, 31),
+          alwaysOn: scenario(44640, 2, 100, 0),
+        },
+      ],
+    };
+    const lines = formatSimulation("config/keepwarm.yaml", result);
+    const text = lines.join("\n");
+    expect(text).toContain("batch-llama  (night-batch, us-east-1, 2 CMU; 7,440 window minutes)");
+    expect(lines.find((l) => l.startsWith("  keepwarm"))).toMatch(
+      /^ {2}keepwarm +100\.00% +0 +558 +7,905 +\$904\.02 +\$907\.92 +projected \$907\.92 \(\+0\.00% vs ledger\)$/,
+    );
+    expect(lines.find((l) => l.startsWith("  cron */14"))).toMatch(
+      /^ {2}cron \*\/14 +99\.17% +31 +558 +7,440 +\$850\.84 +\$854\.74 +keepwarm costs \$53\.18$/,
+    );
+    expect(lines.find((l) => l.startsWith("  always-on"))).toMatch(/keepwarm saves \$4,201\.01$/);
+    expect(text).toContain(
+      "ran in 12.3 s (keepwarm 11.0 s, cron 0.8 s, always-on 0.5 s; ModelCopy read every 5 virtual min)",
+    );
+  });
+});

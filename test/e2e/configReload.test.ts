@@ -1,0 +1,146 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DateTime } from "luxon";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadConfigFile } from "../../src/config/load.js";
+import type { ResolvedConfig } from "../../src/domain/types.js";
+import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
+import { eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+
+const ZONE = "Asia/Shanghai";
+const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+
+const yaml = (cadence: string) => `
+timezone: ${ZONE}
+defaults:
+  cadence: ${cadence}
+policies:
+  business-hours:
+    windows:
+      - days: mon-fri
+        from: "09:00"
+        to: "18:00"
+models:
+  - name: mimo-vl
+    modelArn: ${ARN}
+    policy: business-hours
+    customModelUnits: 4
+`;
+
+/** Two mistakes: a cadence of 15m (must be less) and a policy that does not exist. */
+const BROKEN = yaml("15m").replace("policy: business-hours", "policy: busines-hours");
+
+/** Monday 7 December 2026, local time in Shanghai. */
+function local(hhmm: string): number {
+  const [hour, minute] = hhmm.split(":").map(Number);
+  return DateTime.fromObject(
+    { year: 2026, month: 12, day: 7, hour, minute },
+    { zone: ZONE },
+  ).toMillis();
+}
+
+function hhmmss(t: number): string {
+  return DateTime.fromMillis(t, { zone: ZONE }).toFormat("HH:mm:ss");
+}
+
+async function until(predicate: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("watchConfig with the daemon", () => {
+  let h: Harness | undefined;
+  let watcher: ConfigWatcher | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await watcher?.close();
+    await h?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    h = undefined;
+    watcher = undefined;
+    dir = undefined;
+  });
+
+  it("keeps the running config on a broken file and pings on the new plan from the next instant after a good one", async () => {
+    dir = await mkdtemp(join(tmpdir(), "kw-reload-e2e-"));
+    const file = join(dir, "keepwarm.yaml");
+    const env = { stateDir: join(dir, "state") };
+    await writeFile(file, yaml("14m"));
+    const first = await loadConfigFile(file, env);
+    if (!first.ok) throw new Error("fixture config invalid");
+    h = await startHarness({ config: first.config, start: local("00:00") });
+    const harness = h;
+    const metrics = new PromMetrics({ processMetrics: false });
+    const applied: ResolvedConfig[] = [];
+    await harness.daemon.start();
+    watcher = await watchConfig({
+      path: file,
+      load: (path) => loadConfigFile(path, env),
+      apply: async (config) => {
+        applied.push(config);
+        await harness.daemon.applyConfig(config);
+      },
+      logger: harness.logger,
+      debounceMs: 50,
+      observer: metrics,
+      now: () => harness.clock.now(),
+      sighup: false,
+    });
+    const requests = () => harness.invokeTimes.get(ARN) ?? [];
+
+    await harness.clock.runUntil(local("10:00"));
+    await writeFile(file, BROKEN);
+    expect(await watcher.reload("SIGHUP")).toBe("rejected");
+    const rejected = eventsOf(harness.lines, "reload-rejected");
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.problems).toEqual([
+      `${file}:4:12: defaults.cadence: is "15m"; allowed: more than 0s and less than 15m`,
+      expect.stringMatching(
+        new RegExp(`^${file}:14:13: models\\[0\\]\\.policy: unknown policy "busines-hours"`),
+      ),
+    ]);
+    expect(harness.daemon.config).toBe(first.config);
+    expect(
+      await metrics.registry.getSingleMetricAsString("keepwarm_config_reload_success"),
+    ).toContain("keepwarm_config_reload_success 0");
+
+    // The old plan runs on: 08:55 wakes the model, then every 14 minutes.
+    await harness.clock.runUntil(local("10:58"));
+    expect(
+      requests()
+        .filter((t) => t >= local("09:00"))
+        .map(hhmmss),
+    ).toEqual([
+      "09:09:00",
+      "09:23:00",
+      "09:37:00",
+      "09:51:00",
+      "10:05:00",
+      "10:19:00",
+      "10:33:00",
+      "10:47:00",
+    ]);
+
+    // A good file, saved while the daemon runs: caught by the directory watch.
+    await writeFile(file, yaml("5m"));
+    await until(() => eventsOf(harness.lines, "reload").length === 1);
+    expect(applied).toHaveLength(1);
+    expect(eventsOf(harness.lines, "reload")[0]).toMatchObject({ changed: ["mimo-vl"] });
+    expect(
+      await metrics.registry.getSingleMetricAsString("keepwarm_config_reload_success"),
+    ).toContain("keepwarm_config_reload_success 1");
+
+    // Under the old plan the next ping was 11:01; the new one pings at 11:00 (08:55 + 25 x 5 min).
+    await harness.clock.runUntil(local("11:16"));
+    expect(
+      requests()
+        .filter((t) => t >= local("10:58"))
+        .map(hhmmss),
+    ).toEqual(["11:00:00", "11:05:00", "11:10:00", "11:15:00"]);
+  });
+});

@@ -1,0 +1,139 @@
+import { DateTime } from "luxon";
+import { afterEach, describe, expect, it } from "vitest";
+import { configOf, eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+
+const ZONE = "Asia/Shanghai";
+const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+const MINUTE = 60_000;
+
+const YAML = `
+timezone: ${ZONE}
+policies:
+  business-hours:
+    windows:
+      - days: mon-fri
+        from: "09:00"
+        to: "18:00"
+models:
+  - name: mimo-vl
+    modelArn: ${ARN}
+    policy: business-hours
+    customModelUnits: 4
+`;
+
+function local(hhmm: string, day = 7): number {
+  const [hour, minute] = hhmm.split(":").map(Number);
+  return DateTime.fromObject(
+    { year: 2026, month: 12, day, hour, minute },
+    { zone: ZONE },
+  ).toMillis();
+}
+
+const at = (l: { time: string }) => Date.parse(l.time);
+
+describe("Daemon", () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  describe("an eviction in the middle of a window", () => {
+    it("is detected within a minute of ModelCopy showing 0, and healed", async () => {
+      h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      // Right after the 11:01 ping: nothing planned would wake the model before 11:15.
+      const evictAt = local("11:02");
+      h.sim.faults.add({ kind: "evict", modelArn: ARN, at: evictAt });
+      await h.daemon.start();
+      await h.clock.runUntil(local("12:00"));
+
+      const zeroMinute = Math.ceil(evictAt / MINUTE) * MINUTE;
+      const zeroVisibleAt = zeroMinute + MINUTE + h.sim.settings.publishDelayMs;
+      const notWarm = eventsOf(h.lines, "not-warm", "mimo-vl");
+      expect(notWarm).toHaveLength(1);
+      const detectedAt = at(notWarm[0] as { time: string });
+      expect(detectedAt).toBeGreaterThanOrEqual(zeroVisibleAt);
+      expect(detectedAt).toBeLessThanOrEqual(zeroVisibleAt + MINUTE);
+
+      // The recovery ping rides out the cold start and ModelCopy shows the model warm again.
+      const healed = eventsOf(h.lines, "warm", "mimo-vl").filter((l) => at(l) > detectedAt);
+      expect(healed).toHaveLength(1);
+      const warmAgain = eventsOf(h.lines, "observed", "mimo-vl").filter(
+        (l) => at(l) > detectedAt && l.state === "warm",
+      );
+      expect(warmAgain.length).toBeGreaterThan(0);
+      const runs = h.sim.ledger().models[0]?.copies[0]?.runs ?? [];
+      expect(runs).toHaveLength(2);
+      expect(runs[1]?.start).toBeLessThan(detectedAt + 3 * MINUTE);
+      expect(h.sim.modelState(ARN).state).not.toBe("cold");
+    });
+  });
+
+  describe("a 10-minute throttling storm", () => {
+    it("sends one request per backoff step and is warm again after it", async () => {
+      h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      const storm = { start: local("10:05"), end: local("10:15") };
+      h.sim.faults.add({ kind: "throttling", modelArn: ARN, from: storm.start, until: storm.end });
+      await h.daemon.start();
+      await h.clock.runUntil(local("11:00"));
+
+      const requests = (h.invokeTimes.get(ARN) ?? []).filter(
+        (t) => t >= storm.start && t < storm.end,
+      );
+      // The 10:05 ping meets the storm; its retries back off: 2 s, 4 s, 8 s ... capped at 2 min,
+      // each step waiting at least half its ceiling.
+      expect(requests[0]).toBe(local("10:05"));
+      const backoffs = eventsOf(h.lines, "ping-backoff", "mimo-vl");
+      expect(backoffs.length).toBe(requests.length);
+      for (let i = 1; i < requests.length; i++) {
+        const gap = (requests[i] as number) - (requests[i - 1] as number);
+        const ceiling = Math.min(120_000, 2_000 * 2 ** (i - 1));
+        expect(gap).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(gap).toBeLessThanOrEqual(ceiling);
+      }
+      // Half-ceilings 1, 2, 4 ... 64 s then 60 s: at most 16 requests fit in 10 minutes.
+      expect(requests.length).toBeGreaterThanOrEqual(8);
+      expect(requests.length).toBeLessThanOrEqual(16);
+
+      // After the storm the model had been evicted (last success 09:51): a cold start, then warm.
+      const warm = eventsOf(h.lines, "warm", "mimo-vl").filter((l) => at(l) >= storm.end);
+      expect(warm).toHaveLength(1);
+      expect(at(warm[0] as { time: string })).toBeLessThan(storm.end + 5 * MINUTE);
+      expect(h.sim.modelState(ARN).state).not.toBe("cold");
+      const okAfter = eventsOf(h.lines, "ping", "mimo-vl").filter(
+        (l) => l.result === "ok" && at(l) >= storm.end,
+      );
+      expect(okAfter.length).toBeGreaterThanOrEqual(3);
+    });
+  });
+
+  describe("a restart in the middle of the month", () => {
+    it.each([
+      ["inside a window, model warm", "14:00"],
+      ["after closing time, model cold", "20:00"],
+    ])("keeps month to date to the cent (%s)", async (_label, hhmm) => {
+      h = await startHarness({ config: configOf(YAML), start: local("00:00", 7) });
+      await h.daemon.start();
+      await h.clock.runUntil(local(hhmm, 9));
+      const before = h.daemon.status().models[0];
+      expect(before?.monthToDateUsd).toBeGreaterThan(0);
+
+      await h.restart();
+      const after = h.daemon.status().models[0];
+      expect(after?.monthToDateUsd?.toFixed(2)).toBe(before?.monthToDateUsd?.toFixed(2));
+      expect(after?.billedCopyMinutes).toBe(before?.billedCopyMinutes);
+      expect(eventsOf(h.lines, "month-to-date").at(-1)?.monthToDateUsd).toBe(
+        Math.round((before?.monthToDateUsd ?? 0) * 100) / 100,
+      );
+
+      // Two days later, month to date still equals what the simulator bills: nothing lost
+      // across the restart and nothing counted twice.
+      await h.clock.runUntil(local("20:00", 11));
+      const ledgerUsd = h.sim.ledger({
+        start: Date.UTC(2026, 11, 1),
+        end: Date.UTC(2027, 0, 1),
+      }).usd;
+      expect(h.daemon.status().models[0]?.monthToDateUsd?.toFixed(2)).toBe(ledgerUsd.toFixed(2));
+    });
+  });
+});

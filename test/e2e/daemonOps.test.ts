@@ -1,0 +1,219 @@
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DateTime } from "luxon";
+import { afterEach, describe, expect, it } from "vitest";
+import { printReport } from "../../src/cli/report.js";
+import { planModel } from "../../src/domain/plan.js";
+import type { DailySummary } from "../../src/runtime/summary.js";
+import { configOf, eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+
+const ZONE = "Asia/Shanghai";
+const ARN_A = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+const ARN_B = "arn:aws:bedrock:us-west-2:123456789012:imported-model/b2b2b2b2b2b2";
+
+const yaml = (cmu: string) => `
+timezone: ${ZONE}
+policies:
+  business-hours:
+    windows:
+      - days: mon-fri
+        from: "09:00"
+        to: "18:00"
+models:
+  - name: alpha
+    modelArn: ${ARN_A}
+    policy: business-hours
+${cmu}
+  - name: beta
+    modelArn: ${ARN_B}
+    policy: business-hours
+    customModelUnits: 2
+`;
+
+function local(hhmm: string, day = 7): number {
+  const [hour, minute] = hhmm.split(":").map(Number);
+  return DateTime.fromObject(
+    { year: 2026, month: 12, day, hour, minute },
+    { zone: ZONE },
+  ).toMillis();
+}
+
+const at = (l: { time: string }) => Date.parse(l.time);
+
+describe("Daemon", () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  describe("CMU discovery", () => {
+    it("reads customModelUnits with GetImportedModel when the config leaves it out", async () => {
+      h = await startHarness({ config: configOf(yaml("")), start: local("08:00") });
+      await h.daemon.start();
+      await h.clock.runUntil(local("08:10"));
+      expect(eventsOf(h.lines, "cmu", "alpha")).toMatchObject([
+        { cmu: 4, source: "bedrock:GetImportedModel" },
+      ]);
+      expect(eventsOf(h.lines, "spend", "alpha").at(-1)).toMatchObject({ cmu: 4 });
+      expect(eventsOf(h.lines, "spend", "alpha").at(-1)?.projectedMonthUsd).toBeGreaterThan(0);
+    });
+
+    it("keeps the model warm with its spend unknown when GetImportedModel is denied", async () => {
+      h = await startHarness({ config: configOf(yaml("")), start: local("08:00") });
+      h.sim.faults.add({ kind: "accessDenied", modelArn: ARN_A, operations: ["GetImportedModel"] });
+      await h.daemon.start();
+      await h.clock.runUntil(local("10:00"));
+      expect(eventsOf(h.lines, "cmu-unknown", "alpha")).toMatchObject([
+        { action: "bedrock:GetImportedModel", modelArn: ARN_A },
+      ]);
+      const spend = eventsOf(h.lines, "spend", "alpha").at(-1);
+      expect(spend).toMatchObject({ cmu: null, monthToDateUsd: null, projectedMonthUsd: null });
+      expect(spend?.spendUnknown).toContain("GetImportedModel");
+      expect(eventsOf(h.lines, "warm", "alpha")).toHaveLength(1);
+      expect(h.sim.modelState(ARN_A).state).not.toBe("cold");
+    });
+  });
+
+  describe("a model whose pings are denied", () => {
+    it("logs one clear line at most hourly and never stops the other models", async () => {
+      h = await startHarness({
+        config: configOf(yaml("    customModelUnits: 4")),
+        start: local("08:00"),
+      });
+      h.sim.faults.add({
+        kind: "accessDenied",
+        modelArn: ARN_A,
+        from: local("10:00"),
+        until: local("12:00"),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("13:00"));
+
+      const rejected = eventsOf(h.lines, "ping-rejected", "alpha");
+      expect(
+        rejected.map((l) => DateTime.fromMillis(at(l), { zone: ZONE }).toFormat("HH:mm")),
+      ).toEqual(["10:05", "11:15"]);
+      expect(rejected[0]).toMatchObject({
+        action: "bedrock:InvokeModel",
+        modelArn: ARN_A,
+        errorName: "AccessDeniedException",
+        remedy: `grant bedrock:InvokeModel on ${ARN_A} to the credentials keepwarm runs with, or renew them`,
+      });
+      // Denied requests are not retried in a loop: one request per planned ping.
+      const denied = (h.invokeTimes.get(ARN_A) ?? []).filter(
+        (t) => t >= local("10:00") && t < local("12:00"),
+      );
+      expect(denied).toHaveLength(9);
+      const beta = eventsOf(h.lines, "ping", "beta").filter((l) => l.result === "ok");
+      expect(beta.filter((l) => at(l) >= local("10:00") && at(l) < local("12:00"))).toHaveLength(9);
+      expect(h.sim.modelState(ARN_A).state).not.toBe("cold");
+    });
+  });
+
+  describe("a clock jump inside a window", () => {
+    it("sends one ping for the missed ones, never a burst", async () => {
+      h = await startHarness({
+        config: configOf(yaml("    customModelUnits: 4")),
+        start: local("08:00"),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("10:00"));
+      h.clock.jumpTo(local("12:00"));
+      await h.clock.runUntil(local("12:30"));
+
+      const requests = (h.invokeTimes.get(ARN_A) ?? []).filter((t) => t > local("10:00"));
+      expect(requests.filter((t) => t === local("12:00"))).toHaveLength(1);
+      const missed = eventsOf(h.lines, "ping", "alpha").find((l) => at(l) >= local("12:00"));
+      expect(missed?.reason).toBe(
+        "9 planned ping(s) missed (clock jump or suspend); sending one now",
+      );
+      // The model had cooled during the jump: the one ping rides out the cold start.
+      expect(
+        eventsOf(h.lines, "cold-start", "alpha").filter((l) => at(l) >= local("12:00")),
+      ).toHaveLength(1);
+      expect(h.sim.modelState(ARN_A).state).not.toBe("cold");
+    });
+  });
+
+  describe("applyConfig", () => {
+    it("follows the new plan from the next instant, keeps unchanged models and logs the projection's move", async () => {
+      const before = configOf(yaml("    customModelUnits: 4"), join(tmpdir(), "kw-reload"));
+      h = await startHarness({ config: before, start: local("08:00") });
+      await h.daemon.start();
+      await h.clock.runUntil(local("10:00") + 30_000);
+      const betaPingsBefore = h.daemon.status().models.find((m) => m.name === "beta")
+        ?.counters.pingsOk;
+
+      const after = configOf(
+        yaml("    customModelUnits: 4\n    cadence: 5m"),
+        join(tmpdir(), "kw-reload"),
+      );
+      await h.daemon.applyConfig(after);
+      const reloadAt = h.clock.now();
+      await h.clock.runUntil(local("11:00"));
+
+      const model = after.models.find((m) => m.name === "alpha");
+      if (!model) throw new Error("alpha missing");
+      const planned = planModel(after, model, { start: reloadAt, end: local("11:00") }).pings;
+      const sent = (h.invokeTimes.get(ARN_A) ?? []).filter(
+        (t) => t >= reloadAt && t < local("11:00"),
+      );
+      expect(sent).toEqual(planned);
+      expect(planned.length).toBeGreaterThanOrEqual(11);
+
+      const reload = eventsOf(h.lines, "reload");
+      expect(reload).toHaveLength(1);
+      expect(reload[0]).toMatchObject({ added: [], changed: ["alpha"], removed: [] });
+      expect(reload[0]?.projectionChange).toMatch(/^\+\$[\d,]+\.\d\d\/month$/);
+      // beta was not touched: no restart ping, its counters carry on.
+      const beta = h.daemon.status().models.find((m) => m.name === "beta");
+      expect(beta?.counters.pingsOk).toBeGreaterThan(betaPingsBefore ?? 0);
+      expect(eventsOf(h.lines, "ping", "beta").filter((l) => l.reason !== "planned")).toEqual([]);
+    });
+  });
+
+  describe("the daily summary", () => {
+    it("appends one fsync'd JSON line at midnight that `keepwarm report` prints", async () => {
+      h = await startHarness({
+        config: configOf(yaml("    customModelUnits: 4")),
+        start: local("00:00"),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("00:10", 8));
+
+      const lines = readFileSync(join(h.stateDir, "summaries.jsonl"), "utf8").trim().split("\n");
+      expect(lines).toHaveLength(1);
+      const summary = JSON.parse(lines[0] as string) as DailySummary;
+      expect(summary).toMatchObject({ date: "2026-12-07", timezone: ZONE });
+      const alpha = summary.models.find((m) => m.model === "alpha");
+      expect(alpha).toMatchObject({
+        coldStarts: 1,
+        pingsOk: 39,
+        pingsFailed: 0,
+        plannedWarmMinutes: 547,
+      });
+      expect(alpha?.observedWarmMinutes).toBeGreaterThanOrEqual(540);
+      expect(alpha?.restoreSecondsMedian).toBeGreaterThanOrEqual(80);
+      expect(alpha?.evictionMinutesMedian).toBe(15);
+      const ledger = h.sim.ledger({ start: local("00:00"), end: local("00:00", 8) });
+      const billed = ledger.models.find((m) => m.modelArn === ARN_A)?.usd ?? 0;
+      const toCents = (x: number) => Math.round(x * 100) / 100;
+      expect(alpha?.dayUsd).toBe(toCents(billed));
+      // The total adds up the models' figures, each rounded to the cent.
+      expect(Math.abs(summary.total.dayUsd - ledger.usd)).toBeLessThanOrEqual(0.01);
+      expect(eventsOf(h.lines, "daily-summary")).toHaveLength(1);
+
+      const out: string[] = [];
+      const code = await printReport(
+        { stateDir: h.stateDir, days: "7" },
+        { stdout: (l) => out.push(l), stderr: (l) => out.push(l) },
+      );
+      expect(code).toBe(0);
+      expect(out[0]).toMatch(/^date\s+model\s+warm min plan\/seen/);
+      expect(out.some((l) => /^2026-12-07\s+alpha\s+547\//.test(l))).toBe(true);
+      expect(out.some((l) => /^2026-12-07\s+TOTAL/.test(l))).toBe(true);
+    });
+  });
+});
