@@ -140,8 +140,11 @@ export class Daemon {
       },
       `keepwarm starting with ${config.models.length} model(s)`,
     );
-    for (const model of config.models)
-      this.#controllers.set(model.name, this.#newController(model));
+    for (const model of config.models) {
+      if (!this.#controllers.has(model.name)) {
+        this.#controllers.set(model.name, this.#newController(model));
+      }
+    }
     await Promise.all([...this.#controllers.values()].map((c) => this.#discoverCmu(c)));
     await this.#backfill([...this.#controllers.values()]);
     for (const c of this.#controllers.values()) c.start();
@@ -406,6 +409,7 @@ export class Daemon {
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
+    for (const c of this.#controllers.values()) this.#rollMonth(c, now);
     const byRegion = groupByRegion([...this.#controllers.values()]);
     const pending = [...this.#backfillPending];
     if (pending.length > 0) {
