@@ -29,7 +29,7 @@ import type { ConfigProblem, ParsedYaml } from "./yamlSchema.js";
 
 /** What the CLI read from the environment, once. */
 export interface ConfigEnv {
-  /** Used when the YAML sets no `daemon.stateDir`. */
+  /** KEEPWARM_STATE_DIR or systemd's STATE_DIRECTORY: wins over the YAML, since the service manager or the container decides where state may be written. */
   readonly stateDir?: string;
 }
 
@@ -112,7 +112,7 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
   if (problems.length > 0) return { ok: false, problems };
 
   const daemon: DaemonSettings = {
-    stateDir: raw.daemon.stateDir ?? env.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir: env.stateDir ?? raw.daemon.stateDir ?? DEFAULT_STATE_DIR,
     httpHost: raw.daemon.http.host,
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,

@@ -382,7 +382,7 @@ const daemon = z
   .strictObject({
     stateDir: z.string().min(1).optional().meta({
       description:
-        "Directory for summaries.jsonl; default: KEEPWARM_STATE_DIR, STATE_DIRECTORY or ./.state.",
+        "Directory for summaries.jsonl, used when neither KEEPWARM_STATE_DIR nor systemd's STATE_DIRECTORY is set; default ./.state.",
     }),
     http: z
       .strictObject({

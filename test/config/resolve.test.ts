@@ -146,9 +146,10 @@ describe("parseConfigText", () => {
     it.each([
       ["", {}, "./.state"],
       ["", { stateDir: "/var/lib/keepwarm" }, "/var/lib/keepwarm"],
-      ["daemon:\n  stateDir: /srv/kw", { stateDir: "/var/lib/keepwarm" }, "/srv/kw"],
+      ["daemon:\n  stateDir: /srv/kw", { stateDir: "/var/lib/keepwarm" }, "/var/lib/keepwarm"],
+      ["daemon:\n  stateDir: /srv/kw", {}, "/srv/kw"],
     ])(
-      "takes stateDir from the YAML, else the environment, else ./.state (%#)",
+      "takes stateDir from the environment, else the YAML, else ./.state (%#)",
       (yaml, env, dir) => {
         expect(resolved(parseConfigText(minimal(yaml), "m.yaml", env)).daemon.stateDir).toBe(dir);
       },
