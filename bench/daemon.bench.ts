@@ -1,15 +1,18 @@
+import { fork } from "node:child_process";
+import { once } from "node:events";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { DateTime } from "luxon";
 import { RegionClientPool } from "../src/aws/clients.js";
 import { parseConfigText } from "../src/config/load.js";
 import { VirtualClock } from "../src/runtime/clock.js";
 import { Daemon } from "../src/runtime/daemon.js";
 import { createLogger } from "../src/runtime/logger.js";
-import { Simulator } from "../src/sim/index.js";
 
 // 1,000 models in two regions on business hours in Asia/Shanghai, run for one weekday
-// against the simulator over the wire, on virtual time. Log lines are serialised in full
-// and counted, then dropped.
+// against the simulator over the wire, on virtual time. The simulator runs in a child
+// process that follows the daemon's virtual clock, so the figures are the daemon's own.
+// Log lines are serialised in full and counted, then dropped.
 const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
 const ZONE = "Asia/Shanghai";
 const day = DateTime.fromISO("2026-12-07T00:00", { zone: ZONE });
@@ -31,17 +34,35 @@ const loaded = parseConfigText(yaml, "bench.yaml", { stateDir: "/tmp/keepwarm-be
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems.slice(0, 3)));
 const config = loaded.config;
 
-const clock = new VirtualClock(day.toMillis());
-const sim = new Simulator({
-  clock,
-  models: config.models.map((m) => ({
-    modelArn: m.modelArn,
-    customModelUnits: m.customModelUnits ?? 4,
-  })),
+const child = fork(fileURLToPath(new URL("./daemonSimProcess.ts", import.meta.url)), [], {
+  execArgv: ["--import", "tsx"],
 });
-const server = await sim.listen();
+const replies: unknown[] = [];
+const waiting: ((m: unknown) => void)[] = [];
+child.on("message", (m) => {
+  const next = waiting.shift();
+  if (next) next(m);
+  else replies.push(m);
+});
+const reply = () =>
+  new Promise<unknown>((resolve) => {
+    const ready = replies.shift();
+    if (ready !== undefined) resolve(ready);
+    else waiting.push(resolve);
+  });
+child.send({
+  start: day.toMillis(),
+  models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
+});
+const { url } = (await reply()) as { url: string };
+const clock = new VirtualClock(day.toMillis(), {
+  onAdvance: async (t) => {
+    child.send(t);
+    await reply();
+  },
+});
 const clients = new RegionClientPool({
-  endpoint: server.url,
+  endpoint: url,
   credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
 });
 let lines = 0;
@@ -67,7 +88,9 @@ const wallMs = performance.now() - wall0;
 const cpu = process.cpuUsage(cpu0);
 await daemon.stop({ graceMs: 1_000 });
 clients.destroy();
-await server.close();
+child.send("stop");
+const simUsage = (await reply()) as { cpuMs: number; maxRssKb: number };
+await once(child, "exit");
 
 const status = daemon.status();
 const pings = status.models.reduce((n, m) => n + m.counters.pingsOk, 0);
@@ -79,5 +102,6 @@ console.log(
   `daemon: ${MODELS} models, one simulated day (${day.toISODate()}, ${ZONE}): ` +
     `wall ${(wallMs / 1000).toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
     `(user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s), ` +
-    `peak RSS ${peakRssMb.toFixed(0)} MB, heap after GC ${heapMb.toFixed(0)} MB; ${pings} pings ok, ${coldStarts} cold starts, ${lines} log lines`,
+    `peak RSS ${peakRssMb.toFixed(0)} MB, heap after GC ${heapMb.toFixed(0)} MB; ${pings} pings ok, ${coldStarts} cold starts, ${lines} log lines ` +
+    `(simulator process: CPU ${(simUsage.cpuMs / 1000).toFixed(1)} s, peak RSS ${(simUsage.maxRssKb / 1024).toFixed(0)} MB)`,
 );

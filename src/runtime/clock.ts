@@ -143,9 +143,18 @@ export class VirtualClock implements RuntimeClock {
   #seq = 0;
   #timers: VirtualTimer[] = [];
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #onAdvance: ((t: number) => Promise<void>) | undefined;
+  /** The last instant onAdvance was told of. */
+  #announced: number;
 
-  constructor(start: number) {
+  /**
+   * `onAdvance` is awaited each time the clock moves, before anything fires at the new
+   * instant: it lets a simulator in another process follow the same virtual time.
+   */
+  constructor(start: number, options: { onAdvance?: (t: number) => Promise<void> } = {}) {
     this.#now = start;
+    this.#announced = start;
+    this.#onAdvance = options.onAdvance;
   }
 
   now(): number {
@@ -210,11 +219,11 @@ export class VirtualClock implements RuntimeClock {
       this.#timers.shift();
       if (next.cancelled) continue;
       // A timer made overdue by jumpTo fires late, at the jumped-to time.
-      this.#now = Math.max(this.#now, next.at);
+      await this.#moveTo(Math.max(this.#now, next.at));
       next.fn();
       await this.settle();
     }
-    this.#now = t;
+    await this.#moveTo(t);
   }
 
   /** Same as advanceTo; reads better in tests that run a day. */
@@ -232,6 +241,14 @@ export class VirtualClock implements RuntimeClock {
    */
   jumpTo(t: number): void {
     this.#now = t;
+  }
+
+  async #moveTo(t: number): Promise<void> {
+    this.#now = t;
+    if (this.#onAdvance && t !== this.#announced) {
+      this.#announced = t;
+      await this.#onAdvance(t);
+    }
   }
 
   #repeat(next: () => number, fn: () => void): Cancel {

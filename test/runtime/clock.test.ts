@@ -57,6 +57,25 @@ describe("VirtualClock", () => {
       expect(seen).toEqual([T0 + 1_000, T0 + 6_000]);
     });
 
+    it("awaits onAdvance with each new instant before firing there", async () => {
+      const told: number[] = [];
+      const fired: [number, number][] = [];
+      const clock = new VirtualClock(T0, {
+        onAdvance: async (t) => {
+          await new Promise((r) => setTimeout(r, 1));
+          told.push(t);
+        },
+      });
+      clock.setTimer(T0 + 1_000, () => fired.push([clock.now(), told.length]));
+      clock.setTimer(T0 + 1_000, () => fired.push([clock.now(), told.length]));
+      await clock.advanceTo(T0 + 2_000);
+      expect(told).toEqual([T0 + 1_000, T0 + 2_000]);
+      expect(fired).toEqual([
+        [T0 + 1_000, 1],
+        [T0 + 1_000, 1],
+      ]);
+    });
+
     it("refuses to go back in time", async () => {
       const clock = new VirtualClock(T0);
       await expect(clock.advanceTo(T0 - 1)).rejects.toThrow(RangeError);
