@@ -1,107 +1,41 @@
-import { fork } from "node:child_process";
-import { once } from "node:events";
-import { Writable } from "node:stream";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DateTime } from "luxon";
-import { RegionClientPool } from "../src/aws/clients.js";
-import { parseConfigText } from "../src/config/load.js";
-import { VirtualClock } from "../src/runtime/clock.js";
-import { Daemon } from "../src/runtime/daemon.js";
-import { createLogger } from "../src/runtime/logger.js";
 
-// 1,000 models in two regions on business hours in Asia/Shanghai, run for one weekday
-// against the simulator over the wire, on virtual time. The simulator runs in a child
-// process that follows the daemon's virtual clock, so the figures are the daemon's own.
-// Log lines are serialised in full and counted, then dropped.
-const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
-const ZONE = "Asia/Shanghai";
-const day = DateTime.fromISO("2026-12-07T00:00", { zone: ZONE });
-
-const id = (i: number) => i.toString(36).padStart(12, "0");
-const yaml = [
-  `timezone: ${ZONE}`,
-  "models:",
-  ...Array.from({ length: MODELS }, (_, i) =>
-    [
-      `  - name: model-${i}`,
-      `    modelArn: arn:aws:bedrock:${i % 2 === 0 ? "us-east-1" : "us-west-2"}:123456789012:imported-model/${id(i)}`,
-      "    policy: business-hours",
-      `    customModelUnits: ${2 + (i % 4) * 2}`,
-    ].join("\n"),
-  ),
-].join("\n");
-const loaded = parseConfigText(yaml, "bench.yaml", { stateDir: "/tmp/keepwarm-bench-state" });
-if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems.slice(0, 3)));
-const config = loaded.config;
-
-const child = fork(fileURLToPath(new URL("./daemonSimProcess.ts", import.meta.url)), [], {
-  execArgv: ["--import", "tsx"],
-});
-const replies: unknown[] = [];
-const waiting: ((m: unknown) => void)[] = [];
-child.on("message", (m) => {
-  const next = waiting.shift();
-  if (next) next(m);
-  else replies.push(m);
-});
-const reply = () =>
-  new Promise<unknown>((resolve) => {
-    const ready = replies.shift();
-    if (ready !== undefined) resolve(ready);
-    else waiting.push(resolve);
-  });
-child.send({
-  start: day.toMillis(),
-  models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
-});
-const { url } = (await reply()) as { url: string };
-const clock = new VirtualClock(day.toMillis(), {
-  onAdvance: async (t) => {
-    child.send(t);
-    await reply();
+// `npm run bench`: the daemon with 1,000 models for one simulated day. The daemon side is
+// compiled first and run under plain node, as in production (tsx alone adds ~60 MB of
+// RSS); the simulator runs in a process of its own. KEEPWARM_BENCH_MODELS changes the count.
+const root = fileURLToPath(new URL("..", import.meta.url));
+// Inside node_modules so that the compiled files resolve the project's packages.
+const out = join(root, "node_modules/.cache/keepwarm-bench");
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, "package.json"), '{"type":"module"}\n');
+execFileSync(
+  join(root, "node_modules/.bin/tsc"),
+  [
+    ...["--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022"],
+    ...["--strict", "--skipLibCheck", "--types", "node", "--rootDir", root, "--outDir", out],
+    join(root, "bench/daemonRunner.ts"),
+  ],
+  { stdio: "inherit" },
+);
+const report = execFileSync(
+  process.execPath,
+  ["--expose-gc", "--no-warnings", join(out, "bench/daemonRunner.js")],
+  {
+    cwd: root,
+    env: { ...process.env, KEEPWARM_BENCH_SIM_SCRIPT: join(root, "bench/daemonSimProcess.ts") },
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
   },
-});
-const clients = new RegionClientPool({
-  endpoint: url,
-  credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
-});
-let lines = 0;
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const b of chunk) if (b === 10) lines++;
-    done();
-  },
-});
-const logger = createLogger({ destination: sink, now: () => clock.now() });
-const daemon = new Daemon(config, {
-  clock,
-  logger,
-  clients,
-  stateDir: "/tmp/keepwarm-bench-state",
-});
-
-const cpu0 = process.cpuUsage();
-const wall0 = performance.now();
-await daemon.start();
-await clock.runUntil(day.plus({ days: 1 }).toMillis());
-const wallMs = performance.now() - wall0;
-const cpu = process.cpuUsage(cpu0);
-await daemon.stop({ graceMs: 1_000 });
-clients.destroy();
-child.send("stop");
-const simUsage = (await reply()) as { cpuMs: number; maxRssKb: number };
-await once(child, "exit");
-
-const status = daemon.status();
-const pings = status.models.reduce((n, m) => n + m.counters.pingsOk, 0);
-const coldStarts = status.models.reduce((n, m) => n + m.counters.coldStarts, 0);
-const peakRssMb = process.resourceUsage().maxRSS / 1024;
-globalThis.gc?.();
-const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+);
+const r = JSON.parse(report.trim().split("\n").at(-1) as string);
+const f = (x: number) => x.toFixed(1);
 console.log(
-  `daemon: ${MODELS} models, one simulated day (${day.toISODate()}, ${ZONE}): ` +
-    `wall ${(wallMs / 1000).toFixed(1)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
-    `(user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s), ` +
-    `peak RSS ${peakRssMb.toFixed(0)} MB, heap after GC ${heapMb.toFixed(0)} MB; ${pings} pings ok, ${coldStarts} cold starts, ${lines} log lines ` +
-    `(simulator process: CPU ${(simUsage.cpuMs / 1000).toFixed(1)} s, peak RSS ${(simUsage.maxRssKb / 1024).toFixed(0)} MB)`,
+  `daemon: ${r.models} models, one simulated day (${r.day}, Asia/Shanghai): ` +
+    `CPU ${f(r.cpuS)} s (user ${f(r.userS)} s, system ${f(r.systemS)} s), wall ${f(r.wallS)} s, ` +
+    `peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.baselineRssMb.toFixed(0)} MB after loading), ` +
+    `heap after GC ${r.heapAfterGcMb.toFixed(0)} MB; ${r.pings} pings ok, ${r.coldStarts} cold starts, ` +
+    `${r.logLines} log lines; simulator process: CPU ${f(r.simCpuS)} s, peak RSS ${r.simPeakRssMb.toFixed(0)} MB`,
 );

@@ -3,11 +3,7 @@ import pretty from "pino-pretty";
 
 export type { Logger } from "pino";
 
-/**
- * Keys whose values never reach a log line, at the top level and one level down. Lines are
- * built from chosen fields (errors through describeError), so deeper nesting never carries
- * a request or a credential; a deeper wildcard would cost more than all the rest of logging.
- */
+/** Keys whose values never reach a log line. */
 const SECRET_KEYS = [
   "accessKeyId",
   "secretAccessKey",
@@ -22,8 +18,19 @@ const SECRET_KEYS = [
   '["x-amz-signature"]',
 ];
 
-const REDACT_PATHS = SECRET_KEYS.flatMap((key) =>
-  key.startsWith("[") ? [`*${key}`] : [key, `*.${key}`],
+/**
+ * Where secrets could sit: the top level and the objects a request or an error would be
+ * logged under. Explicit paths, not wildcards: a wildcard makes every line ten times dearer
+ * (20 us instead of 2 us). Lines are built from chosen fields, errors through describeError,
+ * so nothing deeper ever carries a request.
+ */
+const SECRET_PARENTS = ["", "headers", "request", "request.headers", "error", "cause", "config"];
+
+const REDACT_PATHS = SECRET_PARENTS.flatMap((parent) =>
+  SECRET_KEYS.flatMap((key) => {
+    if (parent === "") return key.startsWith("[") ? [] : [key];
+    return [key.startsWith("[") ? `${parent}${key}` : `${parent}.${key}`];
+  }),
 );
 
 export interface LoggerOptions {

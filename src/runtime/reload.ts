@@ -103,7 +103,8 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
 
   function reload(trigger: ReloadTrigger = "manual"): Promise<ReloadOutcome> {
     if (running) {
-      queued = trigger;
+      // A file change may turn out "unchanged"; a queued SIGHUP or manual reload must not.
+      if (queued === undefined || queued === "file-change") queued = trigger;
       return running.then(() => running ?? Promise.resolve<ReloadOutcome>("unchanged"));
     }
     const run = reloadOnce(trigger)

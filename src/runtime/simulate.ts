@@ -98,9 +98,9 @@ export interface SimulateOptions {
 export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
 
 /**
- * Runs one month three times on virtual time, each against a simulator of its own over
- * the wire: keepwarm's real daemon, the article's cron (a ping at minutes 0, 14, 28, 42 and
- * 56 of every hour inside a window, no retry) and always-on (a ping every cadence around
+ * Runs one month three times on virtual time, each against a simulator of its own:
+ * keepwarm's real daemon over the wire, the article's cron (a ping at minutes 0, 14, 28, 42
+ * and 56 of every hour inside a window, no retry) and always-on (a ping every cadence around
  * the clock, cold starts ridden out). Coverage is what a user would have met: each minute
  * of each window, is a copy up?
  */
@@ -110,8 +110,8 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   const prerollMs = options.prerollMs ?? DAY_MS;
   const pollMinutes = options.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES;
   if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
-    // The daemon reads 10 minutes of history per poll and datapoints appear 2 minutes
-    // late: beyond 5 minutes between reads, datapoints would be skipped.
+    // Each poll reads the last 10 minutes and a datapoint is readable 3 minutes after its
+    // minute starts: 5 minutes between polls misses none, with a margin.
     throw new RangeError(`pollMinutes must be an integer from 1 to 5, got ${pollMinutes}`);
   }
   const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
@@ -383,7 +383,8 @@ class Pinger implements Driver {
   readonly #sim: Simulator;
   readonly #models: readonly ModelConfig[];
   readonly #instantsOf: (m: ModelConfig) => number[] | undefined;
-  readonly #cancels: (() => void)[] = [];
+  /** The pending timer of each model. */
+  readonly #cancels = new Map<string, () => void>();
   #stopped = false;
 
   constructor(
@@ -408,13 +409,15 @@ class Pinger implements Driver {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const cancel of this.#cancels.splice(0)) cancel();
+    for (const cancel of this.#cancels.values()) cancel();
+    this.#cancels.clear();
   }
 
   #scheduleList(m: ModelConfig, instants: readonly number[], i: number): void {
     const at = instants[i];
     if (at === undefined || this.#stopped) return;
-    this.#cancels.push(
+    this.#cancels.set(
+      m.name,
       this.#clock.setTimer(at, () => {
         this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         this.#scheduleList(m, instants, i + 1);
@@ -424,7 +427,8 @@ class Pinger implements Driver {
 
   #scheduleAt(m: ModelConfig, at: number): void {
     if (this.#stopped) return;
-    this.#cancels.push(
+    this.#cancels.set(
+      m.name,
       this.#clock.setTimer(at, () => {
         const now = this.#clock.now();
         const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));

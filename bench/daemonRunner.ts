@@ -1,0 +1,121 @@
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { Writable } from "node:stream";
+import { DateTime } from "luxon";
+import { RegionClientPool } from "../src/aws/clients.js";
+import { parseConfigText } from "../src/config/load.js";
+import { VirtualClock } from "../src/runtime/clock.js";
+import { Daemon } from "../src/runtime/daemon.js";
+import { createLogger } from "../src/runtime/logger.js";
+
+// The daemon side of bench/daemon.bench.ts, run as compiled JavaScript under plain node
+// as in production. 1,000 models in two regions on business hours in Asia/Shanghai, run
+// for one weekday against the simulator over the wire, on virtual time. The simulator
+// runs in a child process that follows this process's virtual clock, so the figures are
+// the daemon's own. Log lines are serialised in full and counted, then dropped. Prints
+// one JSON object with the figures.
+const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
+const ZONE = "Asia/Shanghai";
+const day = DateTime.fromISO("2026-12-07T00:00", { zone: ZONE });
+
+const id = (i: number) => i.toString(36).padStart(12, "0");
+const yaml = [
+  `timezone: ${ZONE}`,
+  "models:",
+  ...Array.from({ length: MODELS }, (_, i) =>
+    [
+      `  - name: model-${i}`,
+      `    modelArn: arn:aws:bedrock:${i % 2 === 0 ? "us-east-1" : "us-west-2"}:123456789012:imported-model/${id(i)}`,
+      "    policy: business-hours",
+      `    customModelUnits: ${2 + (i % 4) * 2}`,
+    ].join("\n"),
+  ),
+].join("\n");
+const loaded = parseConfigText(yaml, "bench.yaml", { stateDir: "/tmp/keepwarm-bench-state" });
+if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems.slice(0, 3)));
+const config = loaded.config;
+
+const simScript = process.env.KEEPWARM_BENCH_SIM_SCRIPT;
+if (!simScript) throw new Error("KEEPWARM_BENCH_SIM_SCRIPT names bench/daemonSimProcess.ts");
+const child = fork(simScript, [], { execArgv: ["--import", "tsx"] });
+const replies: unknown[] = [];
+const waiting: ((m: unknown) => void)[] = [];
+child.on("message", (m) => {
+  const next = waiting.shift();
+  if (next) next(m);
+  else replies.push(m);
+});
+const reply = () =>
+  new Promise<unknown>((resolve) => {
+    const ready = replies.shift();
+    if (ready !== undefined) resolve(ready);
+    else waiting.push(resolve);
+  });
+child.send({
+  start: day.toMillis(),
+  models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
+});
+const { url } = (await reply()) as { url: string };
+const clock = new VirtualClock(day.toMillis(), {
+  onAdvance: async (t) => {
+    child.send(t);
+    await reply();
+  },
+});
+const clients = new RegionClientPool({
+  endpoint: url,
+  credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
+});
+let lines = 0;
+const sink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const b of chunk) if (b === 10) lines++;
+    done();
+  },
+});
+const logger = createLogger({ destination: sink, now: () => clock.now() });
+const daemon = new Daemon(config, {
+  clock,
+  logger,
+  clients,
+  stateDir: "/tmp/keepwarm-bench-state",
+});
+
+globalThis.gc?.();
+const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+await daemon.start();
+await clock.runUntil(day.plus({ days: 1 }).toMillis());
+const wallMs = performance.now() - wall0;
+const cpu = process.cpuUsage(cpu0);
+await daemon.stop({ graceMs: 1_000 });
+clients.destroy();
+child.send("stop");
+const simUsage = (await reply()) as { cpuMs: number; maxRssKb: number };
+await once(child, "exit");
+
+const status = daemon.status();
+const pings = status.models.reduce((n, m) => n + m.counters.pingsOk, 0);
+const coldStarts = status.models.reduce((n, m) => n + m.counters.coldStarts, 0);
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+globalThis.gc?.();
+const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+console.log(
+  JSON.stringify({
+    models: MODELS,
+    day: day.toISODate(),
+    wallS: wallMs / 1000,
+    cpuS: (cpu.user + cpu.system) / 1e6,
+    userS: cpu.user / 1e6,
+    systemS: cpu.system / 1e6,
+    peakRssMb,
+    baselineRssMb,
+    heapAfterGcMb: heapMb,
+    pings,
+    coldStarts,
+    logLines: lines,
+    simCpuS: simUsage.cpuMs / 1000,
+    simPeakRssMb: simUsage.maxRssKb / 1024,
+  }),
+);
