@@ -22,7 +22,12 @@ execFileSync(
 );
 const report = execFileSync(
   process.execPath,
-  ["--expose-gc", "--no-warnings", join(out, "bench/daemonRunner.js")],
+  [
+    "--expose-gc",
+    "--no-warnings",
+    ...(process.env.KEEPWARM_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+    join(out, "bench/daemonRunner.js"),
+  ],
   {
     cwd: root,
     env: { ...process.env, KEEPWARM_BENCH_SIM_SCRIPT: join(root, "bench/daemonSimProcess.ts") },

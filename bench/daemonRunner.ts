@@ -86,6 +86,14 @@ const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
 const cpu0 = process.cpuUsage();
 const wall0 = performance.now();
 await daemon.start();
+if (process.env.KEEPWARM_BENCH_TRACE) {
+  for (let h = 1; h <= 24; h++) {
+    await clock.runUntil(day.plus({ hours: h }).toMillis());
+    const m = process.memoryUsage();
+    const mb = (x: number) => (x / 2 ** 20).toFixed(0);
+    process.stderr.write(`${h}h rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)} maxRss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
+  }
+}
 await clock.runUntil(day.plus({ days: 1 }).toMillis());
 const wallMs = performance.now() - wall0;
 const cpu = process.cpuUsage(cpu0);

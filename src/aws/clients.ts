@@ -22,7 +22,10 @@ export interface ClientOverrides {
   readonly credentials?: AwsCredentialIdentity;
 }
 
-export function createRegionClients(region: string, overrides: ClientOverrides = {}): RegionClients {
+export function createRegionClients(
+  region: string,
+  overrides: ClientOverrides = {},
+): RegionClients {
   const common = {
     region,
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),

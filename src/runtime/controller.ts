@@ -233,7 +233,43 @@ interface Attempt {
   cancelRetry: Cancel | undefined;
 }
 
+/**
+ * Caps the InvokeModel requests in flight across all models. A thousand models warming at
+ * the same instant would otherwise open a thousand connections at once (the SDK gives each
+ * InvokeModel its own HTTP/2 session) and meet the account's request quota as a burst.
+ */
+export class RequestLimiter {
+  readonly #max: number;
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(max: number) {
+    if (!(max >= 1)) throw new RangeError(`RequestLimiter needs at least 1 slot, got ${max}`);
+    this.#max = max;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#max) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.#queue.shift();
+      // The slot passes straight to the next waiter, so `active` only drops when none waits.
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+/** InvokeModel requests in flight at most, across all models of a daemon. */
+export const MAX_PINGS_IN_FLIGHT = 16;
+
 export interface ControllerDeps {
+  readonly limiter: RequestLimiter;
   readonly clock: RuntimeClock;
   readonly logger: Logger;
   readonly clients: RegionClients;
@@ -573,13 +609,16 @@ export class ModelController {
   async #request(attempt: Attempt): Promise<void> {
     const { clock, clients, observer } = this.#deps;
     const model = this.#model;
-    const sentAt = clock.now();
+    let sentAt = clock.now();
     attempt.requests++;
     this.total.requests++;
     this.day.requests++;
     try {
-      await invokePing(clients.runtime, model.modelArn, model.request, {
-        signal: this.#abort.signal,
+      await this.#deps.limiter.run(() => {
+        sentAt = clock.now();
+        return invokePing(clients.runtime, model.modelArn, model.request, {
+          signal: this.#abort.signal,
+        });
       });
     } catch (error) {
       const failure =

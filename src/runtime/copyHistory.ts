@@ -24,8 +24,8 @@ export class CopyHistory {
   #sealedCopyMinutes = 0;
   /** Points not folded into the total yet, ascending; the first may be a seam repeated. */
   #open: CopyPoint[] = [];
-  /** Every point of the last two days, ascending, for summaries. */
-  #recent: CopyPoint[] = [];
+  /** Every point of the last two days, for summaries. */
+  readonly #recent = new CompactSeries();
   #sealedUntil: number;
   #openBill: number | undefined = 0;
 
@@ -40,15 +40,12 @@ export class CopyHistory {
     for (const p of points) {
       if (p.t < this.#sealedUntil || p.t < this.month.start || p.t >= this.month.end) continue;
       changed = upsert(this.#open, p) || changed;
-      upsert(this.#recent, p);
+      this.#recent.upsert(p);
     }
     if (!changed) return;
     this.#openBill = undefined;
     this.#seal(now - SETTLE_MS);
-    const keepFrom = now - KEEP_MS;
-    let drop = 0;
-    while (drop < this.#recent.length && (this.#recent[drop] as CopyPoint).t < keepFrom) drop++;
-    if (drop > 0) this.#recent.splice(0, drop);
+    this.#recent.dropBefore(now - KEEP_MS);
   }
 
   /** Copy-minutes billed this month so far, in whole 5-minute windows per run and copy. */
@@ -58,12 +55,12 @@ export class CopyHistory {
   }
 
   latest(): CopyPoint | undefined {
-    return this.#recent[this.#recent.length - 1];
+    return this.#recent.latest();
   }
 
   /** Points of the last two days inside `range`, ascending. */
   pointsIn(range: Interval): CopyPoint[] {
-    return this.#recent.filter((p) => p.t >= range.start && p.t < range.end);
+    return this.#recent.pointsIn(range);
   }
 
   #seal(settledBefore: number): void {
@@ -122,4 +119,70 @@ function upsert(points: CopyPoint[], p: CopyPoint): boolean {
   }
   points.splice(lo, 0, p);
   return true;
+}
+
+/**
+ * Ascending points in two typed arrays: a thousand models keep two days of minutes each,
+ * which as objects would be the daemon's largest use of memory.
+ */
+class CompactSeries {
+  #t = new Float64Array(64);
+  #copies = new Uint8Array(64);
+  #length = 0;
+
+  upsert(p: CopyPoint): void {
+    const n = this.#length;
+    let at = n;
+    if (n > 0 && (this.#t[n - 1] as number) >= p.t) {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((this.#t[mid] as number) < p.t) lo = mid + 1;
+        else hi = mid;
+      }
+      at = lo;
+      if (at < n && this.#t[at] === p.t) {
+        this.#copies[at] = p.copies;
+        return;
+      }
+    }
+    if (n === this.#t.length) {
+      const t = new Float64Array(n * 2);
+      const copies = new Uint8Array(n * 2);
+      t.set(this.#t);
+      copies.set(this.#copies);
+      this.#t = t;
+      this.#copies = copies;
+    }
+    this.#t.copyWithin(at + 1, at, n);
+    this.#copies.copyWithin(at + 1, at, n);
+    this.#t[at] = p.t;
+    this.#copies[at] = p.copies;
+    this.#length = n + 1;
+  }
+
+  /** Forgets points before `t`, an hour's worth at a time so that the copying stays rare. */
+  dropBefore(t: number): void {
+    if (this.#length === 0 || (this.#t[0] as number) >= t - 60 * MINUTE_MS) return;
+    let drop = 0;
+    while (drop < this.#length && (this.#t[drop] as number) < t) drop++;
+    this.#t.copyWithin(0, drop, this.#length);
+    this.#copies.copyWithin(0, drop, this.#length);
+    this.#length -= drop;
+  }
+
+  latest(): CopyPoint | undefined {
+    const i = this.#length - 1;
+    return i < 0 ? undefined : { t: this.#t[i] as number, copies: this.#copies[i] as number };
+  }
+
+  pointsIn(range: Interval): CopyPoint[] {
+    const points: CopyPoint[] = [];
+    for (let i = 0; i < this.#length; i++) {
+      const t = this.#t[i] as number;
+      if (t >= range.start && t < range.end) points.push({ t, copies: this.#copies[i] as number });
+    }
+    return points;
+  }
 }

@@ -19,9 +19,11 @@ import {
   type ModelController as Controller,
   type ControllerTiming,
   DEFAULT_TIMING,
+  MAX_PINGS_IN_FLIGHT,
   ModelController,
   type ModelCounters,
   median,
+  RequestLimiter,
 } from "./controller.js";
 import { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
@@ -98,6 +100,7 @@ export class Daemon {
   readonly #observer: DaemonObserver;
   readonly #timing: ControllerTiming;
   readonly #random: () => number;
+  readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
   readonly #controllers = new Map<string, Controller>();
   readonly #rest = new Map<string, RestCache>();
   readonly #backfillPending = new Set<string>();
@@ -309,6 +312,7 @@ export class Daemon {
       observer: this.#observer,
       random: this.#random,
       timing: this.#timing,
+      limiter: this.#limiter,
     });
   }
 

@@ -57,7 +57,9 @@ describe("Dockerfile", () => {
     it("builds on node:24-bookworm-slim in a build stage and a runtime stage, runtime last", () => {
       expect(instructions[0]).toEqual({ op: "ARG", args: "NODE_IMAGE=node:24-bookworm-slim" });
       expect(all(instructions, "FROM").map((i) => i.args)).toEqual([
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile ARG reference, not a template
         "${NODE_IMAGE} AS build",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile ARG reference, not a template
         "${NODE_IMAGE} AS runtime",
       ]);
     });

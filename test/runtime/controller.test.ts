@@ -4,6 +4,7 @@ import {
   decideDuePings,
   decideObservation,
   median,
+  RequestLimiter,
   readObservation,
   retryDelay,
 } from "../../src/runtime/controller.js";
@@ -194,5 +195,35 @@ describe("median", () => {
     [[60, 90, 100, 200], 95],
   ])("of %j is %s", (values, expected) => {
     expect(median(values)).toBe(expected);
+  });
+});
+
+describe("RequestLimiter", () => {
+  describe("run", () => {
+    it("keeps at most `max` calls in flight and runs the rest in order", async () => {
+      const limiter = new RequestLimiter(2);
+      let active = 0;
+      let peak = 0;
+      const order: number[] = [];
+      const task = (i: number) =>
+        limiter.run(async () => {
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise((r) => setTimeout(r, 5));
+          order.push(i);
+          active--;
+          return i;
+        });
+      const results = await Promise.all([0, 1, 2, 3, 4].map(task));
+      expect(results).toEqual([0, 1, 2, 3, 4]);
+      expect(peak).toBe(2);
+      expect(order).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it("frees the slot of a call that throws", async () => {
+      const limiter = new RequestLimiter(1);
+      await expect(limiter.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+      await expect(limiter.run(() => Promise.resolve(7))).resolves.toBe(7);
+    });
   });
 });
