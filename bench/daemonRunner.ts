@@ -53,7 +53,10 @@ const reply = () =>
   });
 child.send({
   start: day.toMillis(),
-  models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 })),
+  models: config.models.map((m) => ({
+    modelArn: m.modelArn,
+    customModelUnits: m.customModelUnits ?? 4,
+  })),
 });
 const { url } = (await reply()) as { url: string };
 const clock = new VirtualClock(day.toMillis(), {
@@ -91,7 +94,9 @@ if (process.env.KEEPWARM_BENCH_TRACE) {
     await clock.runUntil(day.plus({ hours: h }).toMillis());
     const m = process.memoryUsage();
     const mb = (x: number) => (x / 2 ** 20).toFixed(0);
-    process.stderr.write(`${h}h rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)} maxRss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
+    process.stderr.write(
+      `${h}h rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)} maxRss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`,
+    );
   }
 }
 await clock.runUntil(day.plus({ days: 1 }).toMillis());

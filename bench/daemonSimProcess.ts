@@ -20,7 +20,10 @@ process.once("message", async (init: Start) => {
   process.on("message", (t: number | "stop") => {
     if (t === "stop") {
       const usage = process.cpuUsage();
-      void send({ cpuMs: (usage.user + usage.system) / 1000, maxRssKb: process.resourceUsage().maxRSS })
+      void send({
+        cpuMs: (usage.user + usage.system) / 1000,
+        maxRssKb: process.resourceUsage().maxRSS,
+      })
         .then(() => server.close())
         .then(() => process.exit(0));
       return;

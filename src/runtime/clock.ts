@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import cron from "node-cron";
+import type { Clock } from "../sim/clock.js";
 
 /** Undoes a timer or a recurring job; calling it twice is harmless. */
 export type Cancel = () => void;
@@ -8,8 +9,7 @@ export type Cancel = () => void;
  * The only place the daemon learns the time and waits. Its `now()` is the simulator's
  * `Clock` too, so one object drives both in tests, `keepwarm simulate` and the demo.
  */
-export interface RuntimeClock {
-  now(): number;
+export interface RuntimeClock extends Clock {
   /** Calls `fn` once when the clock reaches `at` (epoch ms); at once if `at` has passed. */
   setTimer(at: number, fn: () => void): Cancel;
   /** Calls `fn` at the start of every minute. */

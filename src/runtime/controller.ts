@@ -356,7 +356,8 @@ export class ModelController {
    */
   start(): void {
     const now = this.#deps.clock.now();
-    const previous = this.#pingsIn({ start: now - this.#model.cadenceMs, end: now });
+    // A ping planned for this very instant counts as the one to send now.
+    const previous = this.#pingsIn({ start: now - this.#model.cadenceMs, end: now + 1 });
     this.#lastDue = now;
     if (previous.length > 0)
       this.#carryOut({ action: "ping", reason: "started inside a planned warm span" });
@@ -373,7 +374,8 @@ export class ModelController {
     }
     this.#plan = undefined;
     this.#planRange = undefined;
-    this.#lastDue = this.#deps.clock.now();
+    // A ping the new plan has at this very instant still goes out, unless it just did.
+    this.#lastDue = Math.max(this.#lastDue, this.#deps.clock.now() - 1);
     this.#cancelPing?.();
     this.#scheduleNext();
   }
@@ -480,8 +482,13 @@ export class ModelController {
     return day;
   }
 
+  /** Planned pings in `range`: from the cached plan when it covers the range (it is the same function). */
   #pingsIn(range: Interval): number[] {
     if (range.end <= range.start) return [];
+    const cached = this.#planRange;
+    if (this.#plan && cached && range.start >= cached.start && range.end <= cached.end) {
+      return this.#plan.pings.filter((p) => p >= range.start && p < range.end);
+    }
     return planModel(this.#config, this.#model, range).pings;
   }
 

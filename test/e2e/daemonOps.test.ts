@@ -112,6 +112,26 @@ describe("Daemon", () => {
     });
   });
 
+  describe("start", () => {
+    it.each([
+      ["exactly at a planned ping", "08:55", "08:55:00", "started inside a planned warm span"],
+      ["mid-window, after a restart", "13:20", "13:20:00", "started inside a planned warm span"],
+      ["before the window", "08:00", "08:55:00", "planned"],
+    ])("%s: the first ping goes out at %s", async (_label, start, first, reason) => {
+      h = await startHarness({
+        config: configOf(yaml("    customModelUnits: 4")),
+        start: local(start),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local(start) + 60 * 60_000);
+      const requests = h.invokeTimes.get(ARN_A) ?? [];
+      expect(DateTime.fromMillis(requests[0] as number, { zone: ZONE }).toFormat("HH:mm:ss")).toBe(
+        first,
+      );
+      expect(eventsOf(h.lines, "cold-start", "alpha")[0]?.reason).toBe(reason);
+    });
+  });
+
   describe("a clock jump inside a window", () => {
     it("sends one ping for the missed ones, never a burst", async () => {
       h = await startHarness({
