@@ -10,7 +10,7 @@ import { Daemon } from "../runtime/daemon.js";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http.js";
 import { createLogger, describeError, type Logger } from "../runtime/logger.js";
 import { PromMetrics } from "../runtime/promMetrics.js";
-import { watchConfig } from "../runtime/reload.js";
+import { type ConfigWatcher, watchConfig } from "../runtime/reload.js";
 import { installShutdown } from "../runtime/shutdown.js";
 import { type SimServer, type SimSettings, Simulator } from "../sim/index.js";
 import {
@@ -209,9 +209,23 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     return ExitCode.failure;
   }
 
+  // Armed before the daemon starts: rebuilding month to date can take a while, and a
+  // SIGTERM during it must still end in a clean exit.
+  let watcher: ConfigWatcher | undefined;
+  installShutdown({
+    daemon,
+    http,
+    watcher: { close: async () => watcher?.close() },
+    logger,
+    exit: (code) => {
+      clients.destroy();
+      void (sim?.server.close() ?? Promise.resolve()).finally(() => process.exit(code));
+    },
+  });
+
   await daemon.start();
   metrics.configReload(true, Date.now());
-  const watcher = await watchConfig({
+  watcher = await watchConfig({
     path: configPath,
     load: (path) => loadConfigFile(path, loadEnv),
     apply: async (next) => {
@@ -220,16 +234,6 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     },
     logger,
     observer: metrics,
-  });
-  installShutdown({
-    daemon,
-    http,
-    watcher,
-    logger,
-    exit: (code) => {
-      clients.destroy();
-      void (sim?.server.close() ?? Promise.resolve()).finally(() => process.exit(code));
-    },
   });
   return ExitCode.ok;
 }
