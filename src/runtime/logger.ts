@@ -48,7 +48,7 @@ export interface LoggerOptions {
 
 /**
  * The daemon's logger: one JSON object a line on stdout, every line with a stable `event`
- * (see docs/events.md), credential-like fields redacted.
+ * (see the README's "Log events"), credential-like fields redacted.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? Date.now;
