@@ -15,6 +15,11 @@ step() { echo "deploy-checks: $*"; }
 install_tools() {
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     step "installing $* with apt-get"
+    # A new machine's package lists may be empty or old: refresh them once.
+    if [ -z "${apt_updated:-}" ]; then
+      apt-get update >/dev/null || fail "apt-get update failed"
+      apt_updated=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null ||
       fail "apt-get install $* failed"
   else

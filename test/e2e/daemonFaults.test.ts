@@ -1,35 +1,19 @@
-import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
-import { configOf, eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+import {
+  ARN,
+  at,
+  businessHoursYaml,
+  configOf,
+  eventsOf,
+  type Harness,
+  local,
+  MIMO_VL,
+  startHarness,
+} from "./daemonHarness.js";
 
-const ZONE = "Asia/Shanghai";
-const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
 const MINUTE = 60_000;
 
-const YAML = `
-timezone: ${ZONE}
-policies:
-  business-hours:
-    windows:
-      - days: mon-fri
-        from: "09:00"
-        to: "18:00"
-models:
-  - name: mimo-vl
-    modelArn: ${ARN}
-    policy: business-hours
-    customModelUnits: 4
-`;
-
-function local(hhmm: string, day = 7): number {
-  const [hour, minute] = hhmm.split(":").map(Number);
-  return DateTime.fromObject(
-    { year: 2026, month: 12, day, hour, minute },
-    { zone: ZONE },
-  ).toMillis();
-}
-
-const at = (l: { time: string }) => Date.parse(l.time);
+const YAML = businessHoursYaml({ models: [MIMO_VL] });
 
 describe("Daemon", () => {
   let h: Harness | undefined;

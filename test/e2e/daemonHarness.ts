@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { DateTime } from "luxon";
 import { RegionClientPool } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
@@ -10,6 +11,73 @@ import type { ControllerTiming } from "../../src/runtime/controller.js";
 import { Daemon } from "../../src/runtime/daemon.js";
 import { createLogger, type Logger } from "../../src/runtime/logger.js";
 import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
+
+/** The zone of the scenarios. */
+export const ZONE = "Asia/Shanghai";
+/** The model most scenarios keep warm. */
+export const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+
+/** A model entry of `businessHoursYaml`: `lines` are its further keys, as written ("cadence: 5m"). */
+export interface ScenarioModel {
+  readonly name: string;
+  readonly modelArn: string;
+  readonly lines?: readonly string[];
+}
+
+/** mimo-vl at `ARN` with 4 CMU, as most scenarios have it. */
+export const MIMO_VL: ScenarioModel = {
+  name: "mimo-vl",
+  modelArn: ARN,
+  lines: ["customModelUnits: 4"],
+};
+
+/**
+ * Config text with one policy, business-hours (Mon-Fri 09:00-18:00 in `ZONE`), that every
+ * model follows. `defaults` are the lines under `defaults:`. The layout is fixed: tests
+ * check the line:column of reload problems.
+ */
+export function businessHoursYaml(options: {
+  readonly models: readonly ScenarioModel[];
+  readonly defaults?: readonly string[];
+}): string {
+  const defaults = options.defaults?.length
+    ? `defaults:\n${options.defaults.map((l) => `  ${l}\n`).join("")}`
+    : "";
+  const models = options.models
+    .map(
+      (m) =>
+        `  - name: ${m.name}\n    modelArn: ${m.modelArn}\n    policy: business-hours\n` +
+        (m.lines ?? []).map((l) => `    ${l}\n`).join(""),
+    )
+    .join("");
+  return `
+timezone: ${ZONE}
+${defaults}policies:
+  business-hours:
+    windows:
+      - days: mon-fri
+        from: "09:00"
+        to: "18:00"
+models:
+${models}`;
+}
+
+/** `hhmm` on `day` December 2026 (Monday the 7th unless told), local time in `ZONE`. */
+export function local(hhmm: string, day = 7): number {
+  const [hour, minute] = hhmm.split(":").map(Number);
+  return DateTime.fromObject(
+    { year: 2026, month: 12, day, hour, minute },
+    { zone: ZONE },
+  ).toMillis();
+}
+
+/** The local time of day of `t` in `ZONE`, HH:mm:ss. */
+export function localTime(t: number): string {
+  return DateTime.fromMillis(t, { zone: ZONE }).toFormat("HH:mm:ss");
+}
+
+/** The instant a log line was written at. */
+export const at = (l: { time: string }): number => Date.parse(l.time);
 
 /** A log line as the daemon wrote it, parsed. */
 export type LogLine = Record<string, unknown> & { event: string; time: string; model?: string };
