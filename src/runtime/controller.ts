@@ -14,7 +14,7 @@ const SECOND_MS = 1_000;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 
-/** Timing of the controller's loops; the defaults are what issue 4 asks for. */
+/** Timing of the controller's loops: cold-start retries every 5 s, capped backoff, hourly repeats. */
 export interface ControllerTiming {
   /** Cold-start retry interval (jittered by +-20%). */
   readonly coldRetryMs: number;

@@ -25,7 +25,7 @@ function minimal(extra = "", model = ""): string {
 }
 
 describe("parseConfigText", () => {
-  describe("the example of issue 2", () => {
+  describe("the documented example config", () => {
     const config = resolved(parseConfigText(readFileSync(EXAMPLE), "issue-example.yaml"));
 
     it("keeps the config zone and the built-in policies", () => {
