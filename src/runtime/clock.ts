@@ -51,6 +51,31 @@ export function nextMinute(t: number): number {
   return Math.floor(t / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
 }
 
+/**
+ * Calls `fn` at `next()`, then at each following `next()`, one timer at a time. The next
+ * timer is set before `fn` runs, so a throwing `fn` does not end the series.
+ */
+export function repeatAt(
+  setTimer: RuntimeClock["setTimer"],
+  next: () => number,
+  fn: () => void,
+): Cancel {
+  let cancelTimer: Cancel = () => {};
+  let stopped = false;
+  const arm = () => {
+    cancelTimer = setTimer(next(), () => {
+      if (stopped) return;
+      arm();
+      fn();
+    });
+  };
+  arm();
+  return () => {
+    stopped = true;
+    cancelTimer();
+  };
+}
+
 export interface RealClockOptions {
   /** Added to the wall clock: the demo starts just before a window opens whatever the time of day. */
   readonly offsetMs?: number;
@@ -91,33 +116,18 @@ export function realClock(options: RealClockOptions = {}): RuntimeClock {
     };
   };
 
-  // With an offset the wall clock's minutes and midnights are not the shifted clock's, so
-  // the recurring jobs follow the shifted clock through setTimer instead of node-cron.
-  const chained = (next: () => number, fn: () => void): Cancel => {
-    let cancelTimer: Cancel = () => {};
-    let stopped = false;
-    const schedule = () => {
-      cancelTimer = setTimer(next(), () => {
-        if (stopped) return;
-        schedule();
-        fn();
-      });
-    };
-    schedule();
-    return () => {
-      stopped = true;
-      cancelTimer();
-    };
-  };
-
   return {
     now,
     setTimer,
+    // With an offset the wall clock's minutes and midnights are not the shifted clock's, so
+    // the recurring jobs follow the shifted clock through setTimer instead of node-cron.
     everyMinute: (fn) =>
-      offsetMs === 0 ? cronJob("* * * * *", undefined, fn) : chained(() => nextMinute(now()), fn),
+      offsetMs === 0
+        ? cronJob("* * * * *", undefined, fn)
+        : repeatAt(setTimer, () => nextMinute(now()), fn),
     dailyAt: (hhmm, zone, fn) => {
       nextDailyAt(now(), hhmm, zone);
-      if (offsetMs !== 0) return chained(() => nextDailyAt(now(), hhmm, zone), fn);
+      if (offsetMs !== 0) return repeatAt(setTimer, () => nextDailyAt(now(), hhmm, zone), fn);
       const [hour, minute] = hhmm.split(":").map(Number);
       return cronJob(`${minute} ${hour} * * *`, zone, fn);
     },
@@ -252,20 +262,7 @@ export class VirtualClock implements RuntimeClock {
   }
 
   #repeat(next: () => number, fn: () => void): Cancel {
-    let cancelTimer: Cancel = () => {};
-    let stopped = false;
-    const arm = () => {
-      cancelTimer = this.setTimer(next(), () => {
-        if (stopped) return;
-        arm();
-        fn();
-      });
-    };
-    arm();
-    return () => {
-      stopped = true;
-      cancelTimer();
-    };
+    return repeatAt((at, f) => this.setTimer(at, f), next, fn);
   }
 
   #insert(timer: VirtualTimer): void {

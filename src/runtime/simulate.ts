@@ -8,7 +8,7 @@ import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { type SimSettings, Simulator } from "../sim/index.js";
-import { type RuntimeClock, VirtualClock } from "./clock.js";
+import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver } from "./observer.js";
@@ -330,22 +330,12 @@ function sparseMinuteClock(clock: VirtualClock, n: number): RuntimeClock {
     setTimer: (at, fn) => clock.setTimer(at, fn),
     dailyAt: (hhmm, zone, fn) => clock.dailyAt(hhmm, zone, fn),
     track: (work) => clock.track(work),
-    everyMinute(fn) {
-      let cancel = () => {};
-      let stopped = false;
-      const arm = () => {
-        cancel = clock.setTimer(Math.floor(clock.now() / step) * step + step, () => {
-          if (stopped) return;
-          arm();
-          fn();
-        });
-      };
-      arm();
-      return () => {
-        stopped = true;
-        cancel();
-      };
-    },
+    everyMinute: (fn) =>
+      repeatAt(
+        (at, f) => clock.setTimer(at, f),
+        () => Math.floor(clock.now() / step) * step + step,
+        fn,
+      ),
   };
 }
 

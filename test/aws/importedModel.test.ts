@@ -14,6 +14,18 @@ afterEach(() => {
   bedrock.reset();
 });
 
+/** What getImportedModel rejects with, checked to be an ImportedModelError for ARN. */
+async function importedModelError(): Promise<ImportedModelError> {
+  const error = await getImportedModel(clients, ARN).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ImportedModelError);
+  expect(error).toMatchObject({
+    name: "ImportedModelError",
+    modelArn: ARN,
+    action: "bedrock:GetImportedModel",
+  });
+  return error as ImportedModelError;
+}
+
 describe("getImportedModel", () => {
   describe("when Bedrock answers with the units", () => {
     it("returns the CMU count, units version, architecture, instruct support, name, ARN and import time", async () => {
@@ -56,15 +68,9 @@ describe("getImportedModel", () => {
       ["zero units", { customModelUnits: { customModelUnitsPerModelCopy: 0 } }],
     ])("throws ImportedModelError (%s)", async (_label, answer) => {
       bedrock.on(GetImportedModelCommand).resolves(answer);
-      const error = await getImportedModel(clients, ARN).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ImportedModelError);
-      expect(error).toMatchObject({
-        name: "ImportedModelError",
-        modelArn: ARN,
-        action: "bedrock:GetImportedModel",
-      });
-      expect((error as Error).cause).toBeUndefined();
-      expect((error as Error).message).toContain("customModelUnitsPerModelCopy");
+      const error = await importedModelError();
+      expect(error.cause).toBeUndefined();
+      expect(error.message).toContain("customModelUnitsPerModelCopy");
     });
   });
 
@@ -74,15 +80,9 @@ describe("getImportedModel", () => {
         name: "AccessDeniedException",
       });
       bedrock.on(GetImportedModelCommand).rejects(denied);
-      const error = await getImportedModel(clients, ARN).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ImportedModelError);
-      expect(error).toMatchObject({
-        name: "ImportedModelError",
-        modelArn: ARN,
-        action: "bedrock:GetImportedModel",
-        cause: denied,
-      });
-      expect((error as Error).message).toBe(
+      const error = await importedModelError();
+      expect(error).toMatchObject({ cause: denied });
+      expect(error.message).toBe(
         `bedrock:GetImportedModel on ${ARN} failed in us-east-1: AccessDeniedException: User is not authorized`,
       );
     });

@@ -42,6 +42,15 @@ function validModels(yaml: string) {
   }));
 }
 
+/** A ModelCopy metric as ListMetrics lists it, with its ModelId dimension. */
+function modelCopyMetric(modelId: string) {
+  return {
+    Namespace: "AWS/Bedrock",
+    MetricName: "ModelCopy",
+    Dimensions: [{ Name: "ModelId", Value: modelId }],
+  };
+}
+
 describe("keepwarm discover", () => {
   describe("over the wire, against the simulator", () => {
     const clock = new ManualClock(START);
@@ -200,23 +209,13 @@ describe("keepwarm discover", () => {
         return input.NextToken === undefined
           ? {
               Metrics: [
-                {
-                  Namespace: "AWS/Bedrock",
-                  MetricName: "ModelCopy",
-                  Dimensions: [{ Name: "ModelId", Value: QWEN }],
-                },
+                modelCopyMetric(QWEN),
                 { Namespace: "AWS/Bedrock", MetricName: "ModelCopy", Dimensions: [] },
               ],
               NextToken: "page-2",
             }
           : {
-              Metrics: [
-                {
-                  Namespace: "AWS/Bedrock",
-                  MetricName: "ModelCopy",
-                  Dimensions: [{ Name: "ModelId", Value: LLAMA }],
-                },
-              ],
+              Metrics: [modelCopyMetric(LLAMA)],
             };
       });
       bedrock
@@ -234,15 +233,7 @@ describe("keepwarm discover", () => {
     });
 
     it("sets the metric in the snippet when the dimension is the bare id, not the ARN", async () => {
-      cloudwatch.on(ListMetricsCommand).resolves({
-        Metrics: [
-          {
-            Namespace: "AWS/Bedrock",
-            MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: "km5b98xhpqel" }],
-          },
-        ],
-      });
+      cloudwatch.on(ListMetricsCommand).resolves({ Metrics: [modelCopyMetric("km5b98xhpqel")] });
       bedrock
         .on(GetImportedModelCommand, { modelIdentifier: "km5b98xhpqel" })
         .resolves({ modelArn: QWEN, customModelUnits: { customModelUnitsPerModelCopy: 4 } });
@@ -268,15 +259,7 @@ describe("keepwarm discover", () => {
     });
 
     it("leaves out of the snippet a model whose ARN it cannot learn, and exits 1", async () => {
-      cloudwatch.on(ListMetricsCommand).resolves({
-        Metrics: [
-          {
-            Namespace: "AWS/Bedrock",
-            MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: "km5b98xhpqel" }],
-          },
-        ],
-      });
+      cloudwatch.on(ListMetricsCommand).resolves({ Metrics: [modelCopyMetric("km5b98xhpqel")] });
       bedrock
         .on(GetImportedModelCommand)
         .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
@@ -304,11 +287,7 @@ describe("keepwarm discover", () => {
 
     it("gives two models with the same Bedrock name distinct config names", async () => {
       cloudwatch.on(ListMetricsCommand).resolves({
-        Metrics: [QWEN, LLAMA].map((v) => ({
-          Namespace: "AWS/Bedrock",
-          MetricName: "ModelCopy",
-          Dimensions: [{ Name: "ModelId", Value: v }],
-        })),
+        Metrics: [QWEN, LLAMA].map(modelCopyMetric),
       });
       bedrock.on(GetImportedModelCommand).resolves({
         modelName: "my model",

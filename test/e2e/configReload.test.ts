@@ -1,49 +1,27 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DateTime } from "luxon";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
 import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
-import { eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+import {
+  ARN,
+  businessHoursYaml,
+  eventsOf,
+  type Harness,
+  local,
+  localTime,
+  MIMO_VL,
+  startHarness,
+} from "./daemonHarness.js";
 
-const ZONE = "Asia/Shanghai";
-const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
-
-const yaml = (cadence: string) => `
-timezone: ${ZONE}
-defaults:
-  cadence: ${cadence}
-policies:
-  business-hours:
-    windows:
-      - days: mon-fri
-        from: "09:00"
-        to: "18:00"
-models:
-  - name: mimo-vl
-    modelArn: ${ARN}
-    policy: business-hours
-    customModelUnits: 4
-`;
+const yaml = (cadence: string) =>
+  businessHoursYaml({ defaults: [`cadence: ${cadence}`], models: [MIMO_VL] });
 
 /** Two mistakes: a cadence of 15m (must be less) and a policy that does not exist. */
 const BROKEN = yaml("15m").replace("policy: business-hours", "policy: busines-hours");
-
-/** Monday 7 December 2026, local time in Shanghai. */
-function local(hhmm: string): number {
-  const [hour, minute] = hhmm.split(":").map(Number);
-  return DateTime.fromObject(
-    { year: 2026, month: 12, day: 7, hour, minute },
-    { zone: ZONE },
-  ).toMillis();
-}
-
-function hhmmss(t: number): string {
-  return DateTime.fromMillis(t, { zone: ZONE }).toFormat("HH:mm:ss");
-}
 
 async function until(predicate: () => boolean, timeoutMs = 3_000): Promise<void> {
   const start = Date.now();
@@ -114,7 +92,7 @@ describe("watchConfig with the daemon", () => {
     expect(
       requests()
         .filter((t) => t >= local("09:00"))
-        .map(hhmmss),
+        .map(localTime),
     ).toEqual([
       "09:09:00",
       "09:23:00",
@@ -140,7 +118,7 @@ describe("watchConfig with the daemon", () => {
     expect(
       requests()
         .filter((t) => t >= local("10:58"))
-        .map(hhmmss),
+        .map(localTime),
     ).toEqual(["11:00:00", "11:05:00", "11:10:00", "11:15:00"]);
   });
 });

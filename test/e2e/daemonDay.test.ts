@@ -1,14 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ARN,
   businessHoursYaml,
   configOf,
   eventsOf,
-  type Harness,
+  harnessPerTest,
   local,
   localTime,
   MIMO_VL,
-  startHarness,
 } from "./daemonHarness.js";
 
 const MINUTE = 60_000;
@@ -16,15 +15,11 @@ const MINUTE = 60_000;
 const YAML = businessHoursYaml({ models: [MIMO_VL] });
 
 describe("Daemon", () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const startHarness = harnessPerTest();
 
   describe("a business-hours weekday in Asia/Shanghai with a 90 s restore", () => {
     it("warms before 09:00, keeps every window minute warm and cools by 18:05", async () => {
-      h = await startHarness({
+      const h = await startHarness({
         config: configOf(YAML),
         start: local("00:00"),
         sim: { restoreMs: 90_000 },

@@ -1,14 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ARN,
   at,
   businessHoursYaml,
   configOf,
   eventsOf,
-  type Harness,
+  harnessPerTest,
   local,
   MIMO_VL,
-  startHarness,
 } from "./daemonHarness.js";
 
 const MINUTE = 60_000;
@@ -16,15 +15,11 @@ const MINUTE = 60_000;
 const YAML = businessHoursYaml({ models: [MIMO_VL] });
 
 describe("Daemon", () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const startHarness = harnessPerTest();
 
   describe("an eviction in the middle of a window", () => {
     it("is detected within a minute of ModelCopy showing 0, and healed", async () => {
-      h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
       // Right after the 11:01 ping: nothing planned would wake the model before 11:15.
       const evictAt = local("11:02");
       h.sim.faults.add({ kind: "evict", modelArn: ARN, at: evictAt });
@@ -55,7 +50,7 @@ describe("Daemon", () => {
 
   describe("a 10-minute throttling storm", () => {
     it("sends one request per backoff step and is warm again after it", async () => {
-      h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
       const storm = { start: local("10:05"), end: local("10:15") };
       h.sim.faults.add({ kind: "throttling", modelArn: ARN, from: storm.start, until: storm.end });
       await h.daemon.start();
@@ -96,7 +91,7 @@ describe("Daemon", () => {
       ["inside a window, model warm", "14:00"],
       ["after closing time, model cold", "20:00"],
     ])("keeps month to date to the cent (%s)", async (_label, hhmm) => {
-      h = await startHarness({ config: configOf(YAML), start: local("00:00", 7) });
+      const h = await startHarness({ config: configOf(YAML), start: local("00:00", 7) });
       await h.daemon.start();
       await h.clock.runUntil(local(hhmm, 9));
       const before = h.daemon.status().models[0];

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { DateTime } from "luxon";
+import { afterEach } from "vitest";
 import { RegionClientPool } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
@@ -211,6 +212,22 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
   };
   return harness;
+}
+
+/**
+ * `startHarness` for tests that each start their own: the harness a test started is closed
+ * after it, passed or failed. Call it inside the `describe` whose tests use it.
+ */
+export function harnessPerTest(): (options: HarnessOptions) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options) => {
+    current = await startHarness(options);
+    return current;
+  };
 }
 
 /** Lines of one event, optionally of one model. */

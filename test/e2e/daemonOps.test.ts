@@ -2,55 +2,39 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DateTime } from "luxon";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { planModel } from "../../src/domain/plan.js";
 import type { DailySummary } from "../../src/runtime/summary.js";
-import { configOf, eventsOf, type Harness, startHarness } from "./daemonHarness.js";
+import {
+  ARN as ARN_A,
+  at,
+  businessHoursYaml,
+  configOf,
+  eventsOf,
+  harnessPerTest,
+  local,
+  localTime,
+  ZONE,
+} from "./daemonHarness.js";
 
-const ZONE = "Asia/Shanghai";
-const ARN_A = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
 const ARN_B = "arn:aws:bedrock:us-west-2:123456789012:imported-model/b2b2b2b2b2b2";
 
-const yaml = (cmu: string) => `
-timezone: ${ZONE}
-policies:
-  business-hours:
-    windows:
-      - days: mon-fri
-        from: "09:00"
-        to: "18:00"
-models:
-  - name: alpha
-    modelArn: ${ARN_A}
-    policy: business-hours
-${cmu}
-  - name: beta
-    modelArn: ${ARN_B}
-    policy: business-hours
-    customModelUnits: 2
-`;
-
-function local(hhmm: string, day = 7): number {
-  const [hour, minute] = hhmm.split(":").map(Number);
-  return DateTime.fromObject(
-    { year: 2026, month: 12, day, hour, minute },
-    { zone: ZONE },
-  ).toMillis();
-}
-
-const at = (l: { time: string }) => Date.parse(l.time);
+/** alpha (`lines` are its further keys) and beta (2 CMU), both on business hours. */
+const yaml = (...lines: string[]) =>
+  businessHoursYaml({
+    models: [
+      { name: "alpha", modelArn: ARN_A, lines },
+      { name: "beta", modelArn: ARN_B, lines: ["customModelUnits: 2"] },
+    ],
+  });
 
 describe("Daemon", () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const startHarness = harnessPerTest();
 
   describe("CMU discovery", () => {
     it("reads customModelUnits with GetImportedModel when the config leaves it out", async () => {
-      h = await startHarness({ config: configOf(yaml("")), start: local("08:00") });
+      const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
       await h.daemon.start();
       await h.clock.runUntil(local("08:10"));
       expect(eventsOf(h.lines, "cmu", "alpha")).toMatchObject([
@@ -61,7 +45,7 @@ describe("Daemon", () => {
     });
 
     it("keeps the model warm with its spend unknown when GetImportedModel is denied", async () => {
-      h = await startHarness({ config: configOf(yaml("")), start: local("08:00") });
+      const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
       h.sim.faults.add({ kind: "accessDenied", modelArn: ARN_A, operations: ["GetImportedModel"] });
       await h.daemon.start();
       await h.clock.runUntil(local("10:00"));
@@ -78,8 +62,8 @@ describe("Daemon", () => {
 
   describe("a model whose pings are denied", () => {
     it("logs one clear line at most hourly and never stops the other models", async () => {
-      h = await startHarness({
-        config: configOf(yaml("    customModelUnits: 4")),
+      const h = await startHarness({
+        config: configOf(yaml("customModelUnits: 4")),
         start: local("08:00"),
       });
       h.sim.faults.add({
@@ -118,24 +102,22 @@ describe("Daemon", () => {
       ["mid-window, after a restart", "13:20", "13:20:00", "started inside a planned warm span"],
       ["before the window", "08:00", "08:55:00", "planned"],
     ])("%s: the first ping goes out at %s", async (_label, start, first, reason) => {
-      h = await startHarness({
-        config: configOf(yaml("    customModelUnits: 4")),
+      const h = await startHarness({
+        config: configOf(yaml("customModelUnits: 4")),
         start: local(start),
       });
       await h.daemon.start();
       await h.clock.runUntil(local(start) + 60 * 60_000);
       const requests = h.invokeTimes.get(ARN_A) ?? [];
-      expect(DateTime.fromMillis(requests[0] as number, { zone: ZONE }).toFormat("HH:mm:ss")).toBe(
-        first,
-      );
+      expect(localTime(requests[0] as number)).toBe(first);
       expect(eventsOf(h.lines, "cold-start", "alpha")[0]?.reason).toBe(reason);
     });
   });
 
   describe("a clock jump inside a window", () => {
     it("sends one ping for the missed ones, never a burst", async () => {
-      h = await startHarness({
-        config: configOf(yaml("    customModelUnits: 4")),
+      const h = await startHarness({
+        config: configOf(yaml("customModelUnits: 4")),
         start: local("08:00"),
       });
       await h.daemon.start();
@@ -159,15 +141,15 @@ describe("Daemon", () => {
 
   describe("applyConfig", () => {
     it("follows the new plan from the next instant, keeps unchanged models and logs the projection's move", async () => {
-      const before = configOf(yaml("    customModelUnits: 4"), join(tmpdir(), "kw-reload"));
-      h = await startHarness({ config: before, start: local("08:00") });
+      const before = configOf(yaml("customModelUnits: 4"), join(tmpdir(), "kw-reload"));
+      const h = await startHarness({ config: before, start: local("08:00") });
       await h.daemon.start();
       await h.clock.runUntil(local("10:00") + 30_000);
       const betaPingsBefore = h.daemon.status().models.find((m) => m.name === "beta")
         ?.counters.pingsOk;
 
       const after = configOf(
-        yaml("    customModelUnits: 4\n    cadence: 5m"),
+        yaml("customModelUnits: 4", "cadence: 5m"),
         join(tmpdir(), "kw-reload"),
       );
       await h.daemon.applyConfig(after);
@@ -196,8 +178,8 @@ describe("Daemon", () => {
 
   describe("the daily summary", () => {
     it("appends one fsync'd JSON line at midnight that `keepwarm report` prints", async () => {
-      h = await startHarness({
-        config: configOf(yaml("    customModelUnits: 4")),
+      const h = await startHarness({
+        config: configOf(yaml("customModelUnits: 4")),
         start: local("00:00"),
       });
       await h.daemon.start();

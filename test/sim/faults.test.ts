@@ -6,36 +6,25 @@ import {
   ServiceUnavailableException,
   ThrottlingException,
 } from "@aws-sdk/client-bedrock-runtime";
-import { GetMetricDataCommand, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
+import { ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FaultSpec, FaultSpecError } from "../../src/sim/faults.js";
-import { ARN, ARN2, MIN, rejectionOf, type SdkHarness, startHarness } from "./harness.js";
+import {
+  ARN,
+  ARN2,
+  at,
+  MIN,
+  modelCopyQuery,
+  rejectionOf,
+  type SdkHarness,
+  startHarness,
+} from "./harness.js";
 
-const at = (hhmmss: string) => Date.parse(`2026-12-01T${hhmmss}Z`);
 const ping = (modelId = ARN) =>
   new InvokeModelCommand({ modelId, body: JSON.stringify({ prompt: "ping", max_gen_len: 1 }) });
 
-function copiesQuery(start: number, end: number) {
-  return new GetMetricDataCommand({
-    StartTime: new Date(start),
-    EndTime: new Date(end),
-    ScanBy: "TimestampAscending",
-    MetricDataQueries: [
-      {
-        Id: "copies",
-        MetricStat: {
-          Metric: {
-            Namespace: "AWS/Bedrock",
-            MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: ARN }],
-          },
-          Period: 60,
-          Stat: "Maximum",
-        },
-      },
-    ],
-  });
-}
+const copiesQuery = (start: number, end: number) =>
+  modelCopyQuery(start, end, 60, "Maximum", { ScanBy: "TimestampAscending" });
 
 describe("FaultSchedule through the SDK", () => {
   let h: SdkHarness;

@@ -1,6 +1,10 @@
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
+} from "@aws-sdk/client-cloudwatch";
 import { ManualClock } from "../../src/sim/clock.js";
 import type { SimSettings } from "../../src/sim/settings.js";
 import { type SimServer, Simulator } from "../../src/sim/simulator.js";
@@ -10,6 +14,38 @@ export const ARN2 = "arn:aws:bedrock:us-east-1:123456789012:imported-model/mnopq
 export const T0 = Date.parse("2026-12-01T09:00:00Z");
 export const MIN = 60_000;
 export const CREDENTIALS = { accessKeyId: "AKIDSIMULATOR", secretAccessKey: "not-checked" };
+
+/** `hh:mm:ss` UTC on the harness's day, 1 December 2026. */
+export const at = (hhmmss: string): number => Date.parse(`2026-12-01T${hhmmss}Z`);
+
+/** GetMetricData for ARN's ModelCopy (AWS/Bedrock, ModelId), query id "copies". */
+export function modelCopyQuery(
+  start: number,
+  end: number,
+  period: number,
+  stat: string,
+  extra: Partial<GetMetricDataCommandInput> = {},
+): GetMetricDataCommand {
+  return new GetMetricDataCommand({
+    StartTime: new Date(start),
+    EndTime: new Date(end),
+    MetricDataQueries: [
+      {
+        Id: "copies",
+        MetricStat: {
+          Metric: {
+            Namespace: "AWS/Bedrock",
+            MetricName: "ModelCopy",
+            Dimensions: [{ Name: "ModelId", Value: ARN }],
+          },
+          Period: period,
+          Stat: stat,
+        },
+      },
+    ],
+    ...extra,
+  });
+}
 
 /** Settings with no jitter, so instants in the tables are exact. */
 export const EXACT: Partial<SimSettings> = { restoreJitterMs: 0 };

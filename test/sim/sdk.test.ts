@@ -7,47 +7,26 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import {
   GetMetricDataCommand,
-  type GetMetricDataCommandInput,
   ListMetricsCommand,
   PutMetricDataCommand,
   paginateGetMetricData,
   paginateListMetrics,
 } from "@aws-sdk/client-cloudwatch";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ARN, ARN2, MIN, rejectionOf, type SdkHarness, startHarness, T0 } from "./harness.js";
+import {
+  ARN,
+  ARN2,
+  at,
+  MIN,
+  modelCopyQuery,
+  rejectionOf,
+  type SdkHarness,
+  startHarness,
+  T0,
+} from "./harness.js";
 
 const ping = (modelId = ARN, body: object = { prompt: "ping", max_gen_len: 1 }) =>
   new InvokeModelCommand({ modelId, body: JSON.stringify(body), contentType: "application/json" });
-
-const at = (hhmmss: string) => Date.parse(`2026-12-01T${hhmmss}Z`);
-
-function modelCopyQuery(
-  start: number,
-  end: number,
-  period: number,
-  stat: string,
-  extra: Partial<GetMetricDataCommandInput> = {},
-): GetMetricDataCommand {
-  return new GetMetricDataCommand({
-    StartTime: new Date(start),
-    EndTime: new Date(end),
-    MetricDataQueries: [
-      {
-        Id: "copies",
-        MetricStat: {
-          Metric: {
-            Namespace: "AWS/Bedrock",
-            MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: ARN }],
-          },
-          Period: period,
-          Stat: stat,
-        },
-      },
-    ],
-    ...extra,
-  });
-}
 
 describe("Simulator over the wire", () => {
   let h: SdkHarness;
