@@ -32,4 +32,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+// A reader that goes away (`keepwarm plan | head`) ends a command quietly, as other Unix
+// tools do; the daemon exits 1 instead, so that its service manager restarts it.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.argv[2] === "run" ? ExitCode.failure : ExitCode.ok);
+});
+
 await buildProgram().parseAsync(process.argv);

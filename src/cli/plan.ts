@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
+import { parseOffsetMinutes } from "../config/formats.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
 import {
@@ -69,6 +70,12 @@ export function parseInstantFlag(flag: string, text: string): number {
       : " is not an ISO 8601 date-time";
     throw new PlanUsageError(
       `${flag} "${text}"${hint}; allowed: ISO 8601 with an offset, e.g. 2026-12-01T00:00Z or 2026-12-01T09:00+08:00`,
+    );
+  }
+  const offset = /(z|[+-][\d:]+)$/i.exec(text)?.[1] ?? "";
+  if (parseOffsetMinutes(offset) === undefined) {
+    throw new PlanUsageError(
+      `${flag} "${text}" has the offset ${offset}, which no zone has; allowed: -12:00 to +14:00`,
     );
   }
   const parsed = DateTime.fromISO(text, { setZone: true });

@@ -115,7 +115,20 @@ export function knownZones(): readonly string[] {
 
 export type DateTimeParse =
   | { ok: true; instant: number }
-  | { ok: false; reason: "format" | "date" | "time" };
+  | { ok: false; reason: "format" | "date" | "time" | "offset" };
+
+/** UTC offsets in use run from -12:00 to +14:00; anything beyond is a typo. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+/** Minutes east of UTC of `Z`, `+08:00` or `-0500`; undefined when no zone could have it. */
+export function parseOffsetMinutes(offset: string): number | undefined {
+  if (/^z$/i.test(offset)) return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(offset);
+  if (!m) return undefined;
+  const minutes = Number(m[3]);
+  const total = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + minutes);
+  return minutes > 59 || Math.abs(total) > MAX_OFFSET_MINUTES ? undefined : total;
+}
 
 /**
  * An override's `from`/`until`: local to `zone` unless it carries `Z` or an offset. Local
@@ -135,12 +148,8 @@ export function parseDateTime(text: string, zone: string): DateTimeParse {
       instant: localToInstant(zone, dayOfIsoDate(`${y}-${mo}-${d}`), minuteOfDay + Number(s) / 60),
     };
   }
-  let offsetMinutes = 0;
-  if (offset !== "Z") {
-    const digits = offset.replace(":", "");
-    const sign = digits.startsWith("-") ? -1 : 1;
-    offsetMinutes = sign * (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5)));
-  }
+  const offsetMinutes = parseOffsetMinutes(offset);
+  if (offsetMinutes === undefined) return { ok: false, reason: "offset" };
   return {
     ok: true,
     instant:

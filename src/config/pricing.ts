@@ -28,6 +28,11 @@ export type PriceLookup =
   | { readonly ok: true; readonly price: Price }
   | { readonly ok: false; readonly missing: readonly PriceField[] };
 
+/** The problem of a model whose region has no price from the config or the table. */
+export function describeMissingPrice(region: string, missing: readonly PriceField[]): string {
+  return `no known price for region ${region}; set ${missing.join(" and ")} under pricing.regions.${region} (or under pricing, for every region)`;
+}
+
 /** A region's price: its `pricing.regions` entry, else the global `pricing` figure, else the table. */
 export function resolvePrice(region: string, pricing: RawConfig["pricing"]): PriceLookup {
   const own = pricing.regions?.[region];

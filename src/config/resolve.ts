@@ -16,7 +16,7 @@ import {
   parseDays,
   parseDurationMs,
 } from "./formats.js";
-import { resolvePrice } from "./pricing.js";
+import { describeMissingPrice, resolvePrice } from "./pricing.js";
 import {
   BUILT_IN_POLICY_NAMES,
   DEFAULT_METRIC,
@@ -77,12 +77,8 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     const [, region = "", accountId = "", modelId = ""] = arn;
     const lookup = resolvePrice(region, raw.pricing);
     if (!lookup.ok) {
-      const fields = lookup.missing.join(" and ");
       problems.push(
-        parsed.problemAt(
-          ["models", i, "modelArn"],
-          `no known price for region ${region}; set ${fields} under pricing.regions.${region} (or under pricing, for every region)`,
-        ),
+        parsed.problemAt(["models", i, "modelArn"], describeMissingPrice(region, lookup.missing)),
       );
       return;
     }

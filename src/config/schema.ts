@@ -18,6 +18,7 @@ import {
   parseDurationMs,
   REGION_PATTERN,
 } from "./formats.js";
+import { describeMissingPrice, resolvePrice } from "./pricing.js";
 import { describeValue, suggestClosest } from "./yamlSchema.js";
 
 /**
@@ -514,6 +515,23 @@ function checkReferences(value: unknown, ctx: IssueSink): void {
     }
   });
   const modelNames = [...firstIndex.keys()];
+
+  // A region without a price is reported with the file's other problems, not after them.
+  const pricing = (asRecord(root.pricing) ?? {}) as RawConfig["pricing"];
+  models.forEach((entry, i) => {
+    const arn = asRecord(entry)?.modelArn;
+    const region = typeof arn === "string" ? IMPORTED_MODEL_ARN_PATTERN.exec(arn)?.[1] : undefined;
+    if (region === undefined) return;
+    const lookup = resolvePrice(region, pricing);
+    if (!lookup.ok) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["models", i, "modelArn"],
+        input: arn,
+        message: describeMissingPrice(region, lookup.missing),
+      });
+    }
+  });
 
   const zoneName =
     typeof root.timezone === "string" && isValidZone(root.timezone)

@@ -180,6 +180,12 @@ describe("planRange", () => {
   it("throws PlanUsageError naming the flag", () => {
     expect(() => planRange({ now: 0, to: "2026-12-01T00:00" })).toThrow(PlanUsageError);
   });
+  it.each(["2026-12-01T00:00+80:00", "2026-12-01T00:00+08:60", "2026-12-01T00:00-1500"])(
+    "refuses the offset of %s, which no zone has",
+    (from) => {
+      expect(() => planRange({ now: 0, from })).toThrow(/--from .*offset/);
+    },
+  );
 });
 
 describe("keepwarm plan (the built CLI entry point)", () => {

@@ -113,6 +113,10 @@ describe("formats", () => {
       ["2026-02-30T00:00", "date"],
       ["2026-12-01T24:00", "time"],
       ["2026-12-01T12:60", "time"],
+      // A typo for +08:00 would move the override by three days.
+      ["2026-12-01T00:00+80:00", "offset"],
+      ["2026-12-01T00:00+08:60", "offset"],
+      ["2026-12-01T00:00-1500", "offset"],
     ])("rejects %s (%s)", (text, reason) => {
       expect(parseDateTime(text, "UTC")).toEqual({ ok: false, reason });
     });
