@@ -81,7 +81,7 @@ export interface RealClockOptions {
   readonly offsetMs?: number;
 }
 
-/** Wall-clock time (plus an optional offset), with node-cron for the minute and daily jobs. */
+/** Wall-clock time (plus an optional offset), with node-cron for the minute job. */
 export function realClock(options: RealClockOptions = {}): RuntimeClock {
   const offsetMs = options.offsetMs ?? 0;
   const now = () => Date.now() + offsetMs;
@@ -120,16 +120,16 @@ export function realClock(options: RealClockOptions = {}): RuntimeClock {
     now,
     setTimer,
     // With an offset the wall clock's minutes and midnights are not the shifted clock's, so
-    // the recurring jobs follow the shifted clock through setTimer instead of node-cron.
+    // the minute job follows the shifted clock through setTimer instead of node-cron.
     everyMinute: (fn) =>
       offsetMs === 0
         ? cronJob("* * * * *", undefined, fn)
         : repeatAt(setTimer, () => nextMinute(now()), fn),
+    // node-cron drops a run it wakes up more than a second late for (a suspend, a clock
+    // jump), which would lose a day's summary: setTimer fires late instead, and once.
     dailyAt: (hhmm, zone, fn) => {
       nextDailyAt(now(), hhmm, zone);
-      if (offsetMs !== 0) return repeatAt(setTimer, () => nextDailyAt(now(), hhmm, zone), fn);
-      const [hour, minute] = hhmm.split(":").map(Number);
-      return cronJob(`${minute} ${hour} * * *`, zone, fn);
+      return repeatAt(setTimer, () => nextDailyAt(now(), hhmm, zone), fn);
     },
     track: (work) => work,
   };

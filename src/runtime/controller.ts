@@ -30,6 +30,11 @@ export interface ControllerTiming {
   readonly problemRepeatMs: number;
   /** How far ahead the plan is computed at once. */
   readonly planHorizonMs: number;
+  /**
+   * A ping unanswered after this long (real time: a stalled connection) is abandoned and
+   * retried with backoff; without it the model's retry loop, and a request slot, would wait forever.
+   */
+  readonly pingTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: ControllerTiming = Object.freeze({
@@ -40,6 +45,7 @@ export const DEFAULT_TIMING: ControllerTiming = Object.freeze({
   restoreMs: 90 * SECOND_MS,
   problemRepeatMs: HOUR_MS,
   planHorizonMs: 24 * HOUR_MS,
+  pingTimeoutMs: MINUTE_MS,
 });
 
 /** A step the controller decided to take, with the reason its log line prints. */
@@ -374,6 +380,19 @@ export class ModelController {
     }
     this.#plan = undefined;
     this.#planRange = undefined;
+    const attempt = this.#attempt;
+    if (attempt && !this.planWarm(this.#deps.clock.now())) {
+      // A retry loop for a warm span the new plan no longer has would keep waking the model.
+      attempt.cancelRetry?.();
+      this.#attempt = undefined;
+      this.log.info(
+        {
+          event: "ping-skipped",
+          reason: `${attempt.reason}: retries stopped, the new config does not want the model warm now`,
+        },
+        "ping skipped",
+      );
+    }
     // A ping the new plan has at this very instant still goes out, unless it just did.
     this.#lastDue = Math.max(this.#lastDue, this.#deps.clock.now() - 1);
     this.#cancelPing?.();
@@ -415,6 +434,8 @@ export class ModelController {
 
   /** Takes the latest ModelCopy datapoints of this model (ascending) and acts on them. */
   observe(points: readonly CopyPoint[]): void {
+    // A poll in flight when a reload removed the model must neither ping it nor revive its gauges.
+    if (this.#stopped) return;
     const now = this.#deps.clock.now();
     this.history.merge(points, now);
     // A cold, idle model has no datapoints at all: its last known 0 still holds.
@@ -584,6 +605,7 @@ export class ModelController {
   }
 
   #startAttempt(reason: string): void {
+    if (this.#stopped) return;
     if (this.#attempt) {
       this.log.info(
         { event: "ping-skipped", reason: `${reason}; an earlier ping is still retrying` },
@@ -621,11 +643,20 @@ export class ModelController {
     this.total.requests++;
     this.day.requests++;
     try {
-      await this.#deps.limiter.run(() => {
+      await this.#deps.limiter.run(async () => {
         sentAt = clock.now();
-        return invokePing(clients.runtime, model.modelArn, model.request, {
-          signal: this.#abort.signal,
-        });
+        const request = new AbortController();
+        const abort = () => request.abort();
+        const timer = setTimeout(abort, this.#deps.timing.pingTimeoutMs);
+        this.#abort.signal.addEventListener("abort", abort);
+        try {
+          return await invokePing(clients.runtime, model.modelArn, model.request, {
+            signal: request.signal,
+          });
+        } finally {
+          clearTimeout(timer);
+          this.#abort.signal.removeEventListener("abort", abort);
+        }
       });
     } catch (error) {
       const failure =
@@ -641,7 +672,7 @@ export class ModelController {
     this.day.pingsOk++;
     this.lastOkAt = now;
     this.#awaitingCool = true;
-    this.#attempt = undefined;
+    if (this.#attempt === attempt) this.#attempt = undefined;
     const fields = {
       event: "ping",
       result: "ok",
@@ -674,6 +705,8 @@ export class ModelController {
       this.#attempt = undefined;
       return;
     }
+    // Abandoned by a reload while in flight: a later attempt may be running.
+    if (this.#attempt !== attempt) return;
     if (kind === "not-ready") {
       if (attempt.firstNotReadyAt === undefined) {
         attempt.firstNotReadyAt = sentAt;

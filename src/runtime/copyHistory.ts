@@ -24,8 +24,8 @@ export class CopyHistory {
   #sealedCopyMinutes = 0;
   /** Points not folded into the total yet, ascending; the first may be a seam repeated. */
   #open: CopyPoint[] = [];
-  /** Every point of the last two days, for summaries. */
-  readonly #recent = new CompactSeries();
+  /** Every point of the last two days, for summaries, whatever month it is in. */
+  #recent = new CompactSeries();
   #sealedUntil: number;
   #openBill: number | undefined = 0;
 
@@ -38,14 +38,22 @@ export class CopyHistory {
   merge(points: readonly CopyPoint[], now: number): void {
     let changed = false;
     for (const p of points) {
+      // A local day can straddle two UTC months: the summary needs its points from both.
+      if (p.t >= now - KEEP_MS) this.#recent.upsert(p);
       if (p.t < this.#sealedUntil || p.t < this.month.start || p.t >= this.month.end) continue;
       changed = upsert(this.#open, p) || changed;
-      this.#recent.upsert(p);
     }
+    this.#recent.dropBefore(now - KEEP_MS);
     if (!changed) return;
     this.#openBill = undefined;
     this.#seal(now - SETTLE_MS);
-    this.#recent.dropBefore(now - KEEP_MS);
+  }
+
+  /** An empty history of `month` that keeps the last two days of points for the summary. */
+  rollTo(month: Interval): CopyHistory {
+    const next = new CopyHistory(month);
+    next.#recent = this.#recent;
+    return next;
   }
 
   /** Copy-minutes billed this month so far, in whole 5-minute windows per run and copy. */

@@ -337,7 +337,7 @@ export class Daemon {
       );
     } catch (error) {
       c.cmu = undefined;
-      c.cmuProblem = error instanceof Error ? error.message : String(error);
+      c.cmuProblem = describeError(error).message;
       c.log.error(
         {
           event: "cmu-unknown",
@@ -387,6 +387,9 @@ export class Daemon {
           });
           for (const [key, list] of fine) points.set(key, [...(points.get(key) ?? []), ...list]);
           for (const c of group) {
+            // The read covers the whole month: start over, as polls made while an earlier
+            // backfill failed have settled points that older ones could no longer join.
+            c.history = c.history.rollTo(month);
             c.history.merge(points.get(c.model.name) ?? [], now);
             const figures = this.spendOf(c.model.name, now);
             c.log.info(
@@ -474,7 +477,7 @@ export class Daemon {
   #rollMonth(c: Controller, now: number): void {
     if (now < c.history.month.end) return;
     const recent = c.history.pointsIn({ start: now - LOOKBACK_MS, end: now });
-    c.history = new CopyHistory(monthRange(monthOf(now)));
+    c.history = c.history.rollTo(monthRange(monthOf(now)));
     c.history.merge(recent, now);
     this.#rest.delete(c.model.name);
   }
@@ -550,7 +553,8 @@ export class Daemon {
     const now = this.#deps.clock.now();
     const zone = this.#config.timezone;
     const today = DateTime.fromMillis(now, { zone }).startOf("day");
-    const yesterday = today.minus({ days: 1 });
+    // startOf again: a day that follows a midnight DST skipped starts at 01:00, not yesterday's.
+    const yesterday = today.minus({ days: 1 }).startOf("day");
     const day: Interval = { start: yesterday.toMillis(), end: today.toMillis() };
     const models = [...this.#controllers.values()].map((c) =>
       this.#summarise(c, c.takeDay(), day, now),

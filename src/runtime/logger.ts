@@ -79,12 +79,28 @@ export function describeError(error: unknown): {
   requestId?: string;
   httpStatus?: number;
 } {
-  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  if (!(error instanceof Error)) return { name: "Error", message: scrubSecrets(String(error)) };
   const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata;
   return {
     name: error.name,
-    message: error.message,
+    message: scrubSecrets(error.message),
     ...(meta?.requestId ? { requestId: meta.requestId } : {}),
     ...(meta?.httpStatusCode ? { httpStatus: meta.httpStatusCode } : {}),
   };
+}
+
+/**
+ * AWS echoes the request in signature errors: the canonical request (with the session
+ * token), the access key id and the signature. Redaction by key cannot see inside a message.
+ */
+function scrubSecrets(message: string): string {
+  return message
+    .replace(
+      /\s*The Canonical String for this request should have been[\s\S]*/,
+      " [canonical request redacted]",
+    )
+    .replace(/(x-amz-security-token[:=]\s*)[^\s&',]+/gi, "$1[redacted]")
+    .replace(/(Credential=)[^\s,]+/g, "$1[redacted]")
+    .replace(/(Signature=)[^\s,&]+/g, "$1[redacted]")
+    .replace(/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted]");
 }

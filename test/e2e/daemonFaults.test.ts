@@ -86,6 +86,35 @@ describe("Daemon", () => {
     });
   });
 
+  describe("a ping that never gets an answer", () => {
+    it("is given up after the ping timeout and retried, so the model's pings go on", async () => {
+      const h = await startHarness({
+        config: configOf(YAML),
+        start: local("08:00"),
+        timing: { pingTimeoutMs: 1_000 },
+      });
+      // The 10:05 request hangs (a stalled connection): the answer would come in an hour.
+      h.sim.faults.add({
+        kind: "slow",
+        delayMs: 3_600_000,
+        modelArn: ARN,
+        from: local("10:05"),
+        times: 1,
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("11:00"));
+
+      const backoff = eventsOf(h.lines, "ping-backoff", "mimo-vl");
+      expect(backoff).toHaveLength(1);
+      expect(at(backoff[0] as { time: string })).toBeLessThan(local("10:06"));
+      const okAfter = eventsOf(h.lines, "ping", "mimo-vl").filter(
+        (l) => l.result === "ok" && at(l) >= local("10:05"),
+      );
+      expect(okAfter.length).toBeGreaterThanOrEqual(4);
+      expect(at(okAfter[0] as { time: string })).toBeLessThan(local("10:06"));
+    });
+  });
+
   describe("a restart in the middle of the month", () => {
     it.each([
       ["inside a window, model warm", "14:00"],
@@ -112,6 +141,33 @@ describe("Daemon", () => {
         start: Date.UTC(2026, 11, 1),
         end: Date.UTC(2027, 0, 1),
       }).usd;
+      expect(h.daemon.status().models[0]?.monthToDateUsd?.toFixed(2)).toBe(ledgerUsd.toFixed(2));
+    });
+
+    it("keeps month to date when the history could only be read a quarter of an hour late", async () => {
+      const h = await startHarness({ config: configOf(YAML), start: local("00:00", 7) });
+      await h.daemon.start();
+      await h.clock.runUntil(local("14:00", 9));
+      const before = h.daemon.status().models[0];
+      expect(before?.monthToDateUsd).toBeGreaterThan(0);
+
+      // The month's history fails to read for 15 minutes after the restart (throttled),
+      // while the minute polls of the last ten minutes go through.
+      const readsUntil = local("14:15", 9);
+      h.clients.get("us-west-2").cloudwatch.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { StartTime?: Date };
+          if (h.clock.now() < readsUntil && input.StartTime?.getTime() === Date.UTC(2026, 11, 1)) {
+            throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+          }
+          return next(args);
+        },
+        { step: "initialize", name: "failBackfill" },
+      );
+      await h.restart();
+      // After closing time, month to date is what the simulator bills: nothing lost.
+      await h.clock.runUntil(local("20:00", 9));
+      const ledgerUsd = h.sim.ledger({ start: Date.UTC(2026, 11, 1), end: local("20:00", 9) }).usd;
       expect(h.daemon.status().models[0]?.monthToDateUsd?.toFixed(2)).toBe(ledgerUsd.toFixed(2));
     });
   });

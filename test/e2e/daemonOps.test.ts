@@ -176,6 +176,25 @@ describe("Daemon", () => {
     });
   });
 
+  describe("applyConfig during a cold start", () => {
+    it("stops riding it out once the new plan no longer wants the model warm", async () => {
+      const before = configOf(yaml("customModelUnits: 4"), join(tmpdir(), "kw-reload"));
+      const h = await startHarness({ config: before, start: local("08:00") });
+      h.sim.faults.add({ kind: "slowRestore", restoreMs: 8 * 60_000, modelArn: ARN_A });
+      await h.daemon.start();
+      await h.clock.runUntil(local("08:56"));
+      expect(eventsOf(h.lines, "cold-start", "alpha")).toHaveLength(1);
+
+      const off = yaml("customModelUnits: 4").replace("policy: business-hours", "policy: off");
+      await h.daemon.applyConfig(configOf(off, join(tmpdir(), "kw-reload")));
+      const reloadAt = h.clock.now();
+      await h.clock.runUntil(local("10:00"));
+
+      const after = (h.invokeTimes.get(ARN_A) ?? []).filter((t) => t > reloadAt);
+      expect(after).toEqual([]);
+    });
+  });
+
   describe("the daily summary", () => {
     it("appends one fsync'd JSON line at midnight that `keepwarm report` prints", async () => {
       const h = await startHarness({
@@ -216,6 +235,55 @@ describe("Daemon", () => {
       expect(out[0]).toMatch(/^date\s+model\s+warm min plan\/seen/);
       expect(out.some((l) => /^2026-12-07\s+alpha\s+547\//.test(l))).toBe(true);
       expect(out.some((l) => /^2026-12-07\s+TOTAL/.test(l))).toBe(true);
+    });
+
+    it("covers the whole day before a midnight that DST skips", async () => {
+      // Chile moves its clocks from 24:00 to 01:00: 6 September 2026 begins at 01:00.
+      const zone = "America/Santiago";
+      const h = await startHarness({
+        config: configOf(`
+timezone: ${zone}
+models:
+  - name: alpha
+    modelArn: ${ARN_A}
+    policy: always-on
+    customModelUnits: 4
+`),
+        start: DateTime.fromISO("2026-09-05T20:00", { zone }).toMillis(),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(DateTime.fromISO("2026-09-06T01:10", { zone }).toMillis());
+
+      const summary = eventsOf(h.lines, "daily-summary")[0] as unknown as DailySummary | undefined;
+      expect(summary?.date).toBe("2026-09-05");
+      expect(summary?.models[0]?.plannedWarmMinutes).toBe(24 * 60);
+    });
+
+    it("counts a day in full although the UTC month rolled over during it", async () => {
+      // Tuesday 1 December in Shanghai runs from 30 November 16:00 UTC; December begins at 08:00.
+      const h = await startHarness({
+        config: configOf(`
+timezone: ${ZONE}
+models:
+  - name: alpha
+    modelArn: ${ARN_A}
+    policy: always-on
+    customModelUnits: 4
+`),
+        start: Date.UTC(2026, 10, 30, 12, 0),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("00:10", 2));
+
+      const summary = eventsOf(h.lines, "daily-summary").at(-1) as unknown as
+        | DailySummary
+        | undefined;
+      expect(summary?.date).toBe("2026-12-01");
+      const alpha = summary?.models.find((m) => m.model === "alpha");
+      // A whole day warm, less the minutes ModelCopy had not published yet at midnight.
+      expect(alpha?.observedWarmMinutes).toBeGreaterThanOrEqual(1430);
+      const ledger = h.sim.ledger({ start: local("00:00", 1), end: local("00:00", 2) });
+      expect(alpha?.dayUsd).toBeGreaterThan(ledger.usd * 0.99);
     });
   });
 });

@@ -201,4 +201,20 @@ describe("realClock", () => {
       expect(fired).toBe(false);
     });
   });
+
+  describe("dailyAt", () => {
+    it("still fires, once and late, when a suspend or a clock jump passes the instant", async () => {
+      const zone = "Europe/Berlin";
+      const before = DateTime.fromISO("2026-12-07T23:59:30", { zone }).toMillis();
+      vi.useFakeTimers({ now: before });
+      const clock = realClock();
+      const fired: number[] = [];
+      const cancel = clock.dailyAt("00:00", zone, () => fired.push(Date.now()));
+      // The host sleeps over midnight: the wall clock moves on, the timers do not.
+      vi.setSystemTime(before + 5 * 60_000);
+      await vi.advanceTimersByTimeAsync(TIMER_CAP_MS + 1_000);
+      cancel();
+      expect(fired).toHaveLength(1);
+    });
+  });
 });

@@ -1,13 +1,24 @@
+import { tmpdir } from "node:os";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import type { RegionClients } from "../../src/aws/clients.js";
+import { parseConfigText } from "../../src/config/load.js";
+import { monthOf, monthRange } from "../../src/domain/spend.js";
+import type { ModelConfig } from "../../src/domain/types.js";
+import { VirtualClock } from "../../src/runtime/clock.js";
 import {
   DEFAULT_TIMING,
   decideDuePings,
   decideObservation,
+  ModelController,
   median,
   RequestLimiter,
   readObservation,
   retryDelay,
 } from "../../src/runtime/controller.js";
+import { CopyHistory } from "../../src/runtime/copyHistory.js";
+import { createLogger } from "../../src/runtime/logger.js";
+import { noopObserver } from "../../src/runtime/observer.js";
 
 const T = Date.UTC(2026, 11, 7, 3, 0); // 11:00 in Shanghai
 const MIN = 60_000;
@@ -224,6 +235,43 @@ describe("RequestLimiter", () => {
       const limiter = new RequestLimiter(1);
       await expect(limiter.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
       await expect(limiter.run(() => Promise.resolve(7))).resolves.toBe(7);
+    });
+  });
+});
+
+describe("ModelController", () => {
+  describe("observe", () => {
+    it("sends no recovery ping once stopped (a model removed while a poll was in flight)", async () => {
+      const arn = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+      const loaded = parseConfigText(
+        `timezone: Asia/Shanghai\nmodels:\n  - name: m\n    modelArn: ${arn}\n    policy: business-hours\n    customModelUnits: 4\n`,
+        "test.yaml",
+        { stateDir: tmpdir() },
+      );
+      if (!loaded.ok) throw new Error("test config invalid");
+      const model = loaded.config.models[0] as ModelConfig;
+      const clock = new VirtualClock(T);
+      let sent = 0;
+      const runtime = {
+        send: async () => {
+          sent++;
+          return {};
+        },
+      };
+      const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
+        limiter: new RequestLimiter(1),
+        clock,
+        logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+        clients: { runtime } as unknown as RegionClients,
+        observer: noopObserver,
+        random: () => 0.5,
+        timing: DEFAULT_TIMING,
+      });
+      c.stop();
+      // 11:00 in Shanghai, inside the window, ModelCopy at 0 for ten minutes.
+      c.observe(Array.from({ length: 10 }, (_, i) => ({ t: T - (10 - i) * MIN, copies: 0 })));
+      await clock.settle();
+      expect(sent).toBe(0);
     });
   });
 });

@@ -75,6 +75,32 @@ describe("describeError", () => {
     });
   });
 
+  it("keeps the session token, key id and signature that AWS echoes in a signature error out of the message", () => {
+    // The shape of AWS's InvalidSignatureException and IncompleteSignature messages.
+    const token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDsecret";
+    const error = Object.assign(
+      new Error(
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.\n\n" +
+          "The Canonical String for this request should have been\n'POST\n/model/x/invoke\n\nhost:bedrock-runtime.us-east-1.amazonaws.com\n" +
+          `x-amz-date:20261125T120000Z\nx-amz-security-token:${token}\n\nhost;x-amz-date;x-amz-security-token\ne3b0'\n`,
+      ),
+      { name: "InvalidSignatureException" },
+    );
+    const incomplete = Object.assign(
+      new Error(
+        "Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=ASIAXAMPLEKEY1234567/20261125/us-east-1/bedrock/aws4_request, Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+      ),
+      { name: "IncompleteSignature" },
+    );
+    const described = JSON.stringify([describeError(error), describeError(incomplete)]);
+    expect(described).not.toContain(token);
+    expect(described).not.toContain("ASIAXAMPLEKEY1234567");
+    expect(described).not.toContain("0f1e2d3c4b5a6978");
+    expect(describeError(error).message).toMatch(
+      /^The request signature we calculated does not match/,
+    );
+  });
+
   it("describes a thrown non-error", () => {
     expect(describeError("boom")).toEqual({ name: "Error", message: "boom" });
   });
