@@ -20,7 +20,17 @@ export interface RegionClients {
 export interface ClientOverrides {
   readonly endpoint?: string;
   readonly credentials?: AwsCredentialIdentity;
+  /** Per-request timeout of the Bedrock control-plane and CloudWatch clients. */
+  readonly requestTimeoutMs?: number;
 }
+
+/**
+ * A GetMetricData or GetImportedModel call that has not answered by then is abandoned (and
+ * retried by the SDK): a stalled connection must not hold up start-up or pile up the
+ * minute polls. Pings have their own timeout in the controller.
+ */
+export const REQUEST_TIMEOUT_MS = 20_000;
+const CONNECTION_TIMEOUT_MS = 10_000;
 
 export function createRegionClients(
   region: string,
@@ -31,13 +41,19 @@ export function createRegionClients(
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
   };
+  const timeouts = {
+    requestTimeout: overrides.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // Without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
+    throwOnRequestTimeout: true,
+  };
   return {
     region,
     // The SDK retries ModelNotReadyException for ~2 s, which hides a cold start and is far
     // shorter than a restore: keepwarm runs its own cold-start and backoff loops instead.
     runtime: new BedrockRuntimeClient({ ...common, maxAttempts: 1 }),
-    bedrock: new BedrockClient(common),
-    cloudwatch: new CloudWatchClient(common),
+    bedrock: new BedrockClient({ ...common, requestHandler: timeouts }),
+    cloudwatch: new CloudWatchClient({ ...common, requestHandler: timeouts }),
   };
 }
 

@@ -1,0 +1,47 @@
+import { GetImportedModelCommand } from "@aws-sdk/client-bedrock";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRegionClients, type RegionClients } from "../../src/aws/clients.js";
+import { ManualClock } from "../../src/sim/clock.js";
+import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+import { ARN, CREDENTIALS, modelCopyQuery, T0 } from "../sim/harness.js";
+
+describe("createRegionClients", () => {
+  let server: SimServer | undefined;
+  let clients: RegionClients | undefined;
+  afterEach(async () => {
+    clients?.runtime.destroy();
+    clients?.bedrock.destroy();
+    clients?.cloudwatch.destroy();
+    await server?.close();
+  });
+
+  async function stalledSimulator(): Promise<SimServer> {
+    const sim = new Simulator({
+      clock: new ManualClock(T0),
+      models: [{ modelArn: ARN, customModelUnits: 4 }],
+    });
+    // Answers arrive 3 s late: far beyond the timeout the clients are given below.
+    sim.faults.add({ kind: "slow", delayMs: 3_000, operations: ["GetMetricData"] });
+    sim.faults.add({ kind: "slow", delayMs: 3_000, operations: ["GetImportedModel"] });
+    return sim.listen({ port: 0 });
+  }
+
+  describe("the CloudWatch and Bedrock clients", () => {
+    it("abandon a call that does not answer within the request timeout", async () => {
+      server = await stalledSimulator();
+      clients = createRegionClients("us-east-1", {
+        endpoint: server.url,
+        credentials: CREDENTIALS,
+        requestTimeoutMs: 100,
+      });
+      clients.cloudwatch.config.maxAttempts = async () => 1;
+      clients.bedrock.config.maxAttempts = async () => 1;
+      await expect(
+        clients.cloudwatch.send(modelCopyQuery(T0 - 600_000, T0, 60, "Maximum")),
+      ).rejects.toMatchObject({ name: "TimeoutError" });
+      await expect(
+        clients.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })),
+      ).rejects.toMatchObject({ name: "TimeoutError" });
+    });
+  });
+});
