@@ -1,4 +1,11 @@
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import {
+  createCredentialChain,
+  fromEnv,
+  fromHttp,
+  fromIni,
+  fromProcess,
+  fromTokenFile,
+} from "@aws-sdk/credential-providers";
 import type { Command } from "commander";
 import { RegionClientPool } from "../aws/clients.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
@@ -74,7 +81,7 @@ export function registerRun(program: Command): void {
     .option("--pretty", "human-readable log lines instead of JSON")
     .option(
       "--simulate [mode]",
-      "on: the built-in simulator instead of AWS; off: AWS; auto: the simulator when no AWS credentials resolve (default: $KEEPWARM_SIMULATE, else off)",
+      "on: the built-in simulator instead of AWS; off: AWS; auto: the simulator unless AWS credentials are configured; EC2 instance metadata is not probed (default: $KEEPWARM_SIMULATE, else off)",
     )
     .option(
       "--state-dir <dir>",
@@ -132,8 +139,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
   const config = loaded.config;
   const stateDir = opts.stateDir ?? config.daemon.stateDir;
 
-  const simulated =
-    mode === "on" || (mode === "auto" && !(await credentialsResolve(config.models[0]?.region)));
+  const simulated = mode === "on" || (mode === "auto" && !(await credentialsResolve()));
   // The simulated clock starts just before the next planned ping, whatever the time of day.
   const offsetMs = simulated ? demoOffset(config, Date.now()) : 0;
   const clock = realClock({ offsetMs });
@@ -167,7 +173,8 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     logger.warn(
       {
         event: "simulated",
-        reason: mode === "on" ? "--simulate on" : "--simulate auto and no AWS credentials resolved",
+        reason:
+          mode === "on" ? "--simulate on" : "--simulate auto and no AWS credentials configured",
         simulatorUrl: server.url,
         simulatorSettings: simulator.settings,
         clockOffsetMs: offsetMs,
@@ -265,21 +272,32 @@ function addSimulatedModels(simulator: Simulator, config: ResolvedConfig, logger
   }
 }
 
-/** True when the SDK's default credential chain yields credentials within a few seconds. */
-async function credentialsResolve(region: string | undefined): Promise<boolean> {
-  const client = new CloudWatchClient({ region: region ?? "us-east-1" });
+/**
+ * True when credentials are configured: the environment, the shared config and credentials
+ * files (profiles, SSO, role_arn, credential_process), a web identity token file, or an
+ * ECS/EKS container endpoint. It is the default chain less the EC2 instance metadata
+ * service, which `auto` does not probe: a laptop or CI runner would send a request to
+ * 169.254.169.254 for nothing. On EC2, `--simulate off` (the default) uses the whole chain.
+ */
+export async function credentialsResolve(): Promise<boolean> {
+  const probe = createCredentialChain(
+    fromEnv(),
+    fromIni(),
+    fromProcess(),
+    fromTokenFile(),
+    fromHttp(),
+  );
   let timer: NodeJS.Timeout | undefined;
   try {
-    const probe = client.config.credentials().then(
+    const found = probe().then(
       (c) => Boolean(c?.accessKeyId),
       () => false,
     );
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), CREDENTIAL_PROBE_MS);
     });
-    return await Promise.race([probe, timeout]);
+    return await Promise.race([found, timeout]);
   } finally {
     clearTimeout(timer);
-    client.destroy();
   }
 }

@@ -10,7 +10,10 @@ export type Cancel = () => void;
  * `Clock` too, so one object drives both in tests, `keepwarm simulate` and the demo.
  */
 export interface RuntimeClock extends Clock {
-  /** Calls `fn` once when the clock reaches `at` (epoch ms); at once if `at` has passed. */
+  /**
+   * Calls `fn` once when the clock reaches `at` (epoch ms); soon if `at` has passed, but
+   * never before returning, so the caller holds the Cancel before `fn` can set a new timer.
+   */
   setTimer(at: number, fn: () => void): Cancel;
   /** Calls `fn` at the start of every minute. */
   everyMinute(fn: () => void): Cancel;
@@ -98,7 +101,9 @@ export function realClock(options: RealClockOptions = {}): RuntimeClock {
       }
       handle = setTimeout(arm, Math.min(wait, TIMER_CAP_MS));
     };
-    arm();
+    // Deferred even when due: a callback run here would set its next timer before the
+    // caller stores this Cancel over it, and that timer could no longer be cancelled.
+    handle = setTimeout(arm, Math.max(0, Math.min(at - now(), TIMER_CAP_MS)));
     return () => {
       if (cancelled) return;
       cancelled = true;

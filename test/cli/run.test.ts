@@ -82,3 +82,54 @@ describe("runDaemon", () => {
     );
   });
 });
+
+describe("credentialsResolve", () => {
+  const KEYS = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CREDENTIAL_EXPIRATION",
+  ];
+  const saved = new Map(KEYS.map((k) => [k, process.env[k]]));
+  const dir = mkdtempSync(join(tmpdir(), "keepwarm-creds-"));
+  afterEach(() => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  function isolate(): void {
+    for (const k of KEYS) delete process.env[k];
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, "credentials");
+    process.env.AWS_CONFIG_FILE = join(dir, "config");
+  }
+
+  it("finds none when nothing is configured, so `auto` picks the simulator", async () => {
+    isolate();
+    const { credentialsResolve } = await import("../../src/cli/run.js");
+    expect(await credentialsResolve()).toBe(false);
+  });
+
+  it("finds keys in the environment", async () => {
+    isolate();
+    process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
+    process.env.AWS_SECRET_ACCESS_KEY = "example";
+    const { credentialsResolve } = await import("../../src/cli/run.js");
+    expect(await credentialsResolve()).toBe(true);
+  });
+
+  it("finds a profile in the shared credentials file", async () => {
+    isolate();
+    const file = join(dir, "credentials-with-profile");
+    writeFileSync(file, "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = x\n");
+    process.env.AWS_SHARED_CREDENTIALS_FILE = file;
+    const { credentialsResolve } = await import("../../src/cli/run.js");
+    expect(await credentialsResolve()).toBe(true);
+  });
+});

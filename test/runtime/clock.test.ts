@@ -188,6 +188,28 @@ describe("realClock", () => {
       expect(fired).toEqual([T0 + 3_605_000]);
     });
 
+    it("never calls back before it returns, even for an instant already passed", () => {
+      vi.useFakeTimers({ now: T0 });
+      const clock = realClock();
+      const fired: number[] = [];
+      const cancel = clock.setTimer(T0 - 1, () => fired.push(Date.now()));
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(0);
+      expect(fired).toEqual([T0]);
+      cancel();
+    });
+
+    it("is cancelled by its Cancel, also for an instant already passed", () => {
+      vi.useFakeTimers({ now: T0 });
+      const clock = realClock();
+      let fired = false;
+      clock.setTimer(T0, () => {
+        fired = true;
+      })();
+      vi.advanceTimersByTime(1_000);
+      expect(fired).toBe(false);
+    });
+
     it("is cancelled by its Cancel", () => {
       vi.useFakeTimers({ now: T0 });
       const clock = realClock();
