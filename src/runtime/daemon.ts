@@ -37,6 +37,8 @@ const DAY_MS = 24 * HOUR_MS;
 const LOOKBACK_MS = 10 * MINUTE_MS;
 /** CloudWatch keeps 1-minute data 15 days; older history is read at 5-minute resolution. */
 const ONE_MINUTE_RETENTION_MS = 15 * DAY_MS - HOUR_MS;
+/** While a model's CMU is unknown, GetImportedModel is asked again this often. */
+const CMU_RETRY_MS = 10 * MINUTE_MS;
 
 export interface DaemonDeps {
   readonly clock: RuntimeClock;
@@ -105,6 +107,13 @@ export class Daemon {
   readonly #rest = new Map<string, RestCache>();
   readonly #backfillPending = new Set<string>();
   readonly #regionProblemAt = new Map<string, number>();
+  /** The last GetImportedModel call per controller, and when `cmu-unknown` was last logged. */
+  readonly #cmuLookups = new WeakMap<
+    Controller,
+    { triedAt: number; unknownLoggedAt: number | undefined }
+  >();
+  /** Regions whose ModelCopy poll is still running: when it started, and whether a skip was logged. */
+  readonly #polling = new Map<string, { startedAt: number; skipLogged: boolean }>();
   readonly #cancels: Cancel[] = [];
   #started = false;
   #stopped = false;
@@ -316,16 +325,24 @@ export class Daemon {
     });
   }
 
-  /** Without customModelUnits in the config, asks GetImportedModel; spend stays unknown if that fails. */
+  /**
+   * Without customModelUnits in the config, asks GetImportedModel; spend stays unknown if that
+   * fails, and the minute job asks again every 10 minutes.
+   */
   async #discoverCmu(c: Controller): Promise<void> {
     if (c.model.customModelUnits !== undefined) {
       c.cmu = c.model.customModelUnits;
       return;
     }
+    const now = this.#deps.clock.now();
+    const lookup = this.#cmuLookups.get(c) ?? { triedAt: now, unknownLoggedAt: undefined };
+    lookup.triedAt = now;
+    this.#cmuLookups.set(c, lookup);
     try {
       const info = await getImportedModel(this.#deps.clients.get(c.model.region), c.model.modelArn);
       c.cmu = info.customModelUnits;
       c.cmuProblem = undefined;
+      lookup.unknownLoggedAt = undefined;
       c.log.info(
         {
           event: "cmu",
@@ -336,8 +353,13 @@ export class Daemon {
         `${info.customModelUnits} custom model units per copy`,
       );
     } catch (error) {
-      c.cmu = undefined;
+      // A reload's failed lookup keeps what an earlier one found: the controller, and so
+      // the CMU, is only kept while the model ARN stays the same.
+      if (c.cmu !== undefined) return;
       c.cmuProblem = describeError(error).message;
+      const last = lookup.unknownLoggedAt;
+      if (last !== undefined && now - last < this.#timing.problemRepeatMs) return;
+      lookup.unknownLoggedAt = now;
       c.log.error(
         {
           event: "cmu-unknown",
@@ -345,6 +367,7 @@ export class Daemon {
           modelArn: c.model.modelArn,
           error: describeError(error),
           remedy: `grant bedrock:GetImportedModel on ${c.model.modelArn}, or set models[].customModelUnits for ${c.model.name}`,
+          retry: "every 10 minutes; logged at most hourly",
         },
         "custom model units unknown: the model is kept warm, its spend is shown as unknown",
       );
@@ -412,40 +435,87 @@ export class Daemon {
     );
   }
 
-  /** The minute job: one ModelCopy poll per region, then a spend line per model. */
+  /**
+   * The minute job: one ModelCopy poll per region and the CMU lookups due, then a spend line
+   * per model.
+   */
   async #tick(): Promise<void> {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     for (const c of this.#controllers.values()) this.#rollMonth(c, now);
     const byRegion = groupByRegion([...this.#controllers.values()]);
-    const pending = [...this.#backfillPending];
-    if (pending.length > 0) {
-      await this.#backfill(
-        [...this.#controllers.values()].filter((c) => pending.includes(c.model.region)),
-      );
-    }
-    await Promise.all(
-      [...byRegion].map(async ([region, group]) => {
-        let points: Map<string, CopyPoint[]>;
-        try {
-          points = await readModelCopies(
-            this.#deps.clients.get(region).cloudwatch,
-            group.map(queryOf),
-            { start: floorTo(now, MINUTE_MS) - LOOKBACK_MS, end: now, periodSeconds: 60 },
-          );
-        } catch (error) {
-          this.#regionProblem(region, error, "ModelCopy");
+    const cmuRetries = [...this.#controllers.values()]
+      .filter(
+        (c) =>
+          c.cmu === undefined &&
+          now - (this.#cmuLookups.get(c)?.triedAt ?? Number.NEGATIVE_INFINITY) >= CMU_RETRY_MS,
+      )
+      .map((c) => this.#discoverCmu(c));
+    let skipped = false;
+    await Promise.all([
+      ...cmuRetries,
+      ...[...byRegion].map(async ([region, group]) => {
+        // A poll can outlast its minute (CloudWatch retries, 20 s each): a second one would
+        // apply its older or newer observations in whatever order the two answer.
+        const running = this.#polling.get(region);
+        if (running) {
+          skipped = true;
+          this.#pollSkipped(region, running);
           return;
         }
-        for (const c of group) {
-          if (this.#stopped) return;
-          c.observe(points.get(c.model.name) ?? []);
+        this.#polling.set(region, { startedAt: now, skipLogged: false });
+        try {
+          await this.#poll(region, group, now);
+        } finally {
+          this.#polling.delete(region);
         }
       }),
-    );
+    ]);
     if (this.#stopped) return;
-    this.#firstReconcileDone = true;
+    // Ready once a poll has been made for every region: the one still running sets it.
+    if (!skipped) this.#firstReconcileDone = true;
     for (const c of this.#controllers.values()) this.#logSpend(c, now);
+  }
+
+  /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
+  async #poll(region: string, group: readonly Controller[], now: number): Promise<void> {
+    if (this.#backfillPending.has(region)) await this.#backfill(group);
+    let points: Map<string, CopyPoint[]>;
+    try {
+      points = await readModelCopies(
+        this.#deps.clients.get(region).cloudwatch,
+        group.map(queryOf),
+        {
+          start: floorTo(now, MINUTE_MS) - LOOKBACK_MS,
+          end: now,
+          periodSeconds: 60,
+        },
+      );
+    } catch (error) {
+      this.#regionProblem(region, error, "ModelCopy");
+      return;
+    }
+    for (const c of group) {
+      if (this.#stopped) return;
+      c.observe(points.get(c.model.name) ?? []);
+    }
+  }
+
+  /** Logged once per overrunning poll: the state it reports is as old as that poll. */
+  #pollSkipped(region: string, running: { startedAt: number; skipLogged: boolean }): void {
+    if (running.skipLogged) return;
+    running.skipLogged = true;
+    const since = new Date(running.startedAt).toISOString();
+    this.#log.warn(
+      {
+        event: "poll-skipped",
+        region,
+        pollStartedAt: since,
+        reason: "the previous ModelCopy poll is still running (slow or retried GetMetricData)",
+        retry: "at the first minute after it ends",
+      },
+      `ModelCopy poll in ${region} skipped: the one started at ${since} is still running`,
+    );
   }
 
   #logSpend(c: Controller, now: number): void {

@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import type { RuntimeClock } from "../../src/runtime/clock.js";
+import { Daemon } from "../../src/runtime/daemon.js";
 import {
   ARN,
   at,
@@ -8,6 +10,7 @@ import {
   harnessPerTest,
   local,
   MIMO_VL,
+  seededRandom,
 } from "./daemonHarness.js";
 
 const MINUTE = 60_000;
@@ -83,6 +86,59 @@ describe("Daemon", () => {
         (l) => l.result === "ok" && at(l) >= storm.end,
       );
       expect(okAfter.length).toBeGreaterThanOrEqual(3);
+    });
+  });
+
+  describe("a ModelCopy poll that outlasts its minute", () => {
+    it("makes the next ticks skip their poll, logged once, and still logs spend every minute", async () => {
+      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      // A real clock does not wait for the minute job: ticks go untracked here, so the next
+      // minute can come while a poll still runs, as under a 3 x 20 s CloudWatch timeout.
+      let inMinuteJob = false;
+      const clock: RuntimeClock = {
+        now: () => h.clock.now(),
+        setTimer: (at, fn) => h.clock.setTimer(at, fn),
+        everyMinute: (fn) =>
+          h.clock.everyMinute(() => {
+            inMinuteJob = true;
+            try {
+              fn();
+            } finally {
+              inMinuteJob = false;
+            }
+          }),
+        dailyAt: (hhmm, zone, fn) => h.clock.dailyAt(hhmm, zone, fn),
+        track: (work) => (inMinuteJob ? work : h.clock.track(work)),
+      };
+      await h.daemon.stop();
+      h.daemon = new Daemon(h.daemon.config, {
+        clock,
+        logger: h.logger,
+        clients: h.clients,
+        stateDir: h.stateDir,
+        random: seededRandom(7),
+      });
+      h.sim.faults.add({
+        kind: "slow",
+        delayMs: 300,
+        operations: ["GetMetricData"],
+        from: local("08:10"),
+        times: 1,
+      });
+      await h.daemon.start();
+      await h.clock.advanceTo(local("08:12"));
+      const spend = () => eventsOf(h.lines, "spend", "mimo-vl");
+      // The 08:10 poll answers late: its spend line comes when it is done.
+      await vi.waitFor(() => expect(spend()).toHaveLength(12));
+      await h.clock.advanceTo(local("08:15"));
+
+      const skipped = eventsOf(h.lines, "poll-skipped");
+      expect(skipped.map(at)).toEqual([local("08:11")]);
+      expect(skipped[0]).toMatchObject({ level: "warn", region: "us-west-2" });
+      const minutes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 12, 13, 14, 15].map(
+        (m) => local("08:00") + m * MINUTE,
+      );
+      expect(spend().map(at)).toEqual(minutes);
     });
   });
 

@@ -49,14 +49,47 @@ describe("Daemon", () => {
       h.sim.faults.add({ kind: "accessDenied", modelArn: ARN_A, operations: ["GetImportedModel"] });
       await h.daemon.start();
       await h.clock.runUntil(local("10:00"));
-      expect(eventsOf(h.lines, "cmu-unknown", "alpha")).toMatchObject([
-        { action: "bedrock:GetImportedModel", modelArn: ARN_A },
-      ]);
+      // Retried every 10 minutes, told at most hourly.
+      const unknown = eventsOf(h.lines, "cmu-unknown", "alpha");
+      expect(unknown.map(at)).toEqual([local("08:00"), local("09:00"), local("10:00")]);
+      expect(unknown[0]).toMatchObject({ action: "bedrock:GetImportedModel", modelArn: ARN_A });
       const spend = eventsOf(h.lines, "spend", "alpha").at(-1);
       expect(spend).toMatchObject({ cmu: null, monthToDateUsd: null, projectedMonthUsd: null });
       expect(spend?.spendUnknown).toContain("GetImportedModel");
       expect(eventsOf(h.lines, "warm", "alpha")).toHaveLength(1);
       expect(h.sim.modelState(ARN_A).state).not.toBe("cold");
+    });
+  });
+
+  describe("CMU discovery that fails for a while", () => {
+    it("is retried every 10 minutes until GetImportedModel answers", async () => {
+      const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
+      h.sim.faults.add({
+        kind: "throttling",
+        modelArn: ARN_A,
+        operations: ["GetImportedModel"],
+        until: local("08:25"),
+      });
+      await h.daemon.start();
+      await h.clock.runUntil(local("09:00"));
+      expect(eventsOf(h.lines, "cmu-unknown", "alpha").map(at)).toEqual([local("08:00")]);
+      const found = eventsOf(h.lines, "cmu", "alpha");
+      expect(found.map(at)).toEqual([local("08:30")]);
+      expect(found[0]).toMatchObject({ cmu: 4, source: "bedrock:GetImportedModel" });
+      expect(eventsOf(h.lines, "spend", "alpha").at(-1)).toMatchObject({ cmu: 4 });
+      expect(h.daemon.spendOf("alpha").projectedMonthUsd).toBeGreaterThan(0);
+    });
+
+    it("keeps a known CMU across a reload whose lookup fails, for the same model ARN", async () => {
+      const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
+      await h.daemon.start();
+      await h.clock.runUntil(local("09:00"));
+      h.sim.faults.add({ kind: "accessDenied", modelArn: ARN_A, operations: ["GetImportedModel"] });
+      await h.daemon.applyConfig(configOf(yaml("cadence: 10m")));
+      await h.clock.runUntil(local("09:05"));
+      expect(h.daemon.spendOf("alpha").cmu).toBe(4);
+      expect(eventsOf(h.lines, "spend", "alpha").at(-1)).toMatchObject({ cmu: 4 });
+      expect(eventsOf(h.lines, "cmu-unknown", "alpha")).toEqual([]);
     });
   });
 

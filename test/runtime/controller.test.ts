@@ -5,7 +5,7 @@ import type { RegionClients } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { monthOf, monthRange } from "../../src/domain/spend.js";
 import type { ModelConfig } from "../../src/domain/types.js";
-import { realClock, VirtualClock } from "../../src/runtime/clock.js";
+import { type RuntimeClock, realClock, VirtualClock } from "../../src/runtime/clock.js";
 import {
   DEFAULT_TIMING,
   decideDuePings,
@@ -239,6 +239,35 @@ describe("RequestLimiter", () => {
   });
 });
 
+/** A controller of one model on business hours in Shanghai, whose pings all succeed. */
+function businessHoursController(clock: RuntimeClock) {
+  const arn = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+  const loaded = parseConfigText(
+    `timezone: Asia/Shanghai\nmodels:\n  - name: m\n    modelArn: ${arn}\n    policy: business-hours\n    customModelUnits: 4\n`,
+    "test.yaml",
+    { stateDir: tmpdir() },
+  );
+  if (!loaded.ok) throw new Error("test config invalid");
+  const model = loaded.config.models[0] as ModelConfig;
+  let sent = 0;
+  const runtime = {
+    send: async () => {
+      sent++;
+      return {};
+    },
+  };
+  const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
+    limiter: new RequestLimiter(1),
+    clock,
+    logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    clients: { runtime } as unknown as RegionClients,
+    observer: noopObserver,
+    random: () => 0.5,
+    timing: DEFAULT_TIMING,
+  });
+  return { c, config: loaded.config, model, sent: () => sent };
+}
+
 describe("ModelController", () => {
   describe("reconfigure", () => {
     afterEach(() => {
@@ -246,40 +275,17 @@ describe("ModelController", () => {
     });
 
     it("keeps one timer chain when reloaded at the very instant of a planned ping (real clock)", async () => {
-      const arn = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
-      const loaded = parseConfigText(
-        `timezone: Asia/Shanghai\nmodels:\n  - name: m\n    modelArn: ${arn}\n    policy: business-hours\n    customModelUnits: 4\n`,
-        "test.yaml",
-        { stateDir: tmpdir() },
-      );
-      if (!loaded.ok) throw new Error("test config invalid");
-      const model = loaded.config.models[0] as ModelConfig;
       vi.useFakeTimers({ now: T - 30 * MIN });
-      let sent = 0;
-      const runtime = {
-        send: async () => {
-          sent++;
-          return {};
-        },
-      };
-      const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
-        limiter: new RequestLimiter(1),
-        clock: realClock(),
-        logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
-        clients: { runtime } as unknown as RegionClients,
-        observer: noopObserver,
-        random: () => 0.5,
-        timing: DEFAULT_TIMING,
-      });
+      const { c, config, model, sent } = businessHoursController(realClock());
       c.start();
       const ping = c.planAround(Date.now()).pings.find((p) => p > Date.now()) as number;
       // The wall clock reaches the ping before its timer has run (timers fire late), and a
       // reload lands on that very millisecond; a second reload follows before the next ping.
       vi.setSystemTime(ping);
-      c.reconfigure(loaded.config, model);
-      c.reconfigure(loaded.config, model);
+      c.reconfigure(config, model);
+      c.reconfigure(config, model);
       await vi.advanceTimersByTimeAsync(2 * 60 * MIN);
-      expect(sent).toBeGreaterThan(0);
+      expect(sent()).toBeGreaterThan(0);
       // One controller, one pending timer: a second chain would be a leaked one.
       expect(vi.getTimerCount()).toBe(1);
       c.stop();
@@ -289,36 +295,13 @@ describe("ModelController", () => {
 
   describe("observe", () => {
     it("sends no recovery ping once stopped (a model removed while a poll was in flight)", async () => {
-      const arn = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
-      const loaded = parseConfigText(
-        `timezone: Asia/Shanghai\nmodels:\n  - name: m\n    modelArn: ${arn}\n    policy: business-hours\n    customModelUnits: 4\n`,
-        "test.yaml",
-        { stateDir: tmpdir() },
-      );
-      if (!loaded.ok) throw new Error("test config invalid");
-      const model = loaded.config.models[0] as ModelConfig;
       const clock = new VirtualClock(T);
-      let sent = 0;
-      const runtime = {
-        send: async () => {
-          sent++;
-          return {};
-        },
-      };
-      const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
-        limiter: new RequestLimiter(1),
-        clock,
-        logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
-        clients: { runtime } as unknown as RegionClients,
-        observer: noopObserver,
-        random: () => 0.5,
-        timing: DEFAULT_TIMING,
-      });
+      const { c, sent } = businessHoursController(clock);
       c.stop();
       // 11:00 in Shanghai, inside the window, ModelCopy at 0 for ten minutes.
       c.observe(Array.from({ length: 10 }, (_, i) => ({ t: T - (10 - i) * MIN, copies: 0 })));
       await clock.settle();
-      expect(sent).toBe(0);
+      expect(sent()).toBe(0);
     });
   });
 });
