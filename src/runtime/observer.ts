@@ -4,6 +4,27 @@ export type PingResult = "ok" | "not-ready" | "throttled" | "unavailable" | "rej
 /** What ModelCopy says about a model: at least one copy, none, or no datapoint yet. */
 export type WarmState = "warm" | "cold" | "unknown";
 
+/** The timings a model's plan uses now, in seconds (see domain/timings.ts). */
+export interface TimingSeconds {
+  readonly cadenceSeconds: number;
+  readonly leadTimeSeconds: number;
+  readonly evictionDelaySeconds: number;
+  readonly restoreSeconds: number;
+}
+
+/** The money figures of a model's minute spend line; undefined while its CMU is unknown. */
+export interface SpendGauges {
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+  readonly alwaysOnMonthUsd: number | undefined;
+  readonly savingUsd: number | undefined;
+}
+
+/** Which budget: one model's, or the whole fleet's. */
+export type BudgetScope =
+  | { readonly scope: "model"; readonly model: string }
+  | { readonly scope: "fleet" };
+
 /**
  * What the daemon tells the outside world besides its logs. The HTTP /metrics endpoint
  * implements it with prom-client; tests and `simulate` may record the calls.
@@ -24,6 +45,27 @@ export interface DaemonObserver {
   configReload(ok: boolean, at: number): void;
   /** A model left the configuration: forget its series. */
   modelRemoved?(model: string): void;
+  /** Month to date, projection, always-on and saving, each minute with the spend line. */
+  spend?(model: string, figures: SpendGauges): void;
+  /** What the plan wants at this minute: inside a window; warm (window, lead time, closing tail). */
+  planState?(
+    model: string,
+    state: { readonly inWindow: boolean; readonly planWarm: boolean },
+  ): void;
+  /** The timings the model is planned with now (learned, configured or assumed). */
+  timings?(model: string, timings: TimingSeconds): void;
+  /** A ping succeeded at epoch ms `at`. */
+  pingOkAt?(model: string, at: number): void;
+  /** The newest ModelCopy datapoint read for the model starts at epoch ms `at`. */
+  copyDatapointAt?(model: string, at: number): void;
+  /** A window opened: `warm` says whether a copy was up at its first minute (ModelCopy). */
+  windowOpened?(model: string, warm: boolean): void;
+  /** An AWS call failed; `kind` as aws/errors.ts classifies it. */
+  awsError?(operation: string, errorName: string, kind: string): void;
+  /** A budget and the projection it is held against (undefined while CMU is unknown). */
+  budget?(scope: BudgetScope, budgetUsd: number, projectedMonthUsd: number | undefined): void;
+  /** A budget left the configuration. */
+  budgetRemoved?(scope: BudgetScope): void;
 }
 
 /** Observes nothing. */
