@@ -149,7 +149,7 @@ export class PromMetrics implements DaemonObserver {
   });
   readonly #awsErrors = new Counter({
     name: "keepwarm_aws_errors_total",
-    help: "Failed AWS calls by operation (bedrock:InvokeModel, cloudwatch:GetMetricData, bedrock:GetImportedModel), AWS error name and kind (not-ready, throttled, unavailable, denied, credentials, invalid-request, model-error, not-found, unknown).",
+    help: "Failed AWS calls by operation (bedrock:InvokeModel, cloudwatch:GetMetricData, bedrock:GetImportedModel), AWS error name and kind as keepwarm classifies it (not-ready, throttled, unavailable, denied, invalid, model-error).",
     labelNames: ["operation", "error", "kind"] as const,
     registers: [this.registry],
   });
