@@ -4,11 +4,13 @@ import { INVOKE_ACTION, invokePing } from "../aws/invoke.js";
 import type { CopyPoint } from "../aws/metrics.js";
 import type { Interval } from "../domain/interval.js";
 import { isInWindow, type ModelPlan, planModel } from "../domain/plan.js";
+import type { ModelTimings } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 import type { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
+import type { LastPing } from "./status.js";
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60_000;
@@ -312,6 +314,12 @@ export class ModelController {
   #stopped = false;
 
   lastOkAt: number | undefined;
+  /** The last ping that ended (success or a failure that ended its attempt or a request). */
+  lastPing: LastPing | undefined;
+  /** Since when `observation.state` has been what it is. */
+  stateSince: number | undefined;
+  /** Instants of the cold starts of the last two days, ascending. */
+  readonly coldStartsAt: number[] = [];
   #lastRecoveryAt: number | undefined;
   #awaitingCool = false;
   #outsideReported = false;
@@ -345,6 +353,20 @@ export class ModelController {
 
   get config(): ResolvedConfig {
     return this.#config;
+  }
+
+  /** The timings the model is planned with now. */
+  get timings(): ModelTimings {
+    const m = this.#model;
+    return {
+      cadence: { ms: m.cadenceMs, source: "configured" },
+      leadTime: { ms: m.leadTimeMs, source: "configured" },
+      evictionDelay: { ms: m.evictionDelayMs, source: "configured" },
+      restore: {
+        ms: this.restoreEstimateMs(),
+        source: this.total.restoreSeconds.length > 0 ? "learned" : "assumed",
+      },
+    };
   }
 
   get attemptInProgress(): boolean {
@@ -445,6 +467,7 @@ export class ModelController {
     const previous = this.observation;
     this.observation = o;
     if (o.state !== previous.state) {
+      this.stateSince = o.latestAt ?? now;
       this.log.info(
         {
           event: "observed",
@@ -671,6 +694,7 @@ export class ModelController {
     this.total.pingsOk++;
     this.day.pingsOk++;
     this.lastOkAt = now;
+    this.lastPing = { at: now, result: "ok", reason: attempt.reason };
     this.#awaitingCool = true;
     if (this.#attempt === attempt) this.#attempt = undefined;
     const fields = {
@@ -701,6 +725,7 @@ export class ModelController {
     const now = clock.now();
     const kind = error.kind;
     observer.pingResult(model.name, resultOf(kind));
+    this.lastPing = { at: now, result: resultOf(kind), reason: attempt.reason };
     if (this.#stopped) {
       this.#attempt = undefined;
       return;
@@ -712,6 +737,8 @@ export class ModelController {
         attempt.firstNotReadyAt = sentAt;
         this.total.coldStarts++;
         this.day.coldStarts++;
+        this.coldStartsAt.push(sentAt);
+        while ((this.coldStartsAt[0] as number) < now - 2 * 24 * HOUR_MS) this.coldStartsAt.shift();
         observer.coldStart(model.name);
         this.log.warn(
           { event: "cold-start", reason: attempt.reason, error: describeError(error.cause) },

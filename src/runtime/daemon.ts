@@ -3,8 +3,8 @@ import type { RegionClientPool } from "../aws/clients.js";
 import { AwsCallError } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
-import { type Interval, intersectInterval } from "../domain/interval.js";
-import { planModel } from "../domain/plan.js";
+import { type Interval, intersectInterval, mergeIntervals } from "../domain/interval.js";
+import { activePolicyAt, planModel } from "../domain/plan.js";
 import {
   billCopySeries,
   formatUsd,
@@ -27,7 +27,8 @@ import {
 } from "./controller.js";
 import { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
-import { type DaemonObserver, noopObserver, type WarmState } from "./observer.js";
+import { type DaemonObserver, noopObserver } from "./observer.js";
+import type { DaemonStatus, DayTimeline, ModelStatus, SpendFigures } from "./status.js";
 import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
 
 const MINUTE_MS = 60_000;
@@ -53,37 +54,7 @@ export interface DaemonDeps {
   readonly simulated?: boolean;
 }
 
-/** The spend figures of one model at one instant; money undefined while CMU is unknown. */
-export interface SpendFigures {
-  readonly cmu: number | undefined;
-  readonly usdPerCmuMinute: number;
-  readonly monthToDateUsd: number | undefined;
-  readonly projectedMonthUsd: number | undefined;
-  readonly alwaysOnMonthUsd: number | undefined;
-  readonly savingUsd: number | undefined;
-}
-
-/** What `status()` tells about one model, for /readyz, `simulate` and tests. */
-export interface ModelStatus extends SpendFigures {
-  readonly name: string;
-  readonly policy: string;
-  readonly state: WarmState;
-  readonly copies: number | undefined;
-  readonly lastPingOkAt: number | undefined;
-  readonly counters: Readonly<ModelCounters>;
-  readonly restoreSecondsMedian: number | undefined;
-  readonly evictionMinutesMedian: number | undefined;
-  /** Copy-minutes billed this month, from ModelCopy. */
-  readonly billedCopyMinutes: number;
-}
-
-export interface DaemonStatus {
-  /** Start-up is done and every model has been reconciled with ModelCopy once. */
-  readonly ready: boolean;
-  readonly configLoaded: boolean;
-  readonly firstReconcileDone: boolean;
-  readonly models: readonly ModelStatus[];
-}
+export type { DaemonStatus, ModelStatus, SpendFigures } from "./status.js";
 
 interface RestCache {
   readonly validUntil: number;
@@ -263,21 +234,64 @@ export class Daemon {
   status(): DaemonStatus {
     const now = this.#deps.clock.now();
     return {
+      now,
+      timezone: this.#config.timezone,
+      simulated: this.#deps.simulated ?? false,
       ready: this.#firstReconcileDone && !this.#stopped,
       configLoaded: true,
       firstReconcileDone: this.#firstReconcileDone,
-      models: [...this.#controllers.values()].map((c) => ({
-        name: c.model.name,
-        policy: c.model.policy,
-        state: c.observation.state,
-        copies: c.observation.copies,
-        lastPingOkAt: c.lastOkAt,
-        counters: c.total,
-        restoreSecondsMedian: median(c.total.restoreSeconds),
-        evictionMinutesMedian: median(c.total.evictionMinutes),
-        billedCopyMinutes: c.history.billedCopyMinutes(),
-        ...this.spendOf(c.model.name, now),
-      })),
+      fleetBudgetUsd: undefined,
+      models: [...this.#controllers.values()].map((c) => this.#modelStatus(c, now)),
+    };
+  }
+
+  #modelStatus(c: Controller, now: number): ModelStatus {
+    const plan = c.planAround(now);
+    // The next window may be days away (a weekend): look a week and a day ahead for it.
+    const ahead = planModel(c.config, c.model, { start: now, end: now + 8 * DAY_MS }).windows;
+    return {
+      name: c.model.name,
+      policy: c.model.policy,
+      activePolicy: activePolicyAt(c.config, c.model, now),
+      currentWindow: ahead.find((w) => w.start <= now && now < w.end),
+      nextWindow: ahead.find((w) => w.start > now),
+      state: c.observation.state,
+      stateSince: c.stateSince,
+      copies: c.observation.copies,
+      lastPingOkAt: c.lastOkAt,
+      lastPing: c.lastPing,
+      nextPingAt: plan.pings.find((p) => p > now),
+      timings: c.timings,
+      counters: c.total,
+      restoreSecondsMedian: median(c.total.restoreSeconds),
+      evictionMinutesMedian: median(c.total.evictionMinutes),
+      billedCopyMinutes: c.history.billedCopyMinutes(),
+      budgetUsd: undefined,
+      today: this.#today(c, now),
+      ...this.spendOf(c.model.name, now),
+    };
+  }
+
+  /** The model's local day around `now`: planned windows and warm spans against ModelCopy. */
+  #today(c: Controller, now: number): DayTimeline {
+    const zone = this.#config.timezone;
+    const startOfDay = DateTime.fromMillis(now, { zone }).startOf("day");
+    const range: Interval = {
+      start: startOfDay.toMillis(),
+      end: startOfDay.plus({ days: 1 }).startOf("day").toMillis(),
+    };
+    const plan = planModel(c.config, c.model, range);
+    const clip = (list: readonly Interval[]) =>
+      list.map((w) => intersectInterval(w, range)).filter((w): w is Interval => w !== undefined);
+    const points = c.history.pointsIn(range);
+    const minute = (t: number) => ({ start: t, end: t + MINUTE_MS });
+    return {
+      range,
+      windows: clip(plan.windows),
+      plannedWarm: clip(plan.warm),
+      observedWarm: mergeIntervals(points.filter((p) => p.copies >= 1).map((p) => minute(p.t))),
+      observed: mergeIntervals(points.map((p) => minute(p.t))),
+      coldStarts: c.coldStartsAt.filter((t) => t >= range.start && t < range.end),
     };
   }
 
