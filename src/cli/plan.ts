@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
@@ -12,8 +13,17 @@ import {
   planMonthMinutes,
   priceMonth,
 } from "../domain/spend.js";
+import {
+  describeTiming,
+  type ModelObservations,
+  type ModelTimings,
+  NO_OBSERVATIONS,
+  resolveTimings,
+  timingFields,
+} from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
+import { readTimingsFile, TIMINGS_FILE } from "../runtime/learnedTimings.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";
 
@@ -23,6 +33,8 @@ export interface PlanOptions {
   readonly from?: string;
   readonly to?: string;
   readonly json?: boolean;
+  /** `--state-dir`: where learned timings are read; else the config's state directory. */
+  readonly stateDir?: string;
   /** The instant `--from` defaults to. */
   readonly now: number;
 }
@@ -48,15 +60,27 @@ export function registerPlan(program: Command): void {
       "end, ISO 8601 with an offset (default: the end of the UTC month of --from)",
     )
     .option("--json", "print JSON instead of tables")
-    .action(async (opts: { config?: string; from?: string; to?: string; json?: boolean }) => {
-      process.exitCode = await planCommand(
-        { ...opts, config: opts.config ?? process.env.KEEPWARM_CONFIG, now: Date.now() },
-        {
-          stdout: (line) => process.stdout.write(`${line}\n`),
-          stderr: (line) => process.stderr.write(`${line}\n`),
-        },
-      );
-    });
+    .option(
+      "--state-dir <dir>",
+      "where the daemon keeps learned timings (default: the config's state directory)",
+    )
+    .action(
+      async (opts: {
+        config?: string;
+        from?: string;
+        to?: string;
+        json?: boolean;
+        stateDir?: string;
+      }) => {
+        process.exitCode = await planCommand(
+          { ...opts, config: opts.config ?? process.env.KEEPWARM_CONFIG, now: Date.now() },
+          {
+            stdout: (line) => process.stdout.write(`${line}\n`),
+            stderr: (line) => process.stderr.write(`${line}\n`),
+          },
+        );
+      },
+    );
 }
 
 const ISO_WITH_OFFSET =
@@ -109,20 +133,60 @@ export function monthsTouched(range: Interval): string[] {
 
 interface ModelReport {
   readonly model: ModelConfig;
+  readonly timings: ModelTimings;
   readonly plan: ModelPlan;
   readonly minutes: MonthMinutes[];
   /** Undefined when the config gives no customModelUnits: plan never asks AWS. */
   readonly costs: MonthCost[] | undefined;
 }
 
-function reportModel(config: ResolvedConfig, model: ModelConfig, range: Interval): ModelReport {
-  const plan = planModel(config, model, range);
+function reportModel(
+  config: ResolvedConfig,
+  model: ModelConfig,
+  range: Interval,
+  timings: ModelTimings,
+): ModelReport {
+  const plan = planModel(config, model, range, timings);
   const minutes = monthsTouched(range).map((month) =>
-    planMonthMinutes(config, model, month, { from: range.start, to: range.end }),
+    planMonthMinutes(config, model, month, timings, { from: range.start, to: range.end }),
   );
   const cmu = model.customModelUnits;
   const costs = cmu === undefined ? undefined : minutes.map((m) => priceMonth(model, cmu, m));
-  return { model, plan, minutes, costs };
+  return { model, timings, plan, minutes, costs };
+}
+
+/**
+ * The measurements the daemon has kept in the state directory, so `plan` shows what `run`
+ * does; when they cannot be read, the plan uses the configured and assumed timings and
+ * says why on stderr.
+ */
+async function learnedFrom(
+  stateDir: string,
+  out: CommandOutput,
+): Promise<(model: ModelConfig) => ModelObservations> {
+  const path = join(stateDir, TIMINGS_FILE);
+  try {
+    const models = await readTimingsFile(path);
+    out.stderr(`keepwarm plan: learned timings from ${path} (${models.size} model(s))`);
+    return (m) => {
+      const record = models.get(m.name);
+      return record && record.modelArn === m.modelArn ? record : NO_OBSERVATIONS;
+    };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "nothing learned there yet"
+        : code === "EACCES"
+          ? "permission denied"
+          : error instanceof Error
+            ? error.message
+            : String(error);
+    out.stderr(
+      `keepwarm plan: no learned timings read from ${path} (${why}); planning with the configured and assumed timings`,
+    );
+    return () => NO_OBSERVATIONS;
+  }
 }
 
 /** Exit 0 with the plan on stdout; 2 for a bad config or flag. */
@@ -147,7 +211,10 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
   for (const warning of result.warnings) {
     out.stderr(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
   }
-  const reports = result.config.models.map((m) => reportModel(result.config, m, range));
+  const observationsOf = await learnedFrom(opts.stateDir ?? result.config.daemon.stateDir, out);
+  const reports = result.config.models.map((m) =>
+    reportModel(result.config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
+  );
   const lines = opts.json ? [JSON.stringify(planJson(range, reports))] : planText(range, reports);
   for (const line of lines) out.stdout(line);
   return ExitCode.ok;
@@ -181,6 +248,7 @@ function planJson(range: Interval, reports: readonly ModelReport[]) {
         policy: plan.policy,
         timezone: plan.timezone,
         customModelUnits: model.customModelUnits ?? null,
+        timings: timingFields(plan.timings),
         overrides: plan.overrides.map((o) => ({ policy: o.policy, ...span(o) })),
         windows: plan.windows.map(span),
         pings: plan.pings.map(at),
@@ -239,7 +307,7 @@ function planText(range: Interval, reports: readonly ModelReport[]): string[] {
   const utc = (t: number) =>
     DateTime.fromMillis(t, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm 'UTC'");
   const lines = [`Plan from ${utc(range.start)} to ${utc(range.end)}`, ""];
-  for (const { model, plan } of reports) {
+  for (const { model, plan, timings } of reports) {
     const zone = plan.timezone;
     const cmu =
       model.customModelUnits === undefined
@@ -250,9 +318,10 @@ function planText(range: Interval, reports: readonly ModelReport[]): string[] {
     const offsets = [...new Set(edges.map((t) => offsetInZone(t, zone)))];
     const rows: string[][] = [
       ["policy", `${plan.policy} (${zone}${offsets.length ? ` ${offsets.join(", ")}` : ""})`],
+      ["model", cmu],
       [
-        "model",
-        `${cmu}, cadence ${model.cadenceMs / 60_000}m, lead ${model.leadTimeMs / 60_000}m, eviction ${model.evictionDelayMs / 60_000}m`,
+        "timings",
+        `cadence ${describeTiming(timings.cadence)}, lead ${describeTiming(timings.leadTime)}, eviction ${describeTiming(timings.evictionDelay)}, restore ${describeTiming(timings.restore)}`,
       ],
       ...plan.overrides.map((o) => ["override", `${o.policy}  ${describeSpan(o, zone)}`]),
       ["windows", `${plan.windows.length}`],

@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { RegionClientPool } from "../aws/clients.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { planModel } from "../domain/plan.js";
+import { initialTimings } from "../domain/timings.js";
 import type { ResolvedConfig } from "../domain/types.js";
 import { realClock } from "../runtime/clock.js";
 import type { ControllerTiming } from "../runtime/controller.js";
@@ -52,7 +53,6 @@ export const DEMO_SIM_SETTINGS: Partial<SimSettings> = Object.freeze({
 
 /** The daemon's assumptions matched to the demo simulator. */
 const DEMO_TIMING: Partial<ControllerTiming> = Object.freeze({
-  restoreMs: DEMO_SIM_SETTINGS.restoreMs as number,
   publishDelayMs: DEMO_SIM_SETTINGS.publishDelayMs as number,
 });
 
@@ -252,8 +252,8 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
 export function demoOffset(config: ResolvedConfig, now: number): number {
   let first: number | undefined;
   for (const model of config.models) {
-    const ping = planModel(config, model, { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS })
-      .pings[0];
+    const range = { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS };
+    const ping = planModel(config, model, range, initialTimings(model)).pings[0];
     if (ping !== undefined && (first === undefined || ping < first)) first = ping;
   }
   return first === undefined ? 0 : first - DEMO_LEAD_MS - now;

@@ -1,3 +1,4 @@
+import type { TimingSetting } from "../domain/timings.js";
 import type {
   DaemonSettings,
   DateRange,
@@ -18,6 +19,7 @@ import {
 } from "./formats.js";
 import { describeMissingPrice, resolvePrice } from "./pricing.js";
 import {
+  AUTO,
   BUILT_IN_POLICY_NAMES,
   DEFAULT_METRIC,
   DEFAULT_REQUEST,
@@ -93,12 +95,17 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
       );
     }
     const model = resolveModel(m, raw, { region, accountId, modelId, price: lookup.price });
-    if (model.cadenceMs >= model.evictionDelayMs) {
+    const { cadence, evictionDelay } = model.timing;
+    if (
+      cadence.mode === "fixed" &&
+      evictionDelay.mode === "fixed" &&
+      cadence.ms >= evictionDelay.ms
+    ) {
       const path = m.cadence !== undefined ? ["models", i, "cadence"] : ["defaults", "cadence"];
       warnings.push(
         parsed.problemAt(
           path,
-          `${formatDuration(model.cadenceMs)} is not shorter than evictionDelay ${formatDuration(model.evictionDelayMs)}; ${m.name} may cool between pings`,
+          `${formatDuration(cadence.ms)} is not shorter than evictionDelay ${formatDuration(evictionDelay.ms)}; ${m.name} may cool between pings`,
         ),
       );
     }
@@ -161,9 +168,11 @@ function resolveModel(
     ...arn,
     policy: m.policy,
     customModelUnits: m.customModelUnits,
-    cadenceMs: ms(m.cadence ?? raw.defaults.cadence),
-    leadTimeMs: ms(m.leadTime ?? raw.defaults.leadTime),
-    evictionDelayMs: ms(m.evictionDelay ?? raw.defaults.evictionDelay),
+    timing: {
+      cadence: timingSetting(m.cadence ?? raw.defaults.cadence),
+      leadTime: timingSetting(m.leadTime ?? raw.defaults.leadTime),
+      evictionDelay: timingSetting(m.evictionDelay ?? raw.defaults.evictionDelay),
+    },
     warmupTimeoutMs: ms(m.warmupTimeout ?? raw.defaults.warmupTimeout),
     request: structuredClone(m.request ?? DEFAULT_REQUEST),
     metric: {
@@ -173,6 +182,10 @@ function resolveModel(
       dimensionValue: m.metric?.dimensionValue ?? m.modelArn,
     },
   };
+}
+
+function timingSetting(text: string): TimingSetting {
+  return text === AUTO ? { mode: "auto" } : { mode: "fixed", ms: parseDurationMs(text) ?? 0 };
 }
 
 function instantOf(text: string, zone: string): number {

@@ -33,9 +33,11 @@ import { describeValue, suggestClosest } from "./yamlSchema.js";
 
 export const BUILT_IN_POLICY_NAMES = ["always-on", "business-hours", "off"] as const;
 
-export const DEFAULT_CADENCE = "14m";
-export const DEFAULT_LEAD_TIME = "5m";
-export const DEFAULT_EVICTION_DELAY = "15m";
+/** `auto`: learned per model from measured evictions and restores (domain/timings.ts). */
+export const AUTO = "auto";
+export const DEFAULT_CADENCE = AUTO;
+export const DEFAULT_LEAD_TIME = AUTO;
+export const DEFAULT_EVICTION_DELAY = AUTO;
 export const DEFAULT_WARMUP_TIMEOUT = "10m";
 export const DEFAULT_TIMEZONE = "UTC";
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
@@ -72,8 +74,13 @@ function describeBounds(b: DurationBounds): string {
   return `${low} and ${b.maxInclusive ? "at most" : "less than"} ${formatDuration(b.max)}`;
 }
 
-function duration(bounds: DurationBounds, description: string) {
-  const allowed = `a duration such as 90s, 14m or 1h, ${describeBounds(bounds)}`;
+/** A duration within `bounds`; with `auto`, also the word `auto` (a timing keepwarm learns). */
+function duration(bounds: DurationBounds, description: string, options: { auto?: boolean } = {}) {
+  const auto = options.auto ?? false;
+  const allowed = `${auto ? "auto, or " : ""}a duration such as 90s, 14m or 1h, ${describeBounds(bounds)}`;
+  const pattern = auto
+    ? new RegExp(`^(?:${AUTO}|${DURATION_PATTERN.source.slice(1, -1)})$`)
+    : DURATION_PATTERN;
   return z
     .string({
       error: (iss) =>
@@ -81,7 +88,7 @@ function duration(bounds: DurationBounds, description: string) {
           ? `is ${iss.input}, a number without a unit; allowed: ${allowed}`
           : undefined,
     })
-    .regex(DURATION_PATTERN, { error: (iss) => `${is(iss.input)}; allowed: ${allowed}` })
+    .regex(pattern, { error: (iss) => `${is(iss.input)}; allowed: ${allowed}` })
     .refine(
       (text) => {
         const ms = parseDurationMs(text);
@@ -90,24 +97,30 @@ function duration(bounds: DurationBounds, description: string) {
         const belowMax = bounds.maxInclusive ? ms <= bounds.max : ms < bounds.max;
         return aboveMin && belowMax;
       },
-      { error: (iss) => `${is(iss.input)}; allowed: ${describeBounds(bounds)}` },
+      {
+        error: (iss) =>
+          `${is(iss.input)}; allowed: ${auto ? "auto, or " : ""}${describeBounds(bounds)}`,
+      },
     )
     .meta({
-      description: `${description} A duration such as 90s, 14m or 1h; ${describeBounds(bounds)}.`,
+      description: `${description} ${auto ? "`auto` (the default) or a" : "A"} duration such as 90s, 14m or 1h; ${describeBounds(bounds)}.`,
     });
 }
 
 const cadence = duration(
   { min: 0, minInclusive: false, max: 15 * MINUTE_MS, maxInclusive: false },
-  "Keep-alive interval inside a window. Less than 15m, because an idle copy is released after about 15 minutes.",
+  "Keep-alive interval inside a window. `auto` pings before the shortest eviction measured on the model runs out, at most every 14m; a fixed value is obeyed.",
+  { auto: true },
 );
 const leadTime = duration(
   { min: 0, minInclusive: true, max: 30 * MINUTE_MS, maxInclusive: true },
-  "How long before a window opens the first ping goes out, so a cold start is over by opening time.",
+  "How long before a window opens the first ping goes out, so a cold start is over by opening time. `auto` is the longest restore measured plus a margin.",
+  { auto: true },
 );
 const evictionDelay = duration(
   { min: 1000, minInclusive: true, max: 24 * 60 * MINUTE_MS, maxInclusive: true },
-  "Idle time after the last successful call before Bedrock is assumed to release the copy; windows closer than this are bridged.",
+  "Idle time after the last successful call before Bedrock releases the copy: it places the closing ping, bridges windows closer than it, and bills the warm tail. `auto` is the shortest eviction measured on the model.",
+  { auto: true },
 );
 const warmupTimeout = duration(
   { min: 1000, minInclusive: true, max: 60 * MINUTE_MS, maxInclusive: true },

@@ -1,4 +1,5 @@
 import { containsInstant, type Interval, intersectInterval, mergeIntervals } from "./interval.js";
+import { closingOffsetFor, type ModelTimings } from "./timings.js";
 import type { ModelConfig, Policy, ResolvedConfig } from "./types.js";
 import { expandWindows } from "./windows.js";
 import { DAY_MS } from "./zone.js";
@@ -28,6 +29,8 @@ export interface ModelPlan {
   readonly pings: number[];
   /** Each bridged run of pings as [first ping, last ping + evictionDelay), sorted. */
   readonly warm: Interval[];
+  /** The timings the plan was made with. */
+  readonly timings: ModelTimings;
   /** The model's overrides that overlap the range, in file order. */
   readonly overrides: PolicySpan[];
 }
@@ -101,21 +104,23 @@ function desiredWindows(
 
 /**
  * Appends the pings of one bridged run that fall in [from, to): a grid of `cadence` from
- * the run's first ping (start - leadTime) up to the first ping that keeps the model warm
- * to the run's end (ping + cadence >= end), i.e. every grid point before the end.
+ * the run's first ping (start - leadTime) up to its closing ping, then the closing ping.
+ * The closing ping goes out the eviction delay (less a margin) before the run ends, so the
+ * model is still warm at closing time and cools soon after it, whatever the cadence.
  */
 function appendRunPings(
   run: Interval,
-  model: ModelConfig,
+  timings: ModelTimings,
   from: number,
   to: number,
   out: number[],
 ): void {
-  const cadence = model.cadenceMs;
-  const first = run.start - model.leadTimeMs;
+  const cadence = timings.cadence.ms;
+  const first = run.start - timings.leadTime.ms;
+  const closing = closingPing(run, timings);
   const ownGrid = (chunk: number) => run.start >= chunk - LOOKAROUND_MS;
   const lo = Math.max(first, from);
-  const hi = Math.min(run.end, to);
+  const hi = Math.min(closing, to);
   for (let chunk = Math.floor(lo / CHUNK_MS) * CHUNK_MS; chunk < hi; chunk += CHUNK_MS) {
     const a = Math.max(lo, chunk);
     const b = Math.min(hi, chunk + CHUNK_MS);
@@ -131,19 +136,34 @@ function appendRunPings(
     }
     for (; p < b; p += cadence) out.push(p);
   }
+  if (closing >= from && closing < to) out.push(closing);
+}
+
+/** The last ping of a run: the eviction delay less a margin before its end, never before its first. */
+function closingPing(run: Interval, timings: ModelTimings): number {
+  const first = run.start - timings.leadTime.ms;
+  return Math.max(first, run.end - closingOffsetFor(timings.evictionDelay.ms));
 }
 
 /**
- * The windows, pings and warm runs of `model` over `range`. Pure: the same config, model
- * and instant give the same ping whatever range it is asked through.
+ * The windows, pings and warm runs of `model` over `range`, planned with `timings` (learned,
+ * configured or assumed: domain/timings.ts). Pure: the same config, model, timings and
+ * instant give the same ping whatever range it is asked through.
  */
-export function planModel(config: ResolvedConfig, model: ModelConfig, range: Interval): ModelPlan {
+export function planModel(
+  config: ResolvedConfig,
+  model: ModelConfig,
+  range: Interval,
+  timings: ModelTimings,
+): ModelPlan {
   const own = policyNamed(config, model.policy);
   const spans = policySpans(config, model);
-  const joinGap = Math.max(model.evictionDelayMs, model.leadTimeMs);
+  const lead = timings.leadTime.ms;
+  const eviction = timings.evictionDelay.ms;
+  const joinGap = Math.max(eviction, lead);
   // Windows are expanded far enough around the range that every run start a chunk's grid
   // depends on is a true start, and every run end near the range a true end.
-  const margin = 2 * DAY_MS + joinGap + model.leadTimeMs + model.cadenceMs;
+  const margin = 2 * DAY_MS + joinGap + lead + timings.cadence.ms;
   const generated: Interval = {
     start: Math.floor(range.start / CHUNK_MS) * CHUNK_MS - LOOKAROUND_MS - margin,
     end: Math.ceil(range.end / CHUNK_MS) * CHUNK_MS + margin,
@@ -156,17 +176,14 @@ export function planModel(config: ResolvedConfig, model: ModelConfig, range: Int
   const pings: number[] = [];
   const warm: Interval[] = [];
   for (const run of runs) {
-    const first = run.start - model.leadTimeMs;
-    if (first >= range.end || run.end + model.evictionDelayMs <= range.start) continue;
-    appendRunPings(run, model, range.start, range.end, pings);
-    const lastPings: number[] = [];
-    if (run.end < known.end)
-      appendRunPings(run, model, run.end - model.cadenceMs, run.end, lastPings);
-    const last = lastPings[lastPings.length - 1];
+    const first = run.start - lead;
+    if (first >= range.end || run.end + eviction <= range.start) continue;
+    appendRunPings(run, timings, range.start, range.end, pings);
     const start = run.start > known.start ? first : range.start;
-    const end = last !== undefined ? last + model.evictionDelayMs : range.end;
+    const end = run.end < known.end ? closingPing(run, timings) + eviction : range.end;
     if (end > range.start && start < range.end) warm.push({ start, end });
   }
+  pings.sort((a, b) => a - b);
 
   return {
     model: model.name,
@@ -178,12 +195,18 @@ export function planModel(config: ResolvedConfig, model: ModelConfig, range: Int
         start: w.start > known.start ? w.start : range.start,
         end: w.end < known.end ? w.end : range.end,
       })),
-    pings,
+    pings: dedupeSorted(pings),
     warm: mergeIntervals(warm),
+    timings,
     overrides: config.overrides
       .filter((o) => o.models.includes(model.name) && o.until > range.start && o.from < range.end)
       .map((o) => ({ start: o.from, end: o.until, policy: o.policy })),
   };
+}
+
+/** A closing ping can fall on a grid point: one ping, not two. */
+function dedupeSorted(sorted: number[]): number[] {
+  return sorted.filter((t, i) => i === 0 || t !== sorted[i - 1]);
 }
 
 /** True when `t` lies in one of the plan's desired-warm windows (t must be in its range). */
@@ -197,6 +220,11 @@ export function isPlannedWarm(plan: ModelPlan, t: number): boolean {
 }
 
 /** The bridged warm runs of `model` overlapping `range`, as [first ping, last ping + evictionDelay). */
-export function warmRuns(config: ResolvedConfig, model: ModelConfig, range: Interval): Interval[] {
-  return planModel(config, model, range).warm;
+export function warmRuns(
+  config: ResolvedConfig,
+  model: ModelConfig,
+  range: Interval,
+  timings: ModelTimings,
+): Interval[] {
+  return planModel(config, model, range, timings).warm;
 }

@@ -1,5 +1,6 @@
 import { type Interval, intersectInterval } from "./interval.js";
 import { planModel } from "./plan.js";
+import type { ModelTimings } from "./timings.js";
 import type { ModelConfig, ResolvedConfig } from "./types.js";
 import { MINUTE_MS } from "./zone.js";
 
@@ -64,7 +65,7 @@ export function monthRange(month: string): Interval {
 /** Planned minutes of one month, without prices. */
 export interface MonthMinutes {
   readonly month: string;
-  /** Minutes the plan keeps the model warm: [first ping, last ping + evictionDelay) of each run. */
+  /** Minutes the plan keeps the model warm: [first success, last ping + evictionDelay) of each run. */
   readonly warmMinutes: number;
   /** `warmMinutes` rounded up per run to whole 5-minute billing windows. */
   readonly billedMinutes: number;
@@ -92,13 +93,15 @@ export interface ProjectOptions {
 
 /**
  * Warm and billed minutes the plan gives `model` in `month` (UTC), or in the part of it
- * within `opts`. A run's billing windows start at its first ping; each window counts in
- * the span it starts in, so a run crossing the span's edge is billed once.
+ * within `opts`. A run is billed from its first successful call, which comes a restore
+ * after its first ping (the model is cold when a run begins); each 5-minute window counts
+ * in the span it starts in, so a run crossing the span's edge is billed once.
  */
 export function planMonthMinutes(
   config: ResolvedConfig,
   model: ModelConfig,
   month: string,
+  timings: ModelTimings,
   opts: ProjectOptions = {},
 ): MonthMinutes {
   const whole = monthRange(month);
@@ -109,7 +112,11 @@ export function planMonthMinutes(
   if (span === undefined) return { month, warmMinutes: 0, billedMinutes: 0, spanMinutes: 0 };
   let warmMs = 0;
   let windows = 0;
-  for (const run of planModel(config, model, span).warm) {
+  for (const planned of planModel(config, model, span, timings).warm) {
+    const run = {
+      start: Math.min(planned.end, planned.start + timings.restore.ms),
+      end: planned.end,
+    };
     const inside = intersectInterval(run, span);
     if (inside !== undefined) warmMs += inside.end - inside.start;
     const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));
@@ -147,9 +154,10 @@ export function projectMonth(
   model: ModelConfig,
   cmu: number,
   month: string,
+  timings: ModelTimings,
   opts: ProjectOptions = {},
 ): MonthCost {
-  return priceMonth(model, cmu, planMonthMinutes(config, model, month, opts));
+  return priceMonth(model, cmu, planMonthMinutes(config, model, month, timings, opts));
 }
 
 /**
@@ -162,8 +170,9 @@ export function projectRestOfMonth(
   cmu: number,
   now: number,
   monthToDateUsd: number,
+  timings: ModelTimings,
 ): number {
-  const rest = projectMonth(config, model, cmu, monthOf(now), { from: now });
+  const rest = projectMonth(config, model, cmu, monthOf(now), timings, { from: now });
   return monthToDateUsd + rest.computeUsd + rest.storageUsd;
 }
 

@@ -1,7 +1,12 @@
 /**
- * The four durations a model's plan is built from. Each says where it comes from: measured
- * on this model (`learned`), fixed in the YAML (`configured`), or the starting assumption
- * used until something is measured (`assumed`).
+ * The four durations a model's plan is built from, and how they follow from what has been
+ * measured on the model. Bedrock's idle rule is undocumented (AWS has said 5 minutes, 10-15
+ * and "typically one hour"), so keepwarm measures each model's eviction and restore and
+ * plans from the shortest eviction and the longest restore it has recently seen.
+ *
+ * Each timing says where it comes from: measured on this model (`learned`), fixed in the
+ * YAML (`configured`), or the starting assumption used until something is measured
+ * (`assumed`).
  */
 export type TimingSource = "learned" | "configured" | "assumed";
 
@@ -19,4 +24,231 @@ export interface ModelTimings {
   readonly evictionDelay: Timing;
   /** How long a cold model takes to answer after the first call that wakes it. */
   readonly restore: Timing;
+}
+
+/** A timing in the YAML: `auto` (learned) or a fixed duration that is obeyed. */
+export type TimingSetting =
+  | { readonly mode: "auto" }
+  | { readonly mode: "fixed"; readonly ms: number };
+
+export interface TimingSettings {
+  readonly cadence: TimingSetting;
+  readonly leadTime: TimingSetting;
+  readonly evictionDelay: TimingSetting;
+}
+
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** The rules that turn measurements into timings; each figure is documented in docs/plan.md. */
+export const TIMING_RULES = Object.freeze({
+  /** An `auto` cadence is never longer than this: the interval of the cron it replaces. */
+  cadenceCeilingMs: 14 * MINUTE_MS,
+  /** Nor shorter than this, whatever was measured. */
+  cadenceFloorMs: MINUTE_MS,
+  /**
+   * A ping goes out this long before the shortest eviction measured runs out: ModelCopy
+   * resolves to a minute, and a ping can be late by a retry or a slow answer.
+   */
+  cadenceMarginMs: MINUTE_MS,
+  /** Before any eviction is measured: the shortest idle time AWS has stated (5 minutes). */
+  assumedEvictionMs: 5 * MINUTE_MS,
+  /** Before any restore is measured: AWS says an imported model is "served within 5 minutes". */
+  assumedRestoreMs: 5 * MINUTE_MS,
+  /** The last ping of a run leaves the model warm this long past closing time. */
+  closingMarginMs: 2 * MINUTE_MS,
+  /** The lead time is the longest restore measured plus this and `leadMarginFraction` of it. */
+  leadMarginMs: 30 * SECOND_MS,
+  leadMarginFraction: 0.1,
+  /** The lead time is capped like a configured one. */
+  leadTimeCeilingMs: 30 * MINUTE_MS,
+  /** Measurements older than this are forgotten, so a change in Bedrock's rule is followed. */
+  recentMs: 14 * DAY_MS,
+  /** At most this many measurements of each kind are kept per model. */
+  keepSamples: 20,
+});
+
+/** How a measured eviction delay was obtained. */
+export type EvictionBound =
+  /** ModelCopy fell to 0: the copy was unloaded within the minute before that datapoint. */
+  | "measured"
+  /** A planned ping met a cold model: the eviction came at the latest this long after the last call. */
+  | "at-most";
+
+export interface EvictionSample {
+  /** When it was measured. */
+  readonly at: number;
+  /** The last successful call before the eviction (keepwarm's own or from `Invocations`). */
+  readonly lastCallAt: number;
+  /** Eviction delay (the shortest one consistent with the observation). */
+  readonly ms: number;
+  readonly bound: EvictionBound;
+}
+
+export interface RestoreSample {
+  readonly at: number;
+  /** From the first ModelNotReadyException to the first successful call. */
+  readonly ms: number;
+}
+
+/** What has been measured on one model. */
+export interface ModelObservations {
+  readonly evictions: readonly EvictionSample[];
+  readonly restores: readonly RestoreSample[];
+}
+
+export const NO_OBSERVATIONS: ModelObservations = Object.freeze({ evictions: [], restores: [] });
+
+/** The measurements still recent at `now`, newest `keepSamples` of each kind. */
+export function recentObservations(o: ModelObservations, now: number): ModelObservations {
+  const keep = <T extends { readonly at: number }>(list: readonly T[]) =>
+    list.filter((s) => s.at > now - TIMING_RULES.recentMs).slice(-TIMING_RULES.keepSamples);
+  return { evictions: keep(o.evictions), restores: keep(o.restores) };
+}
+
+/** The shortest recent eviction and the longest recent restore, undefined while unmeasured. */
+export function conservativeFigures(
+  o: ModelObservations,
+  now: number,
+): { readonly evictionMs: number | undefined; readonly restoreMs: number | undefined } {
+  const recent = recentObservations(o, now);
+  const evictionMs =
+    recent.evictions.length > 0 ? Math.min(...recent.evictions.map((s) => s.ms)) : undefined;
+  const restoreMs =
+    recent.restores.length > 0 ? Math.max(...recent.restores.map((s) => s.ms)) : undefined;
+  return { evictionMs, restoreMs };
+}
+
+/**
+ * The timings a model is planned with at `now`: a fixed setting is obeyed; `auto` takes the
+ * shortest eviction and the longest restore recently measured, or the starting assumptions.
+ * - cadence: a ping before the shortest eviction can run out, within [floor, ceiling];
+ * - lead time: the longest restore plus a margin, so the model answers just before opening;
+ * - eviction delay: decides the closing ping (plan.ts) and the warm tail the projection bills.
+ */
+export function resolveTimings(
+  settings: TimingSettings,
+  observations: ModelObservations,
+  now: number,
+): ModelTimings {
+  const figures = conservativeFigures(observations, now);
+  const measured = (ms: number | undefined, assumed: number): Timing =>
+    ms === undefined ? { ms: assumed, source: "assumed" } : { ms, source: "learned" };
+  const restore = measured(figures.restoreMs, TIMING_RULES.assumedRestoreMs);
+  const evictionDelay: Timing =
+    settings.evictionDelay.mode === "fixed"
+      ? { ms: settings.evictionDelay.ms, source: "configured" }
+      : measured(figures.evictionMs, TIMING_RULES.assumedEvictionMs);
+  const cadence: Timing =
+    settings.cadence.mode === "fixed"
+      ? { ms: settings.cadence.ms, source: "configured" }
+      : { ms: cadenceFor(evictionDelay.ms), source: evictionDelay.source };
+  const leadTime: Timing =
+    settings.leadTime.mode === "fixed"
+      ? { ms: settings.leadTime.ms, source: "configured" }
+      : { ms: leadTimeFor(restore.ms), source: restore.source };
+  return { cadence, leadTime, evictionDelay, restore };
+}
+
+/** The longest keep-alive interval that still pings before `evictionMs` of idleness runs out. */
+export function cadenceFor(evictionMs: number): number {
+  const { cadenceCeilingMs, cadenceFloorMs, cadenceMarginMs } = TIMING_RULES;
+  const ms = roundDownToSecond(evictionMs - cadenceMarginMs);
+  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, ms));
+}
+
+/** The lead time that rides out a restore of `restoreMs` before a window opens. */
+export function leadTimeFor(restoreMs: number): number {
+  const { leadMarginMs, leadMarginFraction, leadTimeCeilingMs } = TIMING_RULES;
+  const ms =
+    Math.ceil((restoreMs * (1 + leadMarginFraction) + leadMarginMs) / SECOND_MS) * SECOND_MS;
+  return Math.min(leadTimeCeilingMs, ms);
+}
+
+/**
+ * How long before closing time a run's last ping goes out: the model stays warm the
+ * eviction delay after it, so it is still warm at closing and cools `closingMarginMs` later.
+ */
+export function closingOffsetFor(evictionMs: number): number {
+  return Math.max(0, evictionMs - TIMING_RULES.closingMarginMs);
+}
+
+/**
+ * The eviction delay a ModelCopy fall shows: the first datapoint at 0 starts at `zeroAt`,
+ * the minute before it still had a copy, so the copy went in (zeroAt - 1 min, zeroAt]. The
+ * shorter end is taken. Undefined when the call came after the copy was already gone.
+ */
+export function evictionFromZero(lastCallAt: number, zeroAt: number): number | undefined {
+  const ms = zeroAt - MINUTE_MS - lastCallAt;
+  return ms > 0 ? ms : undefined;
+}
+
+/**
+ * The last successful call on a model: keepwarm's own, or a later one that CloudWatch
+ * `Invocations` shows (users, another replica). Invocations resolve to a minute, so a
+ * minute that holds no call of keepwarm's counts at its end, which makes the eviction
+ * measured from it shorter, never longer, than the truth.
+ */
+export function lastCallAt(
+  ownLastOkAt: number | undefined,
+  invocationMinutes: readonly number[],
+  before: number,
+): number | undefined {
+  let last = ownLastOkAt;
+  for (const minute of invocationMinutes) {
+    if (minute >= before) continue;
+    const ownInside =
+      ownLastOkAt !== undefined && ownLastOkAt >= minute && ownLastOkAt < minute + MINUTE_MS;
+    const candidate = ownInside ? (ownLastOkAt as number) : Math.min(minute + MINUTE_MS, before);
+    if (last === undefined || candidate > last) last = candidate;
+  }
+  return last;
+}
+
+/** Equal timings: nothing to log or replan. */
+export function sameTimings(a: ModelTimings, b: ModelTimings): boolean {
+  const same = (x: Timing, y: Timing) => x.ms === y.ms && x.source === y.source;
+  return (
+    same(a.cadence, b.cadence) &&
+    same(a.leadTime, b.leadTime) &&
+    same(a.evictionDelay, b.evictionDelay) &&
+    same(a.restore, b.restore)
+  );
+}
+
+function roundDownToSecond(ms: number): number {
+  return Math.floor(ms / SECOND_MS) * SECOND_MS;
+}
+
+/** The timings of a model before anything has been measured on it. */
+export function initialTimings(model: { readonly timing: TimingSettings }): ModelTimings {
+  return resolveTimings(model.timing, NO_OBSERVATIONS, 0);
+}
+
+/** A model's timings for a log line or JSON: seconds and where each comes from. */
+export function timingFields(
+  t: ModelTimings,
+): Record<keyof ModelTimings, { seconds: number; source: TimingSource }> {
+  const field = (x: Timing) => ({ seconds: Math.round(x.ms / 100) / 10, source: x.source });
+  return {
+    cadence: field(t.cadence),
+    leadTime: field(t.leadTime),
+    evictionDelay: field(t.evictionDelay),
+    restore: field(t.restore),
+  };
+}
+
+/** "4m30s (learned)" */
+export function describeTiming(t: Timing): string {
+  return `${formatTimingDuration(t.ms)} (${t.source})`;
+}
+
+/** "4m30s", "14m", "45s": to the second, as the YAML writes durations. */
+export function formatTimingDuration(ms: number): string {
+  const total = Math.round(ms / SECOND_MS);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  if (m === 0) return `${s}s`;
+  return s === 0 ? `${m}m` : `${m}m${s}s`;
 }

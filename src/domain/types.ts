@@ -1,3 +1,5 @@
+import type { TimingSettings } from "./timings.js";
+
 /**
  * The resolved configuration: what the YAML means once it has been validated, zoned and
  * given its defaults. `config/` produces these; `domain/`, `runtime/` and `cli/` consume
@@ -73,12 +75,8 @@ export interface ModelConfig {
   readonly policy: string;
   /** From the YAML; undefined means "read it with GetImportedModel". */
   readonly customModelUnits: number | undefined;
-  /** Keep-alive interval inside a window, 0 < cadence < 15 min. */
-  readonly cadenceMs: number;
-  /** How long before a window opens the first ping goes out, 0..30 min. */
-  readonly leadTimeMs: number;
-  /** Idle time after the last successful call before Bedrock unloads the model (assumed). */
-  readonly evictionDelayMs: number;
+  /** Cadence, lead time and eviction delay as the YAML sets them: `auto` or fixed. */
+  readonly timing: TimingSettings;
   /** How long a cold start is ridden out before the ping is given up. */
   readonly warmupTimeoutMs: number;
   /** The keep-alive request body, sent as JSON. */

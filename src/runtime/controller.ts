@@ -4,10 +4,22 @@ import { INVOKE_ACTION, invokePing } from "../aws/invoke.js";
 import type { CopyPoint } from "../aws/metrics.js";
 import type { Interval } from "../domain/interval.js";
 import { isInWindow, type ModelPlan, planModel } from "../domain/plan.js";
-import type { ModelTimings } from "../domain/timings.js";
+import {
+  describeTiming,
+  type EvictionSample,
+  evictionFromZero,
+  lastCallAt,
+  type ModelObservations,
+  type ModelTimings,
+  formatTimingDuration as minutes,
+  resolveTimings,
+  sameTimings,
+  timingFields,
+} from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 import type { CopyHistory } from "./copyHistory.js";
+import type { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
 import type { LastPing } from "./status.js";
@@ -26,8 +38,6 @@ export interface ControllerTiming {
   readonly backoffCapMs: number;
   /** ModelCopy datapoints appear this long after their minute ends (facts §6). */
   readonly publishDelayMs: number;
-  /** Assumed restore time until one has been measured (facts §3). */
-  readonly restoreMs: number;
   /** The same operator-facing problem is logged again after this long at the earliest. */
   readonly problemRepeatMs: number;
   /** How far ahead the plan is computed at once. */
@@ -44,7 +54,6 @@ export const DEFAULT_TIMING: ControllerTiming = Object.freeze({
   backoffBaseMs: 2 * SECOND_MS,
   backoffCapMs: 2 * MINUTE_MS,
   publishDelayMs: 2 * MINUTE_MS,
-  restoreMs: 90 * SECOND_MS,
   problemRepeatMs: HOUR_MS,
   planHorizonMs: 24 * HOUR_MS,
   pingTimeoutMs: MINUTE_MS,
@@ -284,6 +293,8 @@ export interface ControllerDeps {
   readonly observer: DaemonObserver;
   readonly random: () => number;
   readonly timing: ControllerTiming;
+  /** What has been measured on every model, persisted in the state directory. */
+  readonly learned: LearnedTimings;
 }
 
 /**
@@ -304,6 +315,14 @@ export class ModelController {
   readonly total: ModelCounters = emptyCounters();
   day: ModelCounters = emptyCounters();
 
+  #timings: ModelTimings;
+  /** The window whose opening is still to be checked against ModelCopy, by its start. */
+  #openingToCheck: number | undefined;
+  /** Successful-call minutes CloudWatch `Invocations` showed lately, ascending. */
+  #invocationMinutes: number[] = [];
+  /** The last call whose eviction ModelCopy has measured, and the one a cold ping has bounded. */
+  #evictionMeasuredFor: number | undefined;
+  #evictionBoundedFor: number | undefined;
   #plan: ModelPlan | undefined;
   #planRange: Interval | undefined;
   #lastDue: number;
@@ -345,6 +364,7 @@ export class ModelController {
     this.cmu = model.customModelUnits;
     this.#lastDue = deps.clock.now();
     this.log = deps.logger.child({ model: model.name, policy: model.policy });
+    this.#timings = this.#resolveTimings();
   }
 
   get model(): ModelConfig {
@@ -355,18 +375,14 @@ export class ModelController {
     return this.#config;
   }
 
-  /** The timings the model is planned with now. */
+  /** The timings the model is planned with now (learned, configured or assumed). */
   get timings(): ModelTimings {
-    const m = this.#model;
-    return {
-      cadence: { ms: m.cadenceMs, source: "configured" },
-      leadTime: { ms: m.leadTimeMs, source: "configured" },
-      evictionDelay: { ms: m.evictionDelayMs, source: "configured" },
-      restore: {
-        ms: this.restoreEstimateMs(),
-        source: this.total.restoreSeconds.length > 0 ? "learned" : "assumed",
-      },
-    };
+    return this.#timings;
+  }
+
+  /** What has been measured on this model (restores and evictions), for status and summaries. */
+  get observations(): ModelObservations {
+    return this.#deps.learned.observationsOf(this.#model.name, this.#model.modelArn);
   }
 
   get attemptInProgress(): boolean {
@@ -384,8 +400,9 @@ export class ModelController {
    */
   start(): void {
     const now = this.#deps.clock.now();
+    this.#deps.observer.timings?.(this.#model.name, timingSeconds(this.#timings));
     // A ping planned for this very instant counts as the one to send now.
-    const previous = this.#pingsIn({ start: now - this.#model.cadenceMs, end: now + 1 });
+    const previous = this.#pingsIn({ start: now - this.#timings.cadence.ms, end: now + 1 });
     this.#lastDue = now;
     if (previous.length > 0)
       this.#carryOut({ action: "ping", reason: "started inside a planned warm span" });
@@ -402,6 +419,7 @@ export class ModelController {
     }
     this.#plan = undefined;
     this.#planRange = undefined;
+    this.#refreshTimings("the configuration changed", false);
     const attempt = this.#attempt;
     if (attempt && !this.planWarm(this.#deps.clock.now())) {
       // A retry loop for a warm span the new plan no longer has would keep waking the model.
@@ -435,10 +453,11 @@ export class ModelController {
   /** The plan over an interval around `t`, cached for the plan horizon. */
   planAround(t: number): ModelPlan {
     const range = this.#planRange;
-    if (!this.#plan || !range || t < range.start || t >= range.end - this.#model.cadenceMs) {
-      const start = t - this.#model.cadenceMs - this.#model.evictionDelayMs;
+    const { cadence, evictionDelay } = this.#timings;
+    if (!this.#plan || !range || t < range.start || t >= range.end - cadence.ms) {
+      const start = t - cadence.ms - evictionDelay.ms;
       this.#planRange = { start, end: t + this.#deps.timing.planHorizonMs };
-      this.#plan = planModel(this.#config, this.#model, this.#planRange);
+      this.#plan = planModel(this.#config, this.#model, this.#planRange, this.#timings);
     }
     return this.#plan;
   }
@@ -451,15 +470,20 @@ export class ModelController {
   planWarm(t: number): boolean {
     if (this.inWindow(t)) return true;
     const plan = this.planAround(t);
-    return plan.pings.some((p) => p <= t && t < p + this.#model.cadenceMs);
+    return plan.pings.some((p) => p <= t && t < p + this.#timings.cadence.ms);
   }
 
-  /** Takes the latest ModelCopy datapoints of this model (ascending) and acts on them. */
-  observe(points: readonly CopyPoint[]): void {
+  /**
+   * Takes the latest ModelCopy datapoints of this model (ascending), and the minutes with
+   * successful calls that `Invocations` shows, and acts on them.
+   */
+  observe(points: readonly CopyPoint[], invocations: readonly CopyPoint[] = []): void {
     // A poll in flight when a reload removed the model must neither ping it nor revive its gauges.
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     this.history.merge(points, now);
+    this.#noteInvocations(invocations, now);
+    this.#refreshTimings("measurements aged out", true);
     // A cold, idle model has no datapoints at all: its last known 0 still holds.
     const lastKnown = this.history.latest();
     const seen = points.length === 0 && lastKnown?.copies === 0 ? [lastKnown] : points;
@@ -481,9 +505,13 @@ export class ModelController {
     }
     const { observer } = this.#deps;
     if (o.copies !== undefined) observer.modelCopies(this.#model.name, o.copies);
+    if (o.latestAt !== undefined) observer.copyDatapointAt?.(this.#model.name, o.latestAt);
     observer.warmState(this.#model.name, o.state);
+    this.#measureEvictionFromZero(o, now);
     const inWindow = this.inWindow(now);
     const planWarm = this.planWarm(now);
+    observer.planState?.(this.#model.name, { inWindow, planWarm });
+    this.#checkOpening(now);
     if (o.state !== "warm" || planWarm) this.#outsideReported = false;
     const decisions = decideObservation({
       now,
@@ -497,26 +525,216 @@ export class ModelController {
       lastRecoveryAt: this.#lastRecoveryAt,
       awaitingCool: this.#awaitingCool,
       outsideReported: this.#outsideReported,
-      evictionDelayMs: this.#model.evictionDelayMs,
+      evictionDelayMs: this.#timings.evictionDelay.ms,
       publishDelayMs: this.#deps.timing.publishDelayMs,
-      restoreMs: this.restoreEstimateMs(),
+      restoreMs: this.#timings.restore.ms,
     });
     for (const d of decisions) this.#carryOut(d);
   }
 
-  /** The median measured restore, or the assumed one before any was measured. */
-  restoreEstimateMs(): number {
-    const m = median(this.total.restoreSeconds);
-    return m === undefined ? this.#deps.timing.restoreMs : m * SECOND_MS;
+  #resolveTimings(): ModelTimings {
+    return resolveTimings(this.#model.timing, this.observations, this.#deps.clock.now());
   }
 
+  /**
+   * Re-derives the timings from what has been measured; when they change, logs the change
+   * with the measurements behind it and replans from now on (the rest of a window included).
+   */
+  #refreshTimings(why: string, reschedule: boolean): void {
+    const previous = this.#timings;
+    const next = this.#resolveTimings();
+    if (sameTimings(previous, next)) return;
+    this.#timings = next;
+    this.#plan = undefined;
+    this.#planRange = undefined;
+    this.timingsVersion++;
+    const recent = this.observations;
+    this.log.info(
+      {
+        event: "timings",
+        reason: why,
+        previous: timingFields(previous),
+        timings: timingFields(next),
+        evictions: recent.evictions.map((s) => ({
+          minutes: round1(s.ms / MINUTE_MS),
+          bound: s.bound,
+          lastCallAt: new Date(s.lastCallAt).toISOString(),
+          at: new Date(s.at).toISOString(),
+        })),
+        restoresSeconds: recent.restores.map((s) => round1(s.ms / SECOND_MS)),
+      },
+      `timings: cadence ${describeTiming(next.cadence)}, lead ${describeTiming(next.leadTime)}, eviction ${describeTiming(next.evictionDelay)}, restore ${describeTiming(next.restore)}`,
+    );
+    this.#deps.observer.timings?.(this.#model.name, timingSeconds(next));
+    this.#checkContradictions();
+    if (reschedule && !this.#stopped) {
+      // Planned instants already past on the new grid are not "missed": the next one counts.
+      this.#lastDue = Math.max(this.#lastDue, this.#deps.clock.now());
+      this.#cancelPing?.();
+      this.#scheduleNext();
+    }
+  }
+
+  /** Bumped whenever the timings change, so cached projections know to recompute. */
+  timingsVersion = 0;
+
+  /** A fixed setting that the measurements contradict is obeyed, and said so at most hourly. */
+  #checkContradictions(): void {
+    const setting = this.#model.timing;
+    const learned = resolveTimings(
+      { cadence: { mode: "auto" }, leadTime: { mode: "auto" }, evictionDelay: { mode: "auto" } },
+      this.observations,
+      this.#deps.clock.now(),
+    );
+    const problems: { setting: string; configured: number; measured: string; fix: string }[] = [];
+    if (learned.evictionDelay.source === "learned") {
+      const eviction = learned.evictionDelay.ms;
+      if (setting.cadence.mode === "fixed" && setting.cadence.ms >= eviction) {
+        problems.push({
+          setting: "cadence",
+          configured: setting.cadence.ms,
+          measured: `evicted ${minutes(eviction)} after a call`,
+          fix: `set cadence to ${minutes(learned.cadence.ms)} or auto`,
+        });
+      }
+      if (
+        setting.evictionDelay.mode === "fixed" &&
+        Math.abs(setting.evictionDelay.ms - eviction) > 2 * MINUTE_MS
+      ) {
+        problems.push({
+          setting: "evictionDelay",
+          configured: setting.evictionDelay.ms,
+          measured: `evicted ${minutes(eviction)} after a call`,
+          fix: `set evictionDelay to ${minutes(eviction)} or auto`,
+        });
+      }
+    }
+    if (
+      learned.restore.source === "learned" &&
+      setting.leadTime.mode === "fixed" &&
+      setting.leadTime.ms < learned.restore.ms
+    ) {
+      problems.push({
+        setting: "leadTime",
+        configured: setting.leadTime.ms,
+        measured: `a restore took ${round1(learned.restore.ms / SECOND_MS)} s`,
+        fix: `set leadTime to ${minutes(learned.leadTime.ms)} or auto`,
+      });
+    }
+    for (const p of problems) {
+      this.reportProblem(
+        `timings:${p.setting}`,
+        {
+          event: "timings-contradicted",
+          setting: p.setting,
+          configured: minutes(p.configured),
+          measured: p.measured,
+          fix: p.fix,
+          repeat: "at most hourly",
+        },
+        `${p.setting} ${minutes(p.configured)} is obeyed, but ${p.measured}: ${p.fix}`,
+        "warn",
+      );
+    }
+  }
+
+  /** Keeps the minutes `Invocations` showed calls in over the last two hours. */
+  #noteInvocations(points: readonly CopyPoint[], now: number): void {
+    const keepFrom = now - 2 * HOUR_MS;
+    const minutesWithCalls = new Set(this.#invocationMinutes.filter((t) => t >= keepFrom));
+    for (const p of points) if (p.copies > 0 && p.t >= keepFrom) minutesWithCalls.add(p.t);
+    this.#invocationMinutes = [...minutesWithCalls].sort((a, b) => a - b);
+  }
+
+  /** ModelCopy fell to 0 after a successful call: that is an eviction, measured to the minute. */
+  #measureEvictionFromZero(o: Observation, now: number): void {
+    if (o.zeroSince === undefined) return;
+    const last = lastCallAt(this.lastOkAt, this.#invocationMinutes, o.zeroSince);
+    if (last === undefined || last === this.#evictionMeasuredFor) return;
+    const ms = evictionFromZero(last, o.zeroSince);
+    if (ms === undefined) return;
+    this.#evictionMeasuredFor = last;
+    this.#addEviction(
+      { at: now, lastCallAt: last, ms, bound: "measured" },
+      {
+        zeroSince: new Date(o.zeroSince).toISOString(),
+        source: "ModelCopy fell to 0",
+      },
+    );
+  }
+
+  /** A ping met a cold model after a successful call: the eviction came at the latest by then. */
+  #boundEvictionFromColdPing(sentAt: number): void {
+    const last = lastCallAt(this.lastOkAt, this.#invocationMinutes, sentAt);
+    if (
+      last === undefined ||
+      last === this.#evictionBoundedFor ||
+      last === this.#evictionMeasuredFor
+    )
+      return;
+    this.#evictionBoundedFor = last;
+    this.#addEviction(
+      { at: sentAt, lastCallAt: last, ms: sentAt - last, bound: "at-most" },
+      {
+        pingAt: new Date(sentAt).toISOString(),
+        source: "a ping met ModelNotReadyException",
+      },
+    );
+  }
+
+  #addEviction(sample: EvictionSample, inputs: Record<string, unknown>): void {
+    const { learned } = this.#deps;
+    learned.addEviction(this.#model.name, this.#model.modelArn, sample);
+    this.log.info(
+      {
+        event: "measured",
+        measure: "eviction",
+        bound: sample.bound,
+        minutes: round1(sample.ms / MINUTE_MS),
+        lastCallAt: new Date(sample.lastCallAt).toISOString(),
+        lastPingOkAt: isoOrNull(this.lastOkAt),
+        ...inputs,
+      },
+      `eviction ${sample.bound === "at-most" ? "at most " : ""}${round1(sample.ms / MINUTE_MS)} min after the last call`,
+    );
+    this.#refreshTimings(`eviction measured (${sample.bound})`, true);
+  }
+
+  /**
+   * When a window has opened, ModelCopy's datapoint of its first minute says whether users
+   * met a warm model; it is read once it is published.
+   */
+  #checkOpening(now: number): void {
+    const plan = this.planAround(now);
+    const open = plan.windows.find((w) => w.start <= now && now < w.end);
+    if (open && open.start > now - HOUR_MS && open.start !== this.#openingChecked) {
+      this.#openingToCheck = open.start;
+    }
+    const start = this.#openingToCheck;
+    if (start === undefined) return;
+    const minute = Math.floor(start / MINUTE_MS) * MINUTE_MS;
+    const point = this.history.pointsIn({ start: minute, end: minute + MINUTE_MS })[0];
+    if (point === undefined && now - start < 15 * MINUTE_MS) return;
+    this.#openingToCheck = undefined;
+    this.#openingChecked = start;
+    if (point === undefined) return;
+    this.#deps.observer.windowOpened?.(this.#model.name, point.copies >= 1);
+  }
+
+  #openingChecked: number | undefined;
+
   /** Logs `message` with `fields` unless the same problem was logged within the hour. */
-  reportProblem(key: string, fields: Record<string, unknown>, message: string): void {
+  reportProblem(
+    key: string,
+    fields: Record<string, unknown>,
+    message: string,
+    level: "error" | "warn" = "error",
+  ): void {
     const now = this.#deps.clock.now();
     const last = this.#problemLoggedAt.get(key);
     if (last !== undefined && now - last < this.#deps.timing.problemRepeatMs) return;
     this.#problemLoggedAt.set(key, now);
-    this.log.error(fields, message);
+    this.log[level](fields, message);
   }
 
   /** Counters since the last daily summary, which the summary then resets. */
@@ -533,7 +751,7 @@ export class ModelController {
     if (this.#plan && cached && range.start >= cached.start && range.end <= cached.end) {
       return this.#plan.pings.filter((p) => p >= range.start && p < range.end);
     }
-    return planModel(this.#config, this.#model, range).pings;
+    return planModel(this.#config, this.#model, range, this.#timings).pings;
   }
 
   #scheduleNext(): void {
@@ -544,7 +762,7 @@ export class ModelController {
     const next = plan.pings.find((p) => p > this.#lastDue);
     const range = this.#planRange as Interval;
     // No ping within the horizon: look again when it runs out.
-    const at = next ?? range.end - this.#model.cadenceMs;
+    const at = next ?? range.end - this.#timings.cadence.ms;
     this.#cancelPing = this.#deps.clock.setTimer(at, () => this.#onTimer(next !== undefined));
   }
 
@@ -559,7 +777,7 @@ export class ModelController {
         decideDuePings({
           due,
           now,
-          cadenceMs: this.#model.cadenceMs,
+          cadenceMs: this.#timings.cadence.ms,
           inWindow: this.inWindow(now),
           attemptInProgress: this.attemptInProgress,
         }),
@@ -691,6 +909,7 @@ export class ModelController {
     }
     const now = clock.now();
     observer.pingResult(model.name, "ok");
+    observer.pingOkAt?.(model.name, now);
     this.total.pingsOk++;
     this.day.pingsOk++;
     this.lastOkAt = now;
@@ -710,10 +929,15 @@ export class ModelController {
       this.day.restoreSeconds.push(seconds);
       observer.restoreSeconds(model.name, seconds);
       this.log.info(fields, "ping ok");
+      this.#deps.learned.addRestore(model.name, model.modelArn, {
+        at: now,
+        ms: now - attempt.firstNotReadyAt,
+      });
       this.log.info(
         { event: "warm", restoreSeconds: round1(seconds), requests: attempt.requests },
         `warm after a ${round1(seconds)} s restore`,
       );
+      this.#refreshTimings("restore measured", true);
     } else {
       this.log.info(fields, "ping ok");
     }
@@ -726,6 +950,7 @@ export class ModelController {
     const kind = error.kind;
     observer.pingResult(model.name, resultOf(kind));
     this.lastPing = { at: now, result: resultOf(kind), reason: attempt.reason };
+    observer.awsError?.(error.action, error.awsName, kind);
     if (this.#stopped) {
       this.#attempt = undefined;
       return;
@@ -740,6 +965,7 @@ export class ModelController {
         this.coldStartsAt.push(sentAt);
         while ((this.coldStartsAt[0] as number) < now - 2 * 24 * HOUR_MS) this.coldStartsAt.shift();
         observer.coldStart(model.name);
+        this.#boundEvictionFromColdPing(sentAt);
         this.log.warn(
           { event: "cold-start", reason: attempt.reason, error: describeError(error.cause) },
           "cold start: the model is restoring",
@@ -843,6 +1069,15 @@ export function median(values: readonly number[]): number | undefined {
 
 export function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+function timingSeconds(t: ModelTimings) {
+  return {
+    cadenceSeconds: t.cadence.ms / SECOND_MS,
+    leadTimeSeconds: t.leadTime.ms / SECOND_MS,
+    evictionDelaySeconds: t.evictionDelay.ms / SECOND_MS,
+    restoreSeconds: t.restore.ms / SECOND_MS,
+  };
 }
 
 function isoOrNull(t: number | undefined): string | null {

@@ -26,6 +26,7 @@ import {
   RequestLimiter,
 } from "./controller.js";
 import { CopyHistory } from "./copyHistory.js";
+import { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver } from "./observer.js";
 import type { DaemonStatus, DayTimeline, ModelStatus, SpendFigures } from "./status.js";
@@ -58,6 +59,8 @@ export type { DaemonStatus, ModelStatus, SpendFigures } from "./status.js";
 
 interface RestCache {
   readonly validUntil: number;
+  /** The controller's timings version the figures were planned with. */
+  readonly timingsVersion: number;
   readonly restUsd: number;
   readonly alwaysOnUsd: number;
 }
@@ -74,6 +77,7 @@ export class Daemon {
   readonly #timing: ControllerTiming;
   readonly #random: () => number;
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
+  readonly #learned: LearnedTimings;
   readonly #controllers = new Map<string, Controller>();
   readonly #rest = new Map<string, RestCache>();
   readonly #backfillPending = new Set<string>();
@@ -98,6 +102,7 @@ export class Daemon {
     this.#observer = deps.observer ?? noopObserver;
     this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
     this.#random = deps.random ?? Math.random;
+    this.#learned = new LearnedTimings(deps.stateDir, deps.logger);
   }
 
   get config(): ResolvedConfig {
@@ -123,6 +128,7 @@ export class Daemon {
       },
       `keepwarm starting with ${config.models.length} model(s)`,
     );
+    await this.#learned.load();
     for (const model of config.models) {
       if (!this.#controllers.has(model.name)) {
         this.#controllers.set(model.name, this.#newController(model));
@@ -156,6 +162,7 @@ export class Daemon {
     const removed: string[] = [];
     const fresh: Controller[] = [];
     const nextNames = new Set(next.models.map((m) => m.name));
+    this.#learned.retain(nextNames);
     for (const [name, c] of this.#controllers) {
       if (nextNames.has(name)) continue;
       c.stop();
@@ -224,7 +231,7 @@ export class Daemon {
     ]);
     clearTimeout(timer);
     if (!finished) for (const c of this.#controllers.values()) c.abort();
-    await this.#summaryWrite;
+    await Promise.all([this.#summaryWrite, this.#learned.flush()]);
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
       "keepwarm stopped",
@@ -248,7 +255,12 @@ export class Daemon {
   #modelStatus(c: Controller, now: number): ModelStatus {
     const plan = c.planAround(now);
     // The next window may be days away (a weekend): look a week and a day ahead for it.
-    const ahead = planModel(c.config, c.model, { start: now, end: now + 8 * DAY_MS }).windows;
+    const ahead = planModel(
+      c.config,
+      c.model,
+      { start: now, end: now + 8 * DAY_MS },
+      c.timings,
+    ).windows;
     return {
       name: c.model.name,
       policy: c.model.policy,
@@ -280,7 +292,7 @@ export class Daemon {
       start: startOfDay.toMillis(),
       end: startOfDay.plus({ days: 1 }).startOf("day").toMillis(),
     };
-    const plan = planModel(c.config, c.model, range);
+    const plan = planModel(c.config, c.model, range, c.timings);
     const clip = (list: readonly Interval[]) =>
       list.map((w) => intersectInterval(w, range)).filter((w): w is Interval => w !== undefined);
     const points = c.history.pointsIn(range);
@@ -336,6 +348,7 @@ export class Daemon {
       random: this.#random,
       timing: this.#timing,
       limiter: this.#limiter,
+      learned: this.#learned,
     });
   }
 
@@ -367,6 +380,8 @@ export class Daemon {
         `${info.customModelUnits} custom model units per copy`,
       );
     } catch (error) {
+      if (error instanceof AwsCallError)
+        this.#observer.awsError?.(error.action, error.awsName, error.kind);
       // A reload's failed lookup keeps what an earlier one found: the controller, and so
       // the CMU, is only kept while the model ARN stays the same.
       if (c.cmu !== undefined) return;
@@ -489,6 +504,7 @@ export class Daemon {
     // Ready once a poll has been made for every region: the one still running sets it.
     if (!skipped) this.#firstReconcileDone = true;
     for (const c of this.#controllers.values()) this.#logSpend(c, now);
+    void this.#deps.clock.track(this.#learned.flush());
   }
 
   /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
@@ -498,7 +514,7 @@ export class Daemon {
     try {
       points = await readModelCopies(
         this.#deps.clients.get(region).cloudwatch,
-        group.map(queryOf),
+        group.flatMap((c) => [queryOf(c), invocationsQueryOf(c)]),
         {
           start: floorTo(now, MINUTE_MS) - LOOKBACK_MS,
           end: now,
@@ -511,7 +527,7 @@ export class Daemon {
     }
     for (const c of group) {
       if (this.#stopped) return;
-      c.observe(points.get(c.model.name) ?? []);
+      c.observe(points.get(c.model.name) ?? [], points.get(invocationsKey(c)) ?? []);
     }
   }
 
@@ -535,6 +551,7 @@ export class Daemon {
   #logSpend(c: Controller, now: number): void {
     const f = this.spendOf(c.model.name, now);
     this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
+    this.#observer.spend?.(c.model.name, f);
     const fields = {
       event: "spend",
       state: c.observation.state,
@@ -574,21 +591,22 @@ export class Daemon {
    */
   #restOfMonth(c: Controller, cmu: number, now: number): RestCache {
     const cached = this.#rest.get(c.model.name);
-    if (cached && now < cached.validUntil) return cached;
+    if (cached && now < cached.validUntil && cached.timingsVersion === c.timingsVersion)
+      return cached;
     const config = c.config;
     const month = monthOf(now);
-    const restUsd = projectRestOfMonth(config, c.model, cmu, now, 0);
+    const restUsd = projectRestOfMonth(config, c.model, cmu, now, 0, c.timings);
     const alwaysOnUsd =
       cached?.alwaysOnUsd !== undefined && monthOf(cached.validUntil - 1) === month
         ? cached.alwaysOnUsd
-        : projectMonth(config, c.model, cmu, month).alwaysOnUsd;
+        : projectMonth(config, c.model, cmu, month, c.timings).alwaysOnUsd;
     const plan = c.planAround(now);
     const warmNow = plan.warm.some((w) => w.start <= now && now < w.end);
     const nextRun = plan.warm.find((w) => w.start > now)?.start;
     const validUntil = warmNow
       ? floorTo(now, 5 * MINUTE_MS) + 5 * MINUTE_MS
       : Math.min(nextRun ?? now + HOUR_MS, now + HOUR_MS, monthRange(month).end);
-    const entry = { validUntil, restUsd, alwaysOnUsd };
+    const entry = { validUntil, timingsVersion: c.timingsVersion, restUsd, alwaysOnUsd };
     this.#rest.set(c.model.name, entry);
     return entry;
   }
@@ -608,6 +626,7 @@ export class Daemon {
         ? error
         : new AwsCallError("cloudwatch:GetMetricData", "*", error);
     const now = this.#deps.clock.now();
+    this.#observer.awsError?.(failure.action, failure.awsName, failure.kind);
     const transient = failure.kind === "throttled" || failure.kind === "unavailable";
     const key = `${region}:${failure.awsName}`;
     const last = this.#regionProblemAt.get(key);
@@ -675,7 +694,7 @@ export class Daemon {
 
   #summarise(c: Controller, day: ModelCounters, range: Interval, now: number): ModelDaySummary {
     const points = c.history.pointsIn(range);
-    const planned = planModel(c.config, c.model, range).warm.reduce((sum, w) => {
+    const planned = planModel(c.config, c.model, range, c.timings).warm.reduce((sum, w) => {
       const inside = intersectInterval(w, range);
       return sum + (inside ? inside.end - inside.start : 0);
     }, 0);
@@ -744,6 +763,24 @@ function groupByRegion(controllers: readonly Controller[]): Map<string, Controll
 function queryOf(c: Controller): CopyQuery {
   return { key: c.model.name, metric: c.model.metric };
 }
+
+/**
+ * Successful calls per minute on the model, read with its ModelCopy in the same call: the
+ * last call before an eviction may be a user's or another replica's, not keepwarm's.
+ */
+function invocationsQueryOf(c: Controller): CopyQuery {
+  return {
+    key: invocationsKey(c),
+    metric: { ...c.model.metric, metricName: INVOCATIONS_METRIC_NAME },
+  };
+}
+
+function invocationsKey(c: Controller): string {
+  return `${c.model.name}\u0000Invocations`;
+}
+
+/** CloudWatch's count of successful calls, next to ModelCopy in the AWS/Bedrock namespace. */
+const INVOCATIONS_METRIC_NAME = "Invocations";
 
 /** A coarse datapoint stands for each minute of its period, as billing needs minutes. */
 function expandToMinutes(points: readonly CopyPoint[], minutes: number): CopyPoint[] {

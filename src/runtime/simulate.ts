@@ -6,6 +6,7 @@ import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
+import { initialTimings } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { type SimSettings, Simulator } from "../sim/index.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
@@ -165,7 +166,7 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
 
 /** The model's desired-warm windows clipped to the month. */
 function windowsInMonth(config: ResolvedConfig, model: ModelConfig, range: Interval): Interval[] {
-  return planModel(config, model, range)
+  return planModel(config, model, range, initialTimings(model))
     .windows.map((w) => intersectInterval(w, range))
     .filter((w): w is Interval => w !== undefined);
 }
@@ -349,7 +350,7 @@ export function cronInstants(
   from: number,
   to: number,
 ): number[] {
-  const plan = planModel(config, model, { start: from, end: to });
+  const plan = planModel(config, model, { start: from, end: to }, initialTimings(model));
   const instants: number[] = [];
   for (const w of plan.windows) {
     const first = Math.ceil(Math.max(w.start, from) / MINUTE_MS) * MINUTE_MS;
@@ -423,7 +424,7 @@ class Pinger implements Driver {
         const now = this.#clock.now();
         const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         const restoring = answer.kind === "error" && answer.error.type === "ModelNotReadyException";
-        this.#scheduleAt(m, restoring ? now + 5_000 : now + m.cadenceMs);
+        this.#scheduleAt(m, restoring ? now + 5_000 : now + initialTimings(m).cadence.ms);
       }),
     );
   }
