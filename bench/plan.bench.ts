@@ -6,6 +6,7 @@ import { planCommand } from "../src/cli/plan.js";
 import { parseConfigText } from "../src/config/load.js";
 import { planModel } from "../src/domain/plan.js";
 import { monthRange, projectMonth } from "../src/domain/spend.js";
+import { initialTimings } from "../src/domain/timings.js";
 
 // 1,000 models over eight policies in five zones, a tenth of them with an override, planned
 // for a whole month the way `keepwarm plan` does it (windows + pings, then the month's cost).
@@ -64,8 +65,14 @@ function planAll(month: string): { ms: number; pings: number; usd: number } {
   let pings = 0;
   let usd = 0;
   for (const model of config.models) {
-    pings += planModel(config, model, range).pings.length;
-    usd += projectMonth(config, model, model.customModelUnits ?? 1, month).totalUsd;
+    pings += planModel(config, model, range, initialTimings(model)).pings.length;
+    usd += projectMonth(
+      config,
+      model,
+      model.customModelUnits ?? 1,
+      month,
+      initialTimings(model),
+    ).totalUsd;
   }
   return { ms: performance.now() - t0, pings, usd };
 }
@@ -76,7 +83,12 @@ function slidingTicks(ticks: number): number {
   for (let tick = 0; tick < ticks; tick++) {
     const now = start + tick * 60_000;
     for (const model of config.models)
-      planModel(config, model, { start: now - 3_600_000, end: now + 3_600_000 });
+      planModel(
+        config,
+        model,
+        { start: now - 3_600_000, end: now + 3_600_000 },
+        initialTimings(model),
+      );
   }
   return (performance.now() - t0) / ticks;
 }

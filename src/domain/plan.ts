@@ -6,6 +6,15 @@ import { DAY_MS } from "./zone.js";
 
 export type { Interval } from "./interval.js";
 
+/** A planned warm run: [first ping, closing ping + eviction delay). */
+export interface WarmRun extends Interval {
+  /**
+   * Its first successful call, where billing starts: a restore after the first ping, as a
+   * run begins cold; the run's start where the plan does not know how it began.
+   */
+  readonly billedFrom: number;
+}
+
 /** A span of time during which a model follows `policy`. */
 export interface PolicySpan extends Interval {
   readonly policy: string;
@@ -28,7 +37,7 @@ export interface ModelPlan {
   /** Planned ping instants within [range.start, range.end), ascending. */
   readonly pings: number[];
   /** Each bridged run of pings as [first ping, last ping + evictionDelay), sorted. */
-  readonly warm: Interval[];
+  readonly warm: WarmRun[];
   /** The timings the plan was made with. */
   readonly timings: ModelTimings;
   /** The model's overrides that overlap the range, in file order. */
@@ -174,14 +183,16 @@ export function planModel(
   const runs = mergeIntervals(windows, joinGap);
 
   const pings: number[] = [];
-  const warm: Interval[] = [];
+  const warm: WarmRun[] = [];
   for (const run of runs) {
     const first = run.start - lead;
     if (first >= range.end || run.end + eviction <= range.start) continue;
     appendRunPings(run, timings, range.start, range.end, pings);
-    const start = run.start > known.start ? first : range.start;
+    const startKnown = run.start > known.start;
+    const start = startKnown ? first : range.start;
     const end = run.end < known.end ? closingPing(run, timings) + eviction : range.end;
-    if (end > range.start && start < range.end) warm.push({ start, end });
+    const billedFrom = startKnown ? Math.min(end, first + timings.restore.ms) : start;
+    if (end > range.start && start < range.end) warm.push({ start, end, billedFrom });
   }
   pings.sort((a, b) => a - b);
 
@@ -196,12 +207,29 @@ export function planModel(
         end: w.end < known.end ? w.end : range.end,
       })),
     pings: dedupeSorted(pings),
-    warm: mergeIntervals(warm),
+    warm: mergeWarm(warm),
     timings,
     overrides: config.overrides
       .filter((o) => o.models.includes(model.name) && o.until > range.start && o.from < range.end)
       .map((o) => ({ start: o.from, end: o.until, policy: o.policy })),
   };
+}
+
+/**
+ * A run's warm tail can reach the next run's first ping (a gap just over the join gap):
+ * they are one warm span, billed from the first.
+ */
+function mergeWarm(runs: readonly WarmRun[]): WarmRun[] {
+  const merged: WarmRun[] = [];
+  for (const run of runs) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && run.start <= last.end) {
+      merged[merged.length - 1] = { ...last, end: Math.max(last.end, run.end) };
+    } else {
+      merged.push(run);
+    }
+  }
+  return merged;
 }
 
 /** A closing ping can fall on a grid point: one ping, not two. */
@@ -225,6 +253,6 @@ export function warmRuns(
   model: ModelConfig,
   range: Interval,
   timings: ModelTimings,
-): Interval[] {
+): WarmRun[] {
   return planModel(config, model, range, timings).warm;
 }

@@ -113,10 +113,7 @@ export function planMonthMinutes(
   let warmMs = 0;
   let windows = 0;
   for (const planned of planModel(config, model, span, timings).warm) {
-    const run = {
-      start: Math.min(planned.end, planned.start + timings.restore.ms),
-      end: planned.end,
-    };
+    const run = { start: planned.billedFrom, end: planned.end };
     const inside = intersectInterval(run, span);
     if (inside !== undefined) warmMs += inside.end - inside.start;
     const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));

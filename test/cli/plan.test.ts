@@ -66,16 +66,25 @@ describe("planCommand", () => {
         { start: "2026-12-07T09:00:00+08:00", end: "2026-12-07T18:00:00+08:00" },
       ]);
       expect(mimo.pings[0]).toBe("2026-12-07T08:55:00+08:00");
-      expect(mimo.pings.at(-1)).toBe("2026-12-07T17:47:00+08:00");
-      expect(mimo.pings).toHaveLength(39);
+      // cadence 14m and lead 5m as configured; eviction auto, assumed 5m before anything is
+      // measured: the closing ping at 17:57 leaves the model warm to 18:02.
+      expect(mimo.pings.at(-1)).toBe("2026-12-07T17:57:00+08:00");
+      expect(mimo.pings).toHaveLength(40);
+      expect(mimo.timings).toEqual({
+        cadence: { seconds: 840, source: "configured" },
+        leadTime: { seconds: 300, source: "configured" },
+        evictionDelay: { seconds: 300, source: "assumed" },
+        restore: { seconds: 300, source: "assumed" },
+      });
+      // Billed from the first success, 09:00 (a 5-minute restore after 08:55), to 18:02.
       expect(mimo.months).toEqual([
         {
           month: "2026-12",
-          warmMinutes: 547,
-          billedMinutes: 550,
-          computeUsd: 125.8,
+          warmMinutes: 542,
+          billedMinutes: 545,
+          computeUsd: 124.65,
           storageUsd: 7.8,
-          totalUsd: 133.6,
+          totalUsd: 132.45,
           alwaysOnUsd: 337.16,
         },
       ]);
@@ -115,7 +124,8 @@ describe("planCommand", () => {
         json: true,
       });
       const month = JSON.parse(r.stdout).models[0].months[0];
-      expect(month).toMatchObject({ billedMinutes: 23 * 550, computeUsd: null, totalUsd: null });
+      // All timings auto and nothing learned: lead 6m, closing ping 17:57, warm 08:59-18:02.
+      expect(month).toMatchObject({ billedMinutes: 23 * 545, computeUsd: null, totalUsd: null });
     });
   });
 
@@ -131,7 +141,11 @@ describe("planCommand", () => {
         /mimo-vl\s+2026-12\s+44,640\s+44,640\s+\$10,210\.06\s+\$7\.80\s+\$10,217\.86\s+\$10,217\.86\s+\$0\.00/,
       );
       expect(r.stdout).toMatch(/Grand total\s+\$10,217\.86/);
-      expect(r.stdout).toMatch(/pings\s+3,188/);
+      // cadence auto, before anything is measured: every 4 minutes, safe under a 5-minute eviction.
+      expect(r.stdout).toMatch(/pings\s+11,160/);
+      expect(r.stdout).toMatch(
+        /timings\s+cadence 4m \(assumed\), lead 6m \(assumed\), eviction 5m \(assumed\), restore 5m \(assumed\)/,
+      );
     });
 
     it("prints minutes and 'unknown' money when the CMU is not in the config", async () => {
@@ -140,7 +154,7 @@ describe("planCommand", () => {
         from: "2026-12-01T00:00Z",
         to: "2027-01-01T00:00Z",
       });
-      expect(r.stdout).toMatch(/mimo-vl\s+2026-12\s+12,581\s+12,650\s+unknown\s+unknown/);
+      expect(r.stdout).toMatch(/mimo-vl\s+2026-12\s+12,489\s+12,535\s+unknown\s+unknown/);
       expect(r.stdout).toContain("No customModelUnits in the config for mimo-vl");
     });
 

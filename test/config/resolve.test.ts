@@ -83,9 +83,11 @@ describe("parseConfigText", () => {
         modelId: "km5b98xhpqel",
         policy: "business-hours",
         customModelUnits: 4,
-        cadenceMs: 840_000,
-        leadTimeMs: 300_000,
-        evictionDelayMs: 900_000,
+        timing: {
+          cadence: { mode: "fixed", ms: 840_000 },
+          leadTime: { mode: "fixed", ms: 300_000 },
+          evictionDelay: { mode: "auto" },
+        },
         warmupTimeoutMs: 600_000,
         request: { messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
         metric: {
@@ -132,8 +134,11 @@ describe("parseConfigText", () => {
       );
       const [model] = resolved(parseConfigText(text, "m.yaml")).models;
       expect(model).toMatchObject({
-        cadenceMs: 90_000,
-        leadTimeMs: 0,
+        timing: {
+          cadence: { mode: "fixed", ms: 90_000 },
+          leadTime: { mode: "fixed", ms: 0 },
+          evictionDelay: { mode: "auto" },
+        },
         warmupTimeoutMs: 3_600_000,
         metric: {
           namespace: "AWS/Bedrock",
@@ -177,9 +182,9 @@ describe("parseConfigText", () => {
         'm.yaml:3:5: policies.always-on: redefines the built-in "always-on" policy; its models follow these windows instead',
       ],
       [
-        "a cadence not shorter than evictionDelay (at the block, as the default is not written)",
-        minimal("defaults:\n  evictionDelay: 10m"),
-        "m.yaml:2:3: defaults.cadence: 14m is not shorter than evictionDelay 10m; m may cool between pings",
+        "a fixed cadence not shorter than a fixed evictionDelay",
+        minimal("defaults:\n  cadence: 14m\n  evictionDelay: 10m"),
+        "m.yaml:2:12: defaults.cadence: 14m is not shorter than evictionDelay 10m; m may cool between pings",
       ],
       [
         "two models with one ARN",

@@ -48,9 +48,9 @@ describe("configSchema", () => {
       };
       const d = schema.properties.defaults.properties;
       expect([d.cadence?.default, d.leadTime?.default, d.evictionDelay?.default]).toEqual([
-        "14m",
-        "5m",
-        "15m",
+        "auto",
+        "auto",
+        "auto",
       ]);
     });
   });

@@ -42,6 +42,19 @@ const BUILT_INS: Policy[] = [
   windowsPolicy("business-hours", "UTC", [rule("mon-fri", "09:00", "18:00")]),
 ];
 
+/** Fixed timings (the YAML's durations), each defaulting to 14m / 5m / 15m. */
+export function fixed(t: {
+  cadence?: number;
+  lead?: number;
+  eviction?: number;
+}): ModelConfig["timing"] {
+  return {
+    cadence: { mode: "fixed", ms: t.cadence ?? 14 * MIN },
+    leadTime: { mode: "fixed", ms: t.lead ?? 5 * MIN },
+    evictionDelay: { mode: "fixed", ms: t.eviction ?? 15 * MIN },
+  };
+}
+
 export function model(
   name: string,
   policy: string,
@@ -55,9 +68,11 @@ export function model(
     modelId: name.padEnd(12, "x").slice(0, 12),
     policy,
     customModelUnits: 4,
-    cadenceMs: 14 * MIN,
-    leadTimeMs: 5 * MIN,
-    evictionDelayMs: 15 * MIN,
+    timing: {
+      cadence: { mode: "fixed", ms: 14 * MIN },
+      leadTime: { mode: "fixed", ms: 5 * MIN },
+      evictionDelay: { mode: "fixed", ms: 15 * MIN },
+    },
     warmupTimeoutMs: 10 * MIN,
     request: { messages: [{ role: "user", content: "ping" }], max_tokens: 1 },
     metric: {

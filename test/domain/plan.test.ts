@@ -8,8 +8,9 @@ import {
   policySpans,
   warmRuns,
 } from "../../src/domain/plan.js";
+import { initialTimings } from "../../src/domain/timings.js";
 import type { ModelConfig, Override, ResolvedConfig } from "../../src/domain/types.js";
-import { at, config, holiday, MIN, model, rule, windowsPolicy } from "./builders.js";
+import { at, config, fixed, holiday, MIN, model, rule, windowsPolicy } from "./builders.js";
 
 const shanghaiHours = windowsPolicy("business-hours", "Asia/Shanghai", [
   rule("mon-fri", "09:00", "18:00"),
@@ -31,7 +32,12 @@ describe("planModel", () => {
   describe("pings in a window", () => {
     it("pings Asia/Shanghai business hours from 08:55 to 17:47 every 14 minutes", () => {
       const m = model("mimo-vl", "business-hours");
-      const plan = planModel(config([shanghaiHours], [m]), m, day("2026-12-07", "+08:00"));
+      const plan = planModel(
+        config([shanghaiHours], [m]),
+        m,
+        day("2026-12-07", "+08:00"),
+        initialTimings(m),
+      );
       const times = localTimes(plan, "+08:00");
       expect(times[0]).toBe("08:55");
       expect(times.at(-1)).toBe("17:47");
@@ -42,8 +48,13 @@ describe("planModel", () => {
       expect(plan.windows).toEqual([
         { start: at("2026-12-07T09:00:00+08:00"), end: at("2026-12-07T18:00:00+08:00") },
       ]);
+      // The closing ping at 17:47 (15m eviction less the 2m margin) falls on the grid.
       expect(plan.warm).toEqual([
-        { start: at("2026-12-07T08:55:00+08:00"), end: at("2026-12-07T18:02:00+08:00") },
+        {
+          start: at("2026-12-07T08:55:00+08:00"),
+          end: at("2026-12-07T18:02:00+08:00"),
+          billedFrom: at("2026-12-07T09:00:00+08:00"),
+        },
       ]);
       expect(plan).toMatchObject({
         model: "mimo-vl",
@@ -63,7 +74,7 @@ describe("planModel", () => {
       (zone, date, offset, first, last) => {
         const policy = windowsPolicy("business-hours", zone, [rule("mon-fri", "09:00", "18:00")]);
         const m = model("m", "business-hours");
-        const plan = planModel(config([policy], [m]), m, day(date, offset));
+        const plan = planModel(config([policy], [m]), m, day(date, offset), initialTimings(m));
         const times = localTimes(plan, offset);
         expect([times[0], times.at(-1), times.length]).toEqual([first, last, 39]);
       },
@@ -86,7 +97,7 @@ describe("planModel", () => {
         "04:00",
         "2026-11-01",
         "2026-11-01T04:55:00.000Z",
-        "2026-11-01T08:53:00.000Z",
+        "2026-11-01T08:47:00.000Z",
         18,
       ],
       [
@@ -104,7 +115,7 @@ describe("planModel", () => {
         "04:00",
         "2026-10-25",
         "2026-10-24T22:55:00.000Z",
-        "2026-10-25T02:53:00.000Z",
+        "2026-10-25T02:47:00.000Z",
         18,
       ],
     ])("pings %s %s-%s on %s by real elapsed time", (zone, from, to, date, first, last, count) => {
@@ -114,7 +125,7 @@ describe("planModel", () => {
         start: at(`${date}T00:00:00Z`) - 6 * 3_600_000,
         end: at(`${date}T12:00:00Z`),
       };
-      const plan = planModel(config([policy], [m]), m, range);
+      const plan = planModel(config([policy], [m]), m, range, initialTimings(m));
       expect(new Date(plan.pings[0] as number).toISOString()).toBe(first);
       expect(new Date(plan.pings.at(-1) as number).toISOString()).toBe(last);
       expect(plan.pings).toHaveLength(count);
@@ -129,12 +140,17 @@ describe("planModel", () => {
         start: at("2026-11-30T12:00:00-08:00"),
         end: at("2026-12-01T12:00:00-08:00"),
       };
-      const plan = planModel(config([policy], [m]), m, range);
+      const plan = planModel(config([policy], [m]), m, range, initialTimings(m));
       expect(plan.pings[0]).toBe(at("2026-11-30T21:55:00-08:00"));
-      expect(plan.pings.at(-1)).toBe(at("2026-12-01T01:53:00-08:00"));
+      // Grid pings to 01:39, then the closing ping 13 minutes before 02:00.
+      expect(plan.pings.at(-1)).toBe(at("2026-12-01T01:47:00-08:00"));
       expect(plan.pings).toHaveLength(18);
       expect(plan.warm).toEqual([
-        { start: at("2026-11-30T21:55:00-08:00"), end: at("2026-12-01T02:08:00-08:00") },
+        {
+          start: at("2026-11-30T21:55:00-08:00"),
+          end: at("2026-12-01T02:02:00-08:00"),
+          billedFrom: at("2026-11-30T22:00:00-08:00"),
+        },
       ]);
     });
 
@@ -146,10 +162,10 @@ describe("planModel", () => {
         [holiday("2026-12-25")],
       );
       const m = model("m", "night");
-      const plan = planModel(config([policy], [m]), m, day("2026-12-25", "Z"));
+      const plan = planModel(config([policy], [m]), m, day("2026-12-25", "Z"), initialTimings(m));
       // The Dec 24 window's grid runs on from 21:55: 00:01 is its first ping of Dec 25.
       expect(plan.pings[0]).toBe(at("2026-12-25T00:01:00Z"));
-      expect(plan.pings.at(-1)).toBe(at("2026-12-25T01:53:00Z"));
+      expect(plan.pings.at(-1)).toBe(at("2026-12-25T01:47:00Z"));
       expect(plan.pings).toHaveLength(9);
     });
   });
@@ -157,14 +173,14 @@ describe("planModel", () => {
   describe("bridging", () => {
     it.each([
       ["12:10", 1, "17:47"],
-      ["12:20", 2, "17:51"],
+      ["12:20", 2, "17:47"],
     ])("with the second window at %s makes %i run(s)", (secondFrom, runs, lastPing) => {
       const policy = windowsPolicy("split", "UTC", [
         rule("daily", "09:00", "12:00"),
         rule("daily", secondFrom, "18:00"),
       ]);
       const m = model("m", "split");
-      const plan = planModel(config([policy], [m]), m, day("2026-12-07", "Z"));
+      const plan = planModel(config([policy], [m]), m, day("2026-12-07", "Z"), initialTimings(m));
       expect(plan.warm).toHaveLength(runs);
       expect(plan.windows).toHaveLength(2);
       expect(new Date(plan.pings.at(-1) as number).toISOString().slice(11, 16)).toBe(lastPing);
@@ -175,22 +191,28 @@ describe("planModel", () => {
         rule("daily", "09:00", "12:00"),
         rule("daily", "12:40", "18:00"),
       ]);
-      const m = model("m", "split", { evictionDelayMs: 60 * MIN });
-      const plan = planModel(config([policy], [m]), m, day("2026-12-07", "Z"));
+      const m = model("m", "split", { timing: fixed({ eviction: 60 * MIN }) });
+      const plan = planModel(config([policy], [m]), m, day("2026-12-07", "Z"), initialTimings(m));
       expect(plan.warm).toHaveLength(1);
-      expect(plan.pings.slice(1).every((t, i) => t - (plan.pings[i] as number) === 14 * MIN)).toBe(
-        true,
-      );
+      const gaps = plan.pings.slice(1).map((t, i) => t - (plan.pings[i] as number));
+      expect(gaps.slice(0, -1).every((g) => g === 14 * MIN)).toBe(true);
+      // The closing ping goes out 58 minutes (60m eviction less the margin) before 18:00.
+      expect(new Date(plan.pings.at(-1) as number).toISOString().slice(11, 16)).toBe("17:02");
     });
   });
 
   describe("always-on and off", () => {
     it("pings always-on every cadence on a grid anchored at the epoch", () => {
       const m = model("m", "always-on");
-      const plan = planModel(config([], [m]), m, {
-        start: at("2026-12-01T00:00:00Z"),
-        end: at("2027-01-01T00:00:00Z"),
-      });
+      const plan = planModel(
+        config([], [m]),
+        m,
+        {
+          start: at("2026-12-01T00:00:00Z"),
+          end: at("2027-01-01T00:00:00Z"),
+        },
+        initialTimings(m),
+      );
       expect(plan.pings.every((t) => t % (14 * MIN) === 0)).toBe(true);
       expect(plan.pings).toHaveLength(
         Math.ceil((31 * 1440) / 14) - (plan.pings[0] === at("2026-12-01T00:00:00Z") ? 0 : 1),
@@ -203,10 +225,15 @@ describe("planModel", () => {
 
     it("never pings off", () => {
       const m = model("m", "off");
-      const plan = planModel(config([], [m]), m, {
-        start: at("2026-12-01T00:00:00Z"),
-        end: at("2027-01-01T00:00:00Z"),
-      });
+      const plan = planModel(
+        config([], [m]),
+        m,
+        {
+          start: at("2026-12-01T00:00:00Z"),
+          end: at("2027-01-01T00:00:00Z"),
+        },
+        initialTimings(m),
+      );
       expect([plan.pings, plan.windows, plan.warm]).toEqual([[], [], []]);
     });
   });
@@ -257,6 +284,7 @@ describe("planModel", () => {
         config([shanghaiHours], [m], overrides, "Asia/Shanghai"),
         m,
         day("2026-12-07", "+08:00"),
+        initialTimings(m),
       );
       expect(plan.windows).toEqual(windows.map(([s, e]) => ({ start: from(s), end: from(e) })));
       expect(plan.warm.map((w) => w.start)).toEqual(runStarts.map(from));
@@ -292,15 +320,15 @@ describe("planModel", () => {
       ]),
     ];
     const models: ModelConfig[] = [
-      model("bh", "business-hours", { cadenceMs: 13 * MIN, leadTimeMs: 7 * MIN }),
+      model("bh", "business-hours", { timing: fixed({ cadence: 13 * MIN, lead: 7 * MIN }) }),
       model("night", "night"),
-      model("weekend", "weekend", { cadenceMs: 11 * MIN }),
+      model("weekend", "weekend", { timing: fixed({ cadence: 11 * MIN }) }),
       model("week", "week"),
-      model("week-13", "week", { cadenceMs: 13 * MIN, leadTimeMs: 3 * MIN }),
-      model("week-12", "week", { cadenceMs: 12 * MIN, leadTimeMs: 1 * MIN }),
-      model("week-11", "week", { cadenceMs: 11 * MIN, leadTimeMs: 2 * MIN }),
-      model("split", "split", { leadTimeMs: 0 }),
-      model("ao", "always-on", { cadenceMs: 90_000 * 9 }),
+      model("week-13", "week", { timing: fixed({ cadence: 13 * MIN, lead: 3 * MIN }) }),
+      model("week-12", "week", { timing: fixed({ cadence: 12 * MIN, lead: 1 * MIN }) }),
+      model("week-11", "week", { timing: fixed({ cadence: 11 * MIN, lead: 2 * MIN }) }),
+      model("split", "split", { timing: fixed({ lead: 0 }) }),
+      model("ao", "always-on", { timing: fixed({ cadence: 90_000 * 9 }) }),
       model("ov", "business-hours"),
     ];
     const overrides: Override[] = [
@@ -322,16 +350,19 @@ describe("planModel", () => {
     it.each(models.map((m) => [m.name, m] as const))(
       "gives %s the same pings through 300 random sub-ranges",
       (_name, m) => {
-        const full = planModel(cfg, m, { start: base, end: base + span });
+        const full = planModel(cfg, m, { start: base, end: base + span }, initialTimings(m));
         expect(full.pings.length).toBeGreaterThan(0);
         // Inside a warm run no interval exceeds the cadence, so the model never cools early.
         for (const [i, t] of full.pings.entries()) {
           const previous = full.pings[i - 1];
           const sameRun = full.warm.some(
-            (w) => previous !== undefined && w.start <= previous && t < w.end - m.evictionDelayMs,
+            (w) =>
+              previous !== undefined &&
+              w.start <= previous &&
+              t < w.end - initialTimings(m).evictionDelay.ms,
           );
           if (previous !== undefined && sameRun)
-            expect(t - previous).toBeLessThanOrEqual(m.cadenceMs);
+            expect(t - previous).toBeLessThanOrEqual(initialTimings(m).cadence.ms);
         }
         const next = random(m.name.length * 7919);
         for (let i = 0; i < 300; i++) {
@@ -341,7 +372,7 @@ describe("planModel", () => {
               ? Math.floor(next() * 3 * 3_600_000)
               : Math.floor(next() * 20 * 86_400_000);
           const end = Math.min(base + span, start + length + 1);
-          const sub = planModel(cfg, m, { start, end });
+          const sub = planModel(cfg, m, { start, end }, initialTimings(m));
           expect(sub.pings).toEqual(full.pings.filter((t) => t >= start && t < end));
           for (const t of [start, Math.floor((start + end) / 2)]) {
             expect(isInWindow(sub, t)).toBe(isInWindow(full, t));
@@ -395,8 +426,12 @@ describe("warmRuns", () => {
   it("returns the plan's warm runs", () => {
     const m = model("mimo-vl", "business-hours");
     const cfg = config([shanghaiHours], [m]);
-    expect(warmRuns(cfg, m, day("2026-12-08", "+08:00"))).toEqual([
-      { start: at("2026-12-08T08:55:00+08:00"), end: at("2026-12-08T18:02:00+08:00") },
+    expect(warmRuns(cfg, m, day("2026-12-08", "+08:00"), initialTimings(m))).toEqual([
+      {
+        start: at("2026-12-08T08:55:00+08:00"),
+        end: at("2026-12-08T18:02:00+08:00"),
+        billedFrom: at("2026-12-08T09:00:00+08:00"),
+      },
     ]);
   });
 });

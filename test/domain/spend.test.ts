@@ -12,6 +12,7 @@ import {
   projectRestOfMonth,
   SpendError,
 } from "../../src/domain/spend.js";
+import { initialTimings } from "../../src/domain/timings.js";
 import { at, config, holiday, MIN, model, rule, windowsPolicy } from "./builders.js";
 
 const cents = (x: number) => Math.round(x * 100) / 100;
@@ -94,7 +95,7 @@ describe("projectMonth", () => {
   ])(
     "costs always-on 4 CMU in %s: %i minutes, compute %d, total %d",
     (month, minutes, compute, total) => {
-      const cost = projectMonth(cfg, alwaysOn, 4, month);
+      const cost = projectMonth(cfg, alwaysOn, 4, month, initialTimings(alwaysOn));
       expect(cost.warmMinutes).toBe(minutes);
       expect(cost.billedMinutes).toBe(minutes);
       expect(cents(cost.computeUsd)).toBe(compute);
@@ -105,7 +106,9 @@ describe("projectMonth", () => {
   );
 
   it("formats the December 2026 always-on total as $10,217.86", () => {
-    expect(formatUsd(projectMonth(cfg, alwaysOn, 4, "2026-12").totalUsd)).toBe("$10,217.86");
+    expect(
+      formatUsd(projectMonth(cfg, alwaysOn, 4, "2026-12", initialTimings(alwaysOn)).totalUsd),
+    ).toBe("$10,217.86");
   });
 
   describe("business hours Mon-Fri 09:00-18:00, December 2026", () => {
@@ -117,7 +120,7 @@ describe("projectMonth", () => {
 
     it("has 23 x 540 window minutes, $2,840.70 at 4 CMU", () => {
       const december = monthRange("2026-12");
-      const windowMinutes = planModel(hoursCfg, m, december).windows.reduce(
+      const windowMinutes = planModel(hoursCfg, m, december, initialTimings(m)).windows.reduce(
         (sum, w) => sum + (w.end - w.start) / MIN,
         0,
       );
@@ -125,13 +128,15 @@ describe("projectMonth", () => {
       expect(formatUsd(windowMinutes * 4 * 0.05718)).toBe("$2,840.70");
     });
 
-    it("projects the lead and tail minutes too: 23 runs of 08:55-18:02, billed 550 minutes each", () => {
-      const cost = projectMonth(hoursCfg, m, 4, "2026-12");
-      expect(cost.warmMinutes).toBe(23 * 547);
-      expect(cost.billedMinutes).toBe(23 * 550);
-      expect(cents(cost.computeUsd)).toBe(2_893.31);
-      expect(cents(cost.totalUsd)).toBe(2_901.11);
-      expect(cents(cost.alwaysOnUsd - cost.totalUsd)).toBe(7_316.75);
+    it("bills each run from its first success to its tail: 23 runs of 09:00-18:02, billed 545 minutes each", () => {
+      // First ping 08:55 (lead 5m), answered after the assumed 5-minute restore at 09:00;
+      // closing ping 17:47 (eviction 15m less the 2m margin), cold at 18:02.
+      const cost = projectMonth(hoursCfg, m, 4, "2026-12", initialTimings(m));
+      expect(cost.warmMinutes).toBe(23 * 542);
+      expect(cost.billedMinutes).toBe(23 * 545);
+      expect(cents(cost.computeUsd)).toBe(2_867.01);
+      expect(cents(cost.totalUsd)).toBe(2_874.81);
+      expect(cents(cost.alwaysOnUsd - cost.totalUsd)).toBe(7_343.06);
     });
 
     it("drops a holiday: Christmas leaves 22 runs", () => {
@@ -141,9 +146,9 @@ describe("projectMonth", () => {
         [rule("mon-fri", "09:00", "18:00")],
         [holiday("2026-12-25")],
       );
-      expect(planMonthMinutes(config([withHoliday], [m]), m, "2026-12").billedMinutes).toBe(
-        22 * 550,
-      );
+      expect(
+        planMonthMinutes(config([withHoliday], [m]), m, "2026-12", initialTimings(m)).billedMinutes,
+      ).toBe(22 * 545);
     });
   });
 
@@ -152,14 +157,23 @@ describe("projectMonth", () => {
     const m = model("batch", "night");
     const cfg2 = config([night], [m]);
     const range = { start: at("2026-11-30T12:00:00Z"), end: at("2026-12-01T12:00:00Z") };
-    const [run] = planModel(cfg2, m, range).warm;
-    expect(run).toEqual({ start: at("2026-11-30T21:55:00Z"), end: at("2026-12-01T02:08:00Z") });
-    const nov = projectMonth(cfg2, m, 2, "2026-11", { from: at("2026-11-30T12:00:00Z") });
-    const dec = projectMonth(cfg2, m, 2, "2026-12", { to: at("2026-12-01T12:00:00Z") });
-    // Billing windows start at 21:55 every 5 minutes: 25 of them start in November, 26 in December.
-    expect([nov.warmMinutes, dec.warmMinutes]).toEqual([125, 128]);
-    expect([nov.billedMinutes, dec.billedMinutes]).toEqual([125, 130]);
-    expect(nov.billedMinutes + dec.billedMinutes).toBe(billedMinutes(253 * MIN));
+    const [run] = planModel(cfg2, m, range, initialTimings(m)).warm;
+    expect(run).toEqual({
+      start: at("2026-11-30T21:55:00Z"),
+      end: at("2026-12-01T02:02:00Z"),
+      billedFrom: at("2026-11-30T22:00:00Z"),
+    });
+    const nov = projectMonth(cfg2, m, 2, "2026-11", initialTimings(m), {
+      from: at("2026-11-30T12:00:00Z"),
+    });
+    const dec = projectMonth(cfg2, m, 2, "2026-12", initialTimings(m), {
+      to: at("2026-12-01T12:00:00Z"),
+    });
+    // Billing windows start at the first success, 22:00, every 5 minutes: 24 of them start
+    // in November, 25 in December.
+    expect([nov.warmMinutes, dec.warmMinutes]).toEqual([120, 122]);
+    expect([nov.billedMinutes, dec.billedMinutes]).toEqual([120, 125]);
+    expect(nov.billedMinutes + dec.billedMinutes).toBe(billedMinutes(242 * MIN));
   });
 });
 
@@ -168,7 +182,7 @@ describe("projectRestOfMonth", () => {
     const m = model("mimo-vl", "always-on");
     const cfg = config([], [m]);
     const now = at("2026-12-16T00:00:00Z");
-    const projected = projectRestOfMonth(cfg, m, 4, now, 5_000);
+    const projected = projectRestOfMonth(cfg, m, 4, now, 5_000, initialTimings(m));
     expect(cents(projected)).toBe(cents(5_000 + 16 * 1440 * 4 * 0.05718 + 7.8));
   });
 });

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/config/load.js";
 import { planModel } from "../../src/domain/plan.js";
+import { initialTimings } from "../../src/domain/timings.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import type { DaemonStatus } from "../../src/runtime/daemon.js";
 import { eventsOf, type Harness, startHarness } from "./daemonHarness.js";
@@ -36,7 +37,7 @@ describe("Daemon", () => {
 
     it("keeps every window minute warm (coverage 100%)", () => {
       for (const model of config.models) {
-        const windows = planModel(config, model, DECEMBER).windows;
+        const windows = planModel(config, model, DECEMBER, initialTimings(model)).windows;
         const runs =
           h.sim.ledger().models.find((m) => m.modelArn === model.modelArn)?.copies[0]?.runs ?? [];
         let windowMs = 0;

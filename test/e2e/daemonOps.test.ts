@@ -5,6 +5,7 @@ import { DateTime } from "luxon";
 import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { planModel } from "../../src/domain/plan.js";
+import { initialTimings } from "../../src/domain/timings.js";
 import type { DailySummary } from "../../src/runtime/summary.js";
 import {
   ARN as ARN_A,
@@ -191,7 +192,12 @@ describe("Daemon", () => {
 
       const model = after.models.find((m) => m.name === "alpha");
       if (!model) throw new Error("alpha missing");
-      const planned = planModel(after, model, { start: reloadAt, end: local("11:00") }).pings;
+      const planned = planModel(
+        after,
+        model,
+        { start: reloadAt, end: local("11:00") },
+        initialTimings(model),
+      ).pings;
       const sent = (h.invokeTimes.get(ARN_A) ?? []).filter(
         (t) => t >= reloadAt && t < local("11:00"),
       );

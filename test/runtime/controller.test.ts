@@ -17,6 +17,7 @@ import {
   retryDelay,
 } from "../../src/runtime/controller.js";
 import { CopyHistory } from "../../src/runtime/copyHistory.js";
+import { LearnedTimings } from "../../src/runtime/learnedTimings.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { noopObserver } from "../../src/runtime/observer.js";
 
@@ -256,14 +257,16 @@ function businessHoursController(clock: RuntimeClock) {
       return {};
     },
   };
+  const logger = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
   const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
     limiter: new RequestLimiter(1),
     clock,
-    logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
+    logger,
     clients: { runtime } as unknown as RegionClients,
     observer: noopObserver,
     random: () => 0.5,
     timing: DEFAULT_TIMING,
+    learned: new LearnedTimings(tmpdir(), logger),
   });
   return { c, config: loaded.config, model, sent: () => sent };
 }
