@@ -401,6 +401,7 @@ export class ModelController {
   start(): void {
     const now = this.#deps.clock.now();
     this.#deps.observer.timings?.(this.#model.name, timingSeconds(this.#timings));
+    this.#logTimings("the daemon started", undefined);
     // A ping planned for this very instant counts as the one to send now.
     const previous = this.#pingsIn({ start: now - this.#timings.cadence.ms, end: now + 1 });
     this.#lastDue = now;
@@ -548,12 +549,26 @@ export class ModelController {
     this.#plan = undefined;
     this.#planRange = undefined;
     this.timingsVersion++;
+    this.#logTimings(why, previous);
+    this.#deps.observer.timings?.(this.#model.name, timingSeconds(next));
+    this.#checkContradictions();
+    if (reschedule && !this.#stopped) {
+      // Planned instants already past on the new grid are not "missed": the next one counts.
+      this.#lastDue = Math.max(this.#lastDue, this.#deps.clock.now());
+      this.#cancelPing?.();
+      this.#scheduleNext();
+    }
+  }
+
+  /** The `timings` line: the timings now, those before, and the measurements behind them. */
+  #logTimings(why: string, previous: ModelTimings | undefined): void {
+    const next = this.#timings;
     const recent = this.observations;
     this.log.info(
       {
         event: "timings",
         reason: why,
-        previous: timingFields(previous),
+        previous: previous === undefined ? null : timingFields(previous),
         timings: timingFields(next),
         evictions: recent.evictions.map((s) => ({
           minutes: round1(s.ms / MINUTE_MS),
@@ -565,14 +580,6 @@ export class ModelController {
       },
       `timings: cadence ${describeTiming(next.cadence)}, lead ${describeTiming(next.leadTime)}, eviction ${describeTiming(next.evictionDelay)}, restore ${describeTiming(next.restore)}`,
     );
-    this.#deps.observer.timings?.(this.#model.name, timingSeconds(next));
-    this.#checkContradictions();
-    if (reschedule && !this.#stopped) {
-      // Planned instants already past on the new grid are not "missed": the next one counts.
-      this.#lastDue = Math.max(this.#lastDue, this.#deps.clock.now());
-      this.#cancelPing?.();
-      this.#scheduleNext();
-    }
   }
 
   /** Bumped whenever the timings change, so cached projections know to recompute. */
@@ -761,9 +768,43 @@ export class ModelController {
     const plan = this.planAround(after);
     const next = plan.pings.find((p) => p > this.#lastDue);
     const range = this.#planRange as Interval;
+    const keepAlive = next === undefined ? undefined : this.#keepAliveBefore(plan, next, now);
+    if (keepAlive !== undefined) {
+      this.#cancelPing = this.#deps.clock.setTimer(keepAlive, () => this.#onKeepAlive());
+      return;
+    }
     // No ping within the horizon: look again when it runs out.
     const at = next ?? range.end - this.#timings.cadence.ms;
     this.#cancelPing = this.#deps.clock.setTimer(at, () => this.#onTimer(next !== undefined));
+  }
+
+  /**
+   * When the timings change inside a warm run, the plan's grid moves with them: its next
+   * ping can come later than a cadence after the last successful one. The instant a ping
+   * must go out to keep the spacing, if it comes before the planned one in the same run.
+   */
+  #keepAliveBefore(plan: ModelPlan, next: number, now: number): number | undefined {
+    const lastOk = this.lastOkAt;
+    // A ping still retrying sets lastOkAt when it succeeds, and the success reschedules.
+    if (lastOk === undefined || this.attemptInProgress) return undefined;
+    const due = lastOk + this.#timings.cadence.ms;
+    if (due >= next) return undefined;
+    const run = plan.warm.find((w) => w.start <= lastOk && lastOk < w.end);
+    if (run === undefined || next >= run.end) return undefined;
+    return Math.max(due, now);
+  }
+
+  #onKeepAlive(): void {
+    if (this.#stopped) return;
+    const now = this.#deps.clock.now();
+    this.#lastDue = Math.max(this.#lastDue, now);
+    if (!this.attemptInProgress) {
+      this.#carryOut({
+        action: "ping",
+        reason: "keep-alive: a cadence since the last successful ping (the plan's grid moved)",
+      });
+    }
+    this.#scheduleNext();
   }
 
   #onTimer(pingDue: boolean): void {
@@ -916,6 +957,11 @@ export class ModelController {
     this.lastPing = { at: now, result: "ok", reason: attempt.reason };
     this.#awaitingCool = true;
     if (this.#attempt === attempt) this.#attempt = undefined;
+    if (!this.#stopped) {
+      // The spacing of the next ping counts from this success.
+      this.#cancelPing?.();
+      this.#scheduleNext();
+    }
     const fields = {
       event: "ping",
       result: "ok",
