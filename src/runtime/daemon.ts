@@ -13,6 +13,7 @@ import {
   projectMonth,
   projectRestOfMonth,
 } from "../domain/spend.js";
+import { timingFields } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 import {
@@ -719,6 +720,7 @@ export class Daemon {
       projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
       alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
       savingUsd: centsOrNull(f.savingUsd),
+      timings: timingFields(c.timings),
     };
   }
 }

@@ -24,6 +24,8 @@ export interface ModelDaySummary {
   readonly projectedMonthUsd: number | null;
   readonly alwaysOnMonthUsd: number | null;
   readonly savingUsd: number | null;
+  /** The timings the model was planned with at the end of the day, and where each came from. */
+  readonly timings?: Record<string, { seconds: number; source: string }>;
 }
 
 export interface DailySummary {
