@@ -55,7 +55,7 @@ async function threeDays(
   return { h, days };
 }
 
-describe("learned timings over the wire", { timeout: 120_000 }, () => {
+describe("learned timings over the wire", { timeout: 300_000 }, () => {
   const startHarness = harnessPerTest();
 
   it("holds a model that is evicted 6 minutes after its last call: cold at most once in its first window, never after", async () => {
