@@ -1,4 +1,5 @@
 import type {
+  Budgets,
   DaemonSettings,
   DateRange,
   ModelConfig,
@@ -113,9 +114,20 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,
   };
+  const budgets: Budgets | undefined = raw.budgets && {
+    fleetUsd: raw.budgets.fleet,
+    modelUsd: new Map(Object.entries(raw.budgets.models ?? {})),
+  };
   return {
     ok: true,
-    config: { timezone: raw.timezone, policies, overrides, models, daemon },
+    config: {
+      timezone: raw.timezone,
+      policies,
+      overrides,
+      models,
+      daemon,
+      ...(budgets && { budgets }),
+    },
     warnings,
   };
 }

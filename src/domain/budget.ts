@@ -1,0 +1,132 @@
+import { monthOf, monthRange } from "./spend.js";
+
+/**
+ * Monthly budgets: how a projection stands against one, which crossings are due, and when
+ * the budget is reached at the current rate. Months are UTC calendar months, as AWS bills.
+ */
+
+/** Fractions of a budget whose crossing is announced: 80% and 100%. */
+export const BUDGET_THRESHOLDS = [0.8, 1] as const;
+export type BudgetThreshold = (typeof BUDGET_THRESHOLDS)[number];
+
+/** `within` below 80%, `near` from 80% to below 100%, `over` at 100% and above. */
+export type BudgetLevel = "within" | "near" | "over";
+
+/** The model a budget belongs to; null for the fleet's. */
+export type BudgetOwner = string | null;
+
+/** How a month's projection stands against a budget at one instant. */
+export interface BudgetStanding {
+  readonly model: BudgetOwner;
+  readonly budgetUsd: number;
+  /** Undefined while no projection is known (custom model units unknown). */
+  readonly projectedMonthUsd: number | undefined;
+  readonly monthToDateUsd: number | undefined;
+  /** Models of the fleet whose spend is unknown and so left out of its figures. */
+  readonly modelsWithUnknownCmu: readonly string[];
+}
+
+/** A threshold of a budget that the month's projection reached. */
+export interface BudgetCrossing {
+  readonly model: BudgetOwner;
+  /** yyyy-MM, UTC. */
+  readonly month: string;
+  readonly threshold: BudgetThreshold;
+  /** Epoch ms of the minute it was found. */
+  readonly at: number;
+  readonly budgetUsd: number;
+  readonly projectedMonthUsd: number;
+  readonly monthToDateUsd: number;
+  /** yyyy-MM-dd (UTC) on which month to date reaches the budget at the current rate; null if not this month. */
+  readonly reachedOn: string | null;
+  readonly modelsWithUnknownCmu: readonly string[];
+}
+
+export function budgetLevel(ratio: number): BudgetLevel {
+  if (ratio >= 1) return "over";
+  return ratio >= BUDGET_THRESHOLDS[0] ? "near" : "within";
+}
+
+/**
+ * The instant month to date reaches `budgetUsd` if the rest of the projection is spent at an
+ * even daily rate from `now` to the month's end; `now` when it already has, undefined when
+ * the projection stays below it.
+ */
+export function budgetReachedAt(
+  budgetUsd: number,
+  monthToDateUsd: number,
+  projectedMonthUsd: number,
+  now: number,
+): number | undefined {
+  if (monthToDateUsd >= budgetUsd) return now;
+  if (projectedMonthUsd < budgetUsd) return undefined;
+  const end = monthRange(monthOf(now)).end;
+  const restUsd = projectedMonthUsd - monthToDateUsd;
+  return Math.min(end - 1, now + ((budgetUsd - monthToDateUsd) / restUsd) * (end - now));
+}
+
+/** `budgetReachedAt` as a UTC date, the day AWS would bill it on. */
+export function budgetReachedOn(
+  budgetUsd: number,
+  monthToDateUsd: number,
+  projectedMonthUsd: number,
+  now: number,
+): string | null {
+  const t = budgetReachedAt(budgetUsd, monthToDateUsd, projectedMonthUsd, now);
+  return t === undefined ? null : new Date(t).toISOString().slice(0, 10);
+}
+
+/**
+ * The crossings to announce at `now`: each threshold the projection is at or above that
+ * `announced` does not hold for this budget and month yet. Once per threshold per month:
+ * a projection that wavers around a threshold (the rest of the month is re-planned every
+ * few minutes) does not announce it again, and neither does a restart.
+ */
+export function dueCrossings(
+  standing: BudgetStanding,
+  announced: readonly BudgetCrossing[],
+  now: number,
+): BudgetCrossing[] {
+  const { projectedMonthUsd, budgetUsd } = standing;
+  if (projectedMonthUsd === undefined) return [];
+  const month = monthOf(now);
+  const monthToDateUsd = standing.monthToDateUsd ?? 0;
+  return BUDGET_THRESHOLDS.filter(
+    (threshold) =>
+      projectedMonthUsd >= threshold * budgetUsd &&
+      !announced.some(
+        (c) => c.model === standing.model && c.month === month && c.threshold === threshold,
+      ),
+  ).map((threshold) => ({
+    model: standing.model,
+    month,
+    threshold,
+    at: now,
+    budgetUsd,
+    projectedMonthUsd,
+    monthToDateUsd,
+    reachedOn: budgetReachedOn(budgetUsd, monthToDateUsd, projectedMonthUsd, now),
+    modelsWithUnknownCmu: standing.modelsWithUnknownCmu,
+  }));
+}
+
+/** The fleet's month: the sum over models whose spend is known, and the names of the others. */
+export function fleetSpend(
+  models: readonly {
+    readonly name: string;
+    readonly monthToDateUsd: number | undefined;
+    readonly projectedMonthUsd: number | undefined;
+  }[],
+): { monthToDateUsd: number; projectedMonthUsd: number; modelsWithUnknownCmu: string[] } {
+  let monthToDateUsd = 0;
+  let projectedMonthUsd = 0;
+  const modelsWithUnknownCmu: string[] = [];
+  for (const m of models) {
+    if (m.projectedMonthUsd === undefined) modelsWithUnknownCmu.push(m.name);
+    else {
+      projectedMonthUsd += m.projectedMonthUsd;
+      monthToDateUsd += m.monthToDateUsd ?? 0;
+    }
+  }
+  return { monthToDateUsd, projectedMonthUsd, modelsWithUnknownCmu };
+}
