@@ -1,6 +1,13 @@
 import type { Command } from "commander";
+import { budgetLevel } from "../domain/budget.js";
 import { formatUsd } from "../domain/spend.js";
-import { type DailySummary, readSummaries, SummaryFileError } from "../runtime/summary.js";
+import {
+  type BudgetCrossingSummary,
+  type BudgetDaySummary,
+  type DailySummary,
+  readSummaries,
+  SummaryFileError,
+} from "../runtime/summary.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
 
@@ -91,6 +98,7 @@ const HEADERS = [
   "month to date",
   "projected",
   "saving",
+  "budget",
 ] as const;
 
 /** The table: a row per model per day, a total row per day, hints under their day. */
@@ -110,6 +118,7 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
         fmtUsd(m.monthToDateUsd),
         fmtUsd(m.projectedMonthUsd),
         fmtUsd(m.savingUsd),
+        fmtBudget(m.budget),
       ]);
     }
     const t = s.total;
@@ -124,7 +133,9 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
       formatUsd(t.monthToDateUsd),
       formatUsd(t.projectedMonthUsd),
       formatUsd(t.savingUsd),
+      fmtBudget(s.fleetBudget),
     ]);
+    for (const c of s.budgetCrossings ?? []) notes.push(`${s.date}: ${describeCrossing(c)}`);
     if (s.hint) notes.push(`${s.date}: ${s.hint}`);
     if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
   }
@@ -147,6 +158,24 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
 
 function fmtUsd(x: number | null): string {
   return x === null ? "unknown" : formatUsd(x);
+}
+
+/** "85% near", "120% OVER", "41%"; empty without a budget or in a summary older than budgets. */
+function fmtBudget(b: BudgetDaySummary | null | undefined): string {
+  if (!b) return "";
+  if (b.ratio === null) return `unknown of ${formatUsd(b.budgetUsd)}`;
+  const mark = { within: "", near: " near", over: " OVER" }[budgetLevel(b.ratio)];
+  return `${Math.round(b.ratio * 100)}%${mark}`;
+}
+
+function describeCrossing(c: BudgetCrossingSummary): string {
+  const whose = c.model === null ? "the fleet" : c.model;
+  const reach = c.reachedOn === null ? "not reached this month" : `reached on ${c.reachedOn}`;
+  const unknown =
+    c.modelsWithUnknownCmu.length > 0
+      ? ` (left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")})`
+      : "";
+  return `${whose} crossed ${Math.round(c.threshold * 100)}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)}, month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
 }
 
 function fmtNum(x: number | null): string {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { budgetReachedOn } from "../../src/domain/budget.js";
+import { formatUsd } from "../../src/domain/spend.js";
 import { BUDGETS_FILE } from "../../src/runtime/budgetState.js";
 import { Daemon } from "../../src/runtime/daemon.js";
 import { type BudgetScope, type DaemonObserver, noopObserver } from "../../src/runtime/observer.js";
@@ -208,8 +209,9 @@ budgets:
     );
     expect(code).toBe(0);
     expect(out.some((l) => /^2026-12-07\s+alpha\s.*\s8\d% near$/.test(l))).toBe(true);
+    const crossing = summary.budgetCrossings?.[0];
     expect(out).toContain(
-      `2026-12-07: alpha crossed 80% of its $2,800.00 budget at 08:00 UTC+8: projected ${summary.budgetCrossings?.[0]?.projectedMonthUsd}`,
+      `2026-12-07: alpha crossed 80% of its $2,800.00 2026-12 budget: projected ${formatUsd(crossing?.projectedMonthUsd ?? 0)}, month to date ${formatUsd(crossing?.monthToDateUsd ?? 0)}, not reached this month at the current rate`,
     );
   });
 });
