@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { budgetLevel } from "../domain/budget.js";
+import { formatBudgetShare } from "../domain/budget.js";
 import { formatUsd } from "../domain/spend.js";
 import {
   type BudgetCrossingSummary,
@@ -163,9 +163,7 @@ function fmtUsd(x: number | null): string {
 /** "85% near", "120% OVER", "41%"; empty without a budget or in a summary older than budgets. */
 function fmtBudget(b: BudgetDaySummary | null | undefined): string {
   if (!b) return "";
-  if (b.ratio === null) return `unknown of ${formatUsd(b.budgetUsd)}`;
-  const mark = { within: "", near: " near", over: " OVER" }[budgetLevel(b.ratio)];
-  return `${Math.round(b.ratio * 100)}%${mark}`;
+  return b.ratio === null ? `unknown of ${formatUsd(b.budgetUsd)}` : formatBudgetShare(b.ratio);
 }
 
 function describeCrossing(c: BudgetCrossingSummary): string {

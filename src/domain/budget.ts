@@ -47,6 +47,12 @@ export function budgetLevel(ratio: number): BudgetLevel {
   return ratio >= BUDGET_THRESHOLDS[0] ? "near" : "within";
 }
 
+/** "86% near", "120% OVER", "24%": the share of a budget as `plan` and `report` print it. */
+export function formatBudgetShare(ratio: number): string {
+  const mark = { within: "", near: " near", over: " OVER" }[budgetLevel(ratio)];
+  return `${Math.round(ratio * 100)}%${mark}`;
+}
+
 /**
  * The instant month to date reaches `budgetUsd` if the rest of the projection is spent at an
  * even daily rate from `now` to the month's end; `now` when it already has, undefined when

@@ -36,6 +36,27 @@ models:
 `,
 );
 
+/** Always-on (4 CMU, $10,217.86 in December 2026) and business hours in UTC (4 CMU). */
+const budgeted = (budgets: string) =>
+  yamlFile(
+    "budgets.yaml",
+    `${PRICING}models:
+  - name: mimo-vl
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel
+    policy: always-on
+    customModelUnits: 4
+  - name: office
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/a1b2c3d4e5f6
+    policy: business-hours
+    customModelUnits: 4
+  - name: unsized
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/b2b2b2b2b2b2
+    policy: business-hours
+budgets:
+${budgets}`,
+  );
+const DECEMBER = { from: "2026-12-01T00:00Z", to: "2027-01-01T00:00Z" };
+
 async function plan(opts: Partial<PlanOptions>) {
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -77,6 +98,7 @@ describe("planCommand", () => {
           storageUsd: 7.8,
           totalUsd: 133.6,
           alwaysOnUsd: 337.16,
+          budget: null,
         },
       ]);
       const batch = out.models[1];
@@ -102,6 +124,7 @@ describe("planCommand", () => {
           storageUsd: 7.8,
           totalUsd: 10_217.86,
           alwaysOnUsd: 10_217.86,
+          budget: null,
         },
       ]);
       expect(out.totalUsd).toBe(10_217.86);
@@ -217,5 +240,65 @@ describe("keepwarm plan (the built CLI entry point)", () => {
     const r = run("--config", alwaysOn, "--from", "2026-12-01T00:00");
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--from");
+  });
+});
+
+describe("planCommand with budgets", () => {
+  const config = budgeted(
+    "  fleet: 12000\n  models:\n    mimo-vl: 10000\n    office: 3000\n    unsized: 100\n",
+  );
+
+  it("marks a month over budget and one within 80-100%, per model and for the fleet", async () => {
+    const r = await plan({ config, ...DECEMBER });
+    expect(r.code).toBe(0);
+    const row = (name: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => l.startsWith(` ${name} `))
+        ?.split(/ {2,}/)
+        .at(-1);
+    // $10,217.86 of $10,000; 23 weekdays x 550 billed minutes x 4 x $0.05718 + $7.80 = $2,901.11
+    // of $3,000; the fleet's $13,118.97 of $12,000 (unsized is left out: its CMU is unknown).
+    expect(row("mimo-vl")).toBe("102% OVER");
+    expect(row("office")).toBe("97% near");
+    expect(row("unsized")).toBe("unknown");
+    expect(row("Month total")).toBe("109% OVER");
+    expect(r.stdout).toMatch(/Month total\s+2026-12\s+\$13,118\.97/);
+    expect(r.stdout).toContain("near from 80%, OVER from 100%");
+  });
+
+  it("gives each month's budget, ratio and level in --json", async () => {
+    const r = await plan({ config, ...DECEMBER, json: true });
+    const out = JSON.parse(r.stdout);
+    expect(out.models.map((m: { months: { budget: unknown }[] }) => m.months[0]?.budget)).toEqual([
+      { budgetUsd: 10_000, ratio: 1.022, level: "over" },
+      { budgetUsd: 3_000, ratio: 0.967, level: "near" },
+      { budgetUsd: 100, ratio: null, level: null },
+    ]);
+    expect(out.months[0].fleetBudget).toEqual({ budgetUsd: 12_000, ratio: 1.093, level: "over" });
+  });
+
+  it("leaves a model under 80% unmarked and the fleet without a budget blank", async () => {
+    const r = await plan({
+      config: budgeted("  models:\n    office: 5000\n"),
+      ...DECEMBER,
+      json: true,
+    });
+    const out = JSON.parse(r.stdout);
+    expect(out.models[1].months[0].budget).toEqual({
+      budgetUsd: 5_000,
+      ratio: 0.58,
+      level: "within",
+    });
+    expect(out.models[0].months[0].budget).toBeNull();
+    expect(out.months[0].fleetBudget).toBeNull();
+    const text = await plan({ config: budgeted("  models:\n    office: 5000\n"), ...DECEMBER });
+    expect(text.stdout).toMatch(/ office\s+2026-12 .*\$2,901\.11 .*\s58%$/m);
+    expect(text.stdout).toMatch(/ mimo-vl\s+2026-12 .*\$0\.00$/m);
+  });
+
+  it("prints no budget column when the config sets no budget", async () => {
+    const r = await plan({ config: alwaysOn, ...DECEMBER });
+    expect(r.stdout).not.toContain("Budget");
   });
 });
