@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { formatBudgetShare } from "../domain/budget.js";
+import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatUsd } from "../domain/spend.js";
 import {
-  type BudgetCrossingSummary,
   type BudgetDaySummary,
   type DailySummary,
   readSummaries,
@@ -164,16 +163,6 @@ function fmtUsd(x: number | null): string {
 function fmtBudget(b: BudgetDaySummary | null | undefined): string {
   if (!b) return "";
   return b.ratio === null ? `unknown of ${formatUsd(b.budgetUsd)}` : formatBudgetShare(b.ratio);
-}
-
-function describeCrossing(c: BudgetCrossingSummary): string {
-  const whose = c.model === null ? "the fleet" : c.model;
-  const reach = c.reachedOn === null ? "not reached this month" : `reached on ${c.reachedOn}`;
-  const unknown =
-    c.modelsWithUnknownCmu.length > 0
-      ? ` (left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")})`
-      : "";
-  return `${whose} crossed ${Math.round(c.threshold * 100)}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)}, month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
 }
 
 function fmtNum(x: number | null): string {

@@ -1,4 +1,5 @@
-import { monthOf, monthRange } from "./spend.js";
+import { formatUsd, monthOf, monthRange } from "./spend.js";
+import type { Budgets } from "./types.js";
 
 /**
  * Monthly budgets: how a projection stands against one, which crossings are due, and when
@@ -135,4 +136,43 @@ export function fleetSpend(
     }
   }
   return { monthToDateUsd, projectedMonthUsd, modelsWithUnknownCmu };
+}
+
+/** A model's spend as the daemon knows it at one instant; `cmu` undefined while unknown. */
+export interface ModelSpend {
+  readonly name: string;
+  readonly cmu: number | undefined;
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+}
+
+/** Every budget of the config against the models' spend: the models' first, then the fleet's. */
+export function budgetStandings(
+  budgets: Budgets | undefined,
+  models: readonly ModelSpend[],
+): BudgetStanding[] {
+  if (!budgets) return [];
+  const standings: BudgetStanding[] = models.flatMap((m) => {
+    const budgetUsd = budgets.modelUsd.get(m.name);
+    if (budgetUsd === undefined) return [];
+    const { projectedMonthUsd, monthToDateUsd } = m;
+    const modelsWithUnknownCmu = m.cmu === undefined ? [m.name] : [];
+    return [{ model: m.name, budgetUsd, projectedMonthUsd, monthToDateUsd, modelsWithUnknownCmu }];
+  });
+  if (budgets.fleetUsd !== undefined) {
+    standings.push({ model: null, budgetUsd: budgets.fleetUsd, ...fleetSpend(models) });
+  }
+  return standings;
+}
+
+/** One line for people: the `budget` event's message and the note under `keepwarm report`'s day. */
+export function describeCrossing(c: Omit<BudgetCrossing, "at">): string {
+  const whose = c.model ?? "the fleet";
+  const share = Math.round((c.projectedMonthUsd / c.budgetUsd) * 100);
+  const reach = c.reachedOn === null ? "not reached this month" : `reached on ${c.reachedOn}`;
+  const unknown =
+    c.modelsWithUnknownCmu.length > 0
+      ? ` (left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")})`
+      : "";
+  return `${whose} crossed ${Math.round(c.threshold * 100)}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)} (${share}%), month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
 }

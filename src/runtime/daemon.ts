@@ -5,9 +5,9 @@ import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
 import {
   type BudgetCrossing,
-  type BudgetStanding,
+  budgetStandings,
+  describeCrossing,
   dueCrossings,
-  fleetSpend,
 } from "../domain/budget.js";
 import { type Interval, intersectInterval, mergeIntervals } from "../domain/interval.js";
 import { activePolicyAt, planModel } from "../domain/plan.js";
@@ -517,7 +517,11 @@ export class Daemon {
    */
   async #checkBudgets(now: number): Promise<void> {
     if (this.#stopped) return;
-    const standings = this.#budgetStandings(now);
+    const spend = [...this.#controllers.values()].map((c) => ({
+      name: c.model.name,
+      ...this.spendOf(c.model.name, now),
+    }));
+    const standings = budgetStandings(this.#config.budgets, spend);
     const shown = new Set<string>();
     for (const s of standings) {
       const scope: BudgetScope =
@@ -568,55 +572,23 @@ export class Daemon {
     await write;
   }
 
-  #budgetStandings(now: number): BudgetStanding[] {
-    const budgets = this.#config.budgets;
-    if (!budgets) return [];
-    const spend = [...this.#controllers.values()].map((c) => ({
-      name: c.model.name,
-      ...this.spendOf(c.model.name, now),
-    }));
-    const standings: BudgetStanding[] = spend.flatMap((m) => {
-      const budgetUsd = budgets.modelUsd.get(m.name);
-      if (budgetUsd === undefined) return [];
-      const { projectedMonthUsd, monthToDateUsd } = m;
-      const modelsWithUnknownCmu = m.cmu === undefined ? [m.name] : [];
-      return [
-        { model: m.name, budgetUsd, projectedMonthUsd, monthToDateUsd, modelsWithUnknownCmu },
-      ];
-    });
-    if (budgets.fleetUsd !== undefined) {
-      standings.push({ model: null, budgetUsd: budgets.fleetUsd, ...fleetSpend(spend) });
-    }
-    return standings;
-  }
-
   #logCrossing(c: BudgetCrossing): void {
-    const percent = Math.round(c.threshold * 100);
-    const ratio = c.projectedMonthUsd / c.budgetUsd;
     const fleet = c.model === null;
-    const log = fleet ? this.#log : (this.#controllers.get(c.model as string)?.log ?? this.#log);
-    const reach =
-      c.reachedOn === null
-        ? "not reached this month at the current rate"
-        : `reached on ${c.reachedOn} at the current rate`;
-    const unknown =
-      c.modelsWithUnknownCmu.length > 0
-        ? `; left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")}`
-        : "";
+    const log = (c.model !== null && this.#controllers.get(c.model)?.log) || this.#log;
     log.warn(
       {
         event: "budget",
         scope: fleet ? "fleet" : "model",
-        threshold: percent,
+        threshold: Math.round(c.threshold * 100),
         month: c.month,
         budgetUsd: c.budgetUsd,
         projectedMonthUsd: cents(c.projectedMonthUsd),
         monthToDateUsd: cents(c.monthToDateUsd),
-        ratio: Math.round(ratio * 1000) / 1000,
+        ratio: Math.round((c.projectedMonthUsd / c.budgetUsd) * 1000) / 1000,
         reachedOn: c.reachedOn,
         ...(fleet ? { modelsWithUnknownCmu: c.modelsWithUnknownCmu } : {}),
       },
-      `${fleet ? "fleet " : ""}projected ${formatUsd(c.projectedMonthUsd)} for ${c.month} is ${Math.round(ratio * 100)}% of the ${formatUsd(c.budgetUsd)} budget (${percent}% crossed); ${reach}${unknown}`,
+      describeCrossing(c),
     );
   }
 

@@ -195,8 +195,8 @@ describe("formatReport with budgets", () => {
       "144% OVER",
     ]);
     expect(lines.slice(-2)).toEqual([
-      "2026-12-07: mimo-vl crossed 80% of its $2,800.00 2026-12 budget: projected $2,397.92, month to date $1,234.50, not reached this month at the current rate",
-      "2026-12-07: the fleet crossed 100% of its $5,000.00 2026-12 budget: projected $7,193.76, month to date $3,703.50, reached on 2026-12-11 at the current rate (left out with CMU unknown: gone)",
+      "2026-12-07: mimo-vl crossed 80% of its $2,800.00 2026-12 budget: projected $2,397.92 (86%), month to date $1,234.50, not reached this month at the current rate",
+      "2026-12-07: the fleet crossed 100% of its $5,000.00 2026-12 budget: projected $7,193.76 (144%), month to date $3,703.50, reached on 2026-12-11 at the current rate (left out with CMU unknown: gone)",
     ]);
   });
 });

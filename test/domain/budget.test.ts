@@ -5,6 +5,8 @@ import {
   budgetLevel,
   budgetReachedAt,
   budgetReachedOn,
+  budgetStandings,
+  describeCrossing,
   dueCrossings,
   fleetSpend,
 } from "../../src/domain/budget.js";
@@ -169,3 +171,71 @@ describe("fleetSpend", () => {
     });
   });
 });
+
+describe("budgetStandings", () => {
+  const budgets = { fleetUsd: 5_000, modelUsd: new Map([["a", 3_000]]) };
+  const spend = [
+    { name: "a", cmu: 4, monthToDateUsd: 100, projectedMonthUsd: 2_848.5 },
+    { name: "b", cmu: undefined, monthToDateUsd: undefined, projectedMonthUsd: undefined },
+  ];
+
+  it("holds each model's budget against its own projection and the fleet's against the sum", () => {
+    expect(budgetStandings(budgets, spend)).toEqual([
+      {
+        model: "a",
+        budgetUsd: 3_000,
+        projectedMonthUsd: 2_848.5,
+        monthToDateUsd: 100,
+        modelsWithUnknownCmu: [],
+      },
+      {
+        model: null,
+        budgetUsd: 5_000,
+        projectedMonthUsd: 2_848.5,
+        monthToDateUsd: 100,
+        modelsWithUnknownCmu: ["b"],
+      },
+    ]);
+  });
+
+  it("has none without budgets", () => {
+    expect(budgetStandings(undefined, spend)).toEqual([]);
+    expect(budgetStandings({ fleetUsd: undefined, modelUsd: new Map() }, spend)).toEqual([]);
+  });
+});
+
+describe("describeCrossing", () => {
+  it("says whose budget, how far the projection goes and when the budget is reached", () => {
+    // 80% was announced already: only 100% is due.
+    const [over, ...more] = dueCrossings(
+      standing({ budgetUsd: 10_000, projectedMonthUsd: 10_217.86 }),
+      [crossingAt(0.8)],
+      at("2026-12-01T00:00Z"),
+    );
+    expect(more).toEqual([]);
+    expect(describeCrossing(over as BudgetCrossing)).toBe(
+      "mimo-vl crossed 100% of its $10,000.00 2026-12 budget: projected $10,217.86 (102%), month to date $0.00, reached on 2026-12-31 at the current rate",
+    );
+  });
+
+  it("names the fleet and the models left out of it", () => {
+    const c = { ...crossingAt(0.8), model: null, modelsWithUnknownCmu: ["b", "c"] };
+    expect(describeCrossing(c)).toBe(
+      "the fleet crossed 80% of its $10,000.00 2026-12 budget: projected $8,500.00 (85%), month to date $0.00, not reached this month at the current rate (left out with CMU unknown: b, c)",
+    );
+  });
+});
+
+function crossingAt(threshold: 0.8 | 1): BudgetCrossing {
+  return {
+    model: "mimo-vl",
+    month: "2026-12",
+    threshold,
+    at: at("2026-12-01T00:00Z"),
+    budgetUsd: 10_000,
+    projectedMonthUsd: 8_500,
+    monthToDateUsd: 0,
+    reachedOn: null,
+    modelsWithUnknownCmu: [],
+  };
+}
