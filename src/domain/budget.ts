@@ -87,7 +87,8 @@ export function budgetReachedOn(
  * The crossings to announce at `now`: each threshold the projection is at or above that
  * `announced` does not hold for this budget and month yet. Once per threshold per month:
  * a projection that wavers around a threshold (the rest of the month is re-planned every
- * few minutes) does not announce it again, and neither does a restart.
+ * few minutes) does not announce it again, and neither does a restart. A budget changed to
+ * another amount is a new budget: its thresholds are announced afresh.
  */
 export function dueCrossings(
   standing: BudgetStanding,
@@ -102,7 +103,11 @@ export function dueCrossings(
     (threshold) =>
       projectedMonthUsd >= threshold * budgetUsd &&
       !announced.some(
-        (c) => c.model === standing.model && c.month === month && c.threshold === threshold,
+        (c) =>
+          c.model === standing.model &&
+          c.budgetUsd === budgetUsd &&
+          c.month === month &&
+          c.threshold === threshold,
       ),
   ).map((threshold) => ({
     model: standing.model,

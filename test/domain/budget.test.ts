@@ -141,6 +141,18 @@ describe("dueCrossings", () => {
     ]);
   });
 
+  it("announces the thresholds of a budget changed to another amount afresh", () => {
+    const first = dueCrossings(standing({ projectedMonthUsd: 2_900 }), [], now);
+    expect(first.map((c) => c.threshold)).toEqual([0.8]);
+    const raised = dueCrossings(
+      standing({ budgetUsd: 3_500, projectedMonthUsd: 2_900 }),
+      first,
+      now,
+    );
+    expect(raised.map((c) => [c.budgetUsd, c.threshold])).toEqual([[3_500, 0.8]]);
+    expect(dueCrossings(standing({ projectedMonthUsd: 2_900 }), first, now)).toEqual([]);
+  });
+
   it("keeps budgets apart: a model's announcement is not the fleet's", () => {
     const model = dueCrossings(standing({ projectedMonthUsd: 2_900 }), [], now);
     const fleet = dueCrossings(
