@@ -7,6 +7,7 @@ import { formatUsd } from "../../src/domain/spend.js";
 import { BUDGETS_FILE } from "../../src/runtime/budgetState.js";
 import { Daemon } from "../../src/runtime/daemon.js";
 import { type BudgetScope, type DaemonObserver, noopObserver } from "../../src/runtime/observer.js";
+import { PromMetrics } from "../../src/runtime/promMetrics.js";
 import type { DailySummary } from "../../src/runtime/summary.js";
 import {
   ARN as ARN_A,
@@ -160,6 +161,33 @@ budgets:
       ["removed", { scope: "fleet" }],
     ]);
     expect(h.daemon.status().fleetBudgetUsd).toBeUndefined();
+  });
+
+  it("exposes each budget and its projection on /metrics", async () => {
+    const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
+    const metrics = new PromMetrics({ processMetrics: false });
+    h.daemon = new Daemon(configOf(yaml()), {
+      clock: h.clock,
+      logger: h.logger,
+      clients: h.clients,
+      stateDir: h.stateDir,
+      observer: metrics,
+      random: seededRandom(7),
+    });
+    await h.daemon.start();
+    await h.clock.runUntil(local("08:02"));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('keepwarm_budget_usd{scope="model",model="alpha"} 2800');
+    expect(text).toContain('keepwarm_budget_usd{scope="fleet",model=""} 2000');
+    const projected = h.daemon.spendOf("alpha").projectedMonthUsd;
+    expect(text).toContain(
+      `keepwarm_budget_projected_usd{scope="model",model="alpha"} ${projected}`,
+    );
+
+    await h.daemon.applyConfig(configOf(yaml("budgets:\n  models:\n    alpha: 2800\n")));
+    const after = await metrics.registry.metrics();
+    expect(after).not.toContain('scope="fleet"');
+    expect(after).toContain('keepwarm_budget_usd{scope="model",model="alpha"} 2800');
   });
 
   it("reports a corrupt budgets.json, ignores it and replaces it at the next crossing", async () => {
