@@ -51,7 +51,7 @@ export function budgetLevel(ratio: number): BudgetLevel {
 /** "86% near", "120% OVER", "24%": the share of a budget as `plan` and `report` print it. */
 export function formatBudgetShare(ratio: number): string {
   const mark = { within: "", near: " near", over: " OVER" }[budgetLevel(ratio)];
-  return `${Math.round(ratio * 100)}%${mark}`;
+  return `${percentDown(ratio)}%${mark}`;
 }
 
 /**
@@ -173,11 +173,19 @@ export function budgetStandings(
 /** One line for people: the `budget` event's message and the note under `keepwarm report`'s day. */
 export function describeCrossing(c: Omit<BudgetCrossing, "at">): string {
   const whose = c.model ?? "the fleet";
-  const share = Math.round((c.projectedMonthUsd / c.budgetUsd) * 100);
+  const share = percentDown(c.projectedMonthUsd / c.budgetUsd);
   const reach = c.reachedOn === null ? "not reached this month" : `reached on ${c.reachedOn}`;
   const unknown =
     c.modelsWithUnknownCmu.length > 0
       ? ` (left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")})`
       : "";
   return `${whose} crossed ${Math.round(c.threshold * 100)}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)} (${share}%), month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
+}
+
+/**
+ * Whole percent rounded down, so that 99.6% never reads "100% near"; the epsilon keeps a
+ * ratio such as 0.58 (0.58 x 100 = 57.99999999999999) at 58.
+ */
+function percentDown(ratio: number): number {
+  return Math.floor(ratio * 100 + 1e-9);
 }

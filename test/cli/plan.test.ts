@@ -260,7 +260,7 @@ describe("planCommand with budgets", () => {
     // $10,217.86 of $10,000; 23 weekdays x 550 billed minutes x 4 x $0.05718 + $7.80 = $2,901.11
     // of $3,000; the fleet's $13,118.97 of $12,000 (unsized is left out: its CMU is unknown).
     expect(row("mimo-vl")).toBe("102% OVER");
-    expect(row("office")).toBe("97% near");
+    expect(row("office")).toBe("96% near");
     expect(row("unsized")).toBe("unknown");
     expect(row("Month total")).toBe("109% OVER");
     expect(r.stdout).toMatch(/Month total\s+2026-12\s+\$13,118\.97/);

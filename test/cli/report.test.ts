@@ -186,17 +186,17 @@ describe("formatReport with budgets", () => {
     };
     const lines = formatReport([s]);
     const budgetColumn = lines.slice(2, 7).map((l) => l.split(/ {2,}/).at(-1));
-    // 2,397.92 / 2,800 = 85.6%; / 2,000 = 119.9%; / 10,000 = 24.0%; the fleet 143.9%.
+    // 2,397.92 / 2,800 = 85.6%; / 2,000 = 119.9%; / 10,000 = 23.98%; the fleet 143.9%: rounded down.
     expect(budgetColumn).toEqual([
-      "86% near",
-      "120% OVER",
-      "24%",
+      "85% near",
+      "119% OVER",
+      "23%",
       "unknown of $500.00",
-      "144% OVER",
+      "143% OVER",
     ]);
     expect(lines.slice(-2)).toEqual([
-      "2026-12-07: mimo-vl crossed 80% of its $2,800.00 2026-12 budget: projected $2,397.92 (86%), month to date $1,234.50, not reached this month at the current rate",
-      "2026-12-07: the fleet crossed 100% of its $5,000.00 2026-12 budget: projected $7,193.76 (144%), month to date $3,703.50, reached on 2026-12-11 at the current rate (left out with CMU unknown: gone)",
+      "2026-12-07: mimo-vl crossed 80% of its $2,800.00 2026-12 budget: projected $2,397.92 (85%), month to date $1,234.50, not reached this month at the current rate",
+      "2026-12-07: the fleet crossed 100% of its $5,000.00 2026-12 budget: projected $7,193.76 (143%), month to date $3,703.50, reached on 2026-12-11 at the current rate (left out with CMU unknown: gone)",
     ]);
   });
 });

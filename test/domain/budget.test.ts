@@ -9,6 +9,7 @@ import {
   describeCrossing,
   dueCrossings,
   fleetSpend,
+  formatBudgetShare,
 } from "../../src/domain/budget.js";
 import { projectMonth, projectRestOfMonth } from "../../src/domain/spend.js";
 import { at, config, model } from "./builders.js";
@@ -40,6 +41,17 @@ describe("budgetLevel", () => {
     [3.4, "over"],
   ])("%f of a budget is %s", (ratio, level) => {
     expect(budgetLevel(ratio)).toBe(level);
+  });
+
+  it.each([
+    [0.996, "99% near"],
+    [1, "100% OVER"],
+    [0.8, "80% near"],
+    [0.2399, "23%"],
+    [0.58, "58%"],
+    [1.13, "113% OVER"],
+  ])("prints %f as %s", (ratio, text) => {
+    expect(formatBudgetShare(ratio)).toBe(text);
   });
 });
 

@@ -239,7 +239,7 @@ budgets:
     expect(out.some((l) => /^2026-12-07\s+alpha\s.*\s8\d% near$/.test(l))).toBe(true);
     const crossing = summary.budgetCrossings?.[0];
     expect(out).toContain(
-      `2026-12-07: alpha crossed 80% of its $2,800.00 2026-12 budget: projected ${formatUsd(crossing?.projectedMonthUsd ?? 0)} (${Math.round(((crossing?.projectedMonthUsd ?? 0) / 2800) * 100)}%), month to date ${formatUsd(crossing?.monthToDateUsd ?? 0)}, not reached this month at the current rate`,
+      `2026-12-07: alpha crossed 80% of its $2,800.00 2026-12 budget: projected ${formatUsd(crossing?.projectedMonthUsd ?? 0)} (${Math.floor(((crossing?.projectedMonthUsd ?? 0) / 2800) * 100)}%), month to date ${formatUsd(crossing?.monthToDateUsd ?? 0)}, not reached this month at the current rate`,
     );
   });
 });
