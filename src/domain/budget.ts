@@ -6,8 +6,8 @@ import type { Budgets } from "./types.js";
  * the budget is reached at the current rate. Months are UTC calendar months, as AWS bills.
  */
 
-/** Fractions of a budget whose crossing is announced: 80% and 100%. */
-export const BUDGET_THRESHOLDS = [0.8, 1] as const;
+/** Percentages of a budget whose crossing is announced. */
+export const BUDGET_THRESHOLDS = [80, 100] as const;
 export type BudgetThreshold = (typeof BUDGET_THRESHOLDS)[number];
 
 /** `within` below 80%, `near` from 80% to below 100%, `over` at 100% and above. */
@@ -45,7 +45,7 @@ export interface BudgetCrossing {
 
 export function budgetLevel(ratio: number): BudgetLevel {
   if (ratio >= 1) return "over";
-  return ratio >= BUDGET_THRESHOLDS[0] ? "near" : "within";
+  return ratio * 100 >= BUDGET_THRESHOLDS[0] ? "near" : "within";
 }
 
 /** "86% near", "120% OVER", "24%": the share of a budget as `plan` and `report` print it. */
@@ -101,7 +101,7 @@ export function dueCrossings(
   const monthToDateUsd = standing.monthToDateUsd ?? 0;
   return BUDGET_THRESHOLDS.filter(
     (threshold) =>
-      projectedMonthUsd >= threshold * budgetUsd &&
+      projectedMonthUsd * 100 >= threshold * budgetUsd &&
       !announced.some(
         (c) =>
           c.model === standing.model &&
@@ -179,7 +179,7 @@ export function describeCrossing(c: Omit<BudgetCrossing, "at">): string {
     c.modelsWithUnknownCmu.length > 0
       ? ` (left out with CMU unknown: ${c.modelsWithUnknownCmu.join(", ")})`
       : "";
-  return `${whose} crossed ${Math.round(c.threshold * 100)}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)} (${share}%), month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
+  return `${whose} crossed ${c.threshold}% of its ${formatUsd(c.budgetUsd)} ${c.month} budget: projected ${formatUsd(c.projectedMonthUsd)} (${share}%), month to date ${formatUsd(c.monthToDateUsd)}, ${reach} at the current rate${unknown}`;
 }
 
 /**

@@ -579,7 +579,7 @@ export class Daemon {
       {
         event: "budget",
         scope: fleet ? "fleet" : "model",
-        threshold: Math.round(c.threshold * 100),
+        threshold: c.threshold,
         month: c.month,
         budgetUsd: c.budgetUsd,
         projectedMonthUsd: cents(c.projectedMonthUsd),

@@ -163,7 +163,7 @@ describe("formatReport with budgets", () => {
         {
           model: "mimo-vl",
           month: "2026-12",
-          threshold: 0.8,
+          threshold: 80,
           at: "2026-12-07T01:00:00.000Z",
           budgetUsd: 2_800,
           projectedMonthUsd: 2_397.92,
@@ -174,7 +174,7 @@ describe("formatReport with budgets", () => {
         {
           model: null,
           month: "2026-12",
-          threshold: 1,
+          threshold: 100,
           at: "2026-12-07T01:00:00.000Z",
           budgetUsd: 5_000,
           projectedMonthUsd: 7_193.76,

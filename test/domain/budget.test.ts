@@ -113,7 +113,7 @@ describe("dueCrossings", () => {
       {
         model: "mimo-vl",
         month: "2026-12",
-        threshold: 0.8,
+        threshold: 80,
         at: now,
         budgetUsd: 3000,
         projectedMonthUsd: 2_848.5,
@@ -126,7 +126,7 @@ describe("dueCrossings", () => {
 
   it("announces 80% and 100% at once when the first projection is already over", () => {
     const due = dueCrossings(standing({ projectedMonthUsd: 10_217.86 }), [], now);
-    expect(due.map((c) => c.threshold)).toEqual([0.8, 1]);
+    expect(due.map((c) => c.threshold)).toEqual([80, 100]);
     expect(due.every((c) => c.reachedOn === "2026-12-14")).toBe(true);
   });
 
@@ -137,7 +137,7 @@ describe("dueCrossings", () => {
       first,
       at("2026-12-20T00:00Z"),
     );
-    expect(again.map((c) => c.threshold)).toEqual([1]);
+    expect(again.map((c) => c.threshold)).toEqual([100]);
     const all: BudgetCrossing[] = [...first, ...again];
     expect(
       dueCrossings(standing({ projectedMonthUsd: 3_200 }), all, at("2026-12-31T23:59Z")),
@@ -148,20 +148,20 @@ describe("dueCrossings", () => {
       at("2027-01-01T00:00Z"),
     );
     expect(january.map((c) => [c.month, c.threshold])).toEqual([
-      ["2027-01", 0.8],
-      ["2027-01", 1],
+      ["2027-01", 80],
+      ["2027-01", 100],
     ]);
   });
 
   it("announces the thresholds of a budget changed to another amount afresh", () => {
     const first = dueCrossings(standing({ projectedMonthUsd: 2_900 }), [], now);
-    expect(first.map((c) => c.threshold)).toEqual([0.8]);
+    expect(first.map((c) => c.threshold)).toEqual([80]);
     const raised = dueCrossings(
       standing({ budgetUsd: 3_500, projectedMonthUsd: 2_900 }),
       first,
       now,
     );
-    expect(raised.map((c) => [c.budgetUsd, c.threshold])).toEqual([[3_500, 0.8]]);
+    expect(raised.map((c) => [c.budgetUsd, c.threshold])).toEqual([[3_500, 80]]);
     expect(dueCrossings(standing({ projectedMonthUsd: 2_900 }), first, now)).toEqual([]);
   });
 
@@ -172,7 +172,7 @@ describe("dueCrossings", () => {
       model,
       now,
     );
-    expect(fleet.map((c) => [c.model, c.threshold])).toEqual([[null, 0.8]]);
+    expect(fleet.map((c) => [c.model, c.threshold])).toEqual([[null, 80]]);
   });
 
   it("announces nothing while the projection is unknown", () => {
@@ -233,7 +233,7 @@ describe("describeCrossing", () => {
     // 80% was announced already: only 100% is due.
     const [over, ...more] = dueCrossings(
       standing({ budgetUsd: 10_000, projectedMonthUsd: 10_217.86 }),
-      [crossingAt(0.8)],
+      [crossingAt(80)],
       at("2026-12-01T00:00Z"),
     );
     expect(more).toEqual([]);
@@ -243,14 +243,14 @@ describe("describeCrossing", () => {
   });
 
   it("names the fleet and the models left out of it", () => {
-    const c = { ...crossingAt(0.8), model: null, modelsWithUnknownCmu: ["b", "c"] };
+    const c = { ...crossingAt(80), model: null, modelsWithUnknownCmu: ["b", "c"] };
     expect(describeCrossing(c)).toBe(
       "the fleet crossed 80% of its $10,000.00 2026-12 budget: projected $8,500.00 (85%), month to date $0.00, not reached this month at the current rate (left out with CMU unknown: b, c)",
     );
   });
 });
 
-function crossingAt(threshold: 0.8 | 1): BudgetCrossing {
+function crossingAt(threshold: 80 | 100): BudgetCrossing {
   return {
     model: "mimo-vl",
     month: "2026-12",

@@ -225,9 +225,9 @@ budgets:
     // Found at the first minute's spend lines.
     const first = new Date(local("00:01")).toISOString();
     expect(summary.budgetCrossings?.map((c) => [c.model, c.threshold, c.at])).toEqual([
-      ["alpha", 0.8, first],
-      [null, 0.8, first],
-      [null, 1, first],
+      ["alpha", 80, first],
+      [null, 80, first],
+      [null, 100, first],
     ]);
 
     const out: string[] = [];

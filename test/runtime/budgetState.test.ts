@@ -13,7 +13,7 @@ import {
 const crossing: BudgetCrossing = {
   model: null,
   month: "2026-12",
-  threshold: 1,
+  threshold: 100,
   at: Date.UTC(2026, 11, 7, 1),
   budgetUsd: 5_000,
   projectedMonthUsd: 7_193.76,
@@ -32,18 +32,15 @@ describe("readBudgetCrossings", () => {
   it("reads back what was written, leaving no temporary file", async () => {
     const d = join(dir(), "state");
     await writeBudgetCrossings(d, [crossing]);
-    await writeBudgetCrossings(d, [crossing, { ...crossing, threshold: 0.8 }]);
-    expect(await readBudgetCrossings(d)).toEqual([crossing, { ...crossing, threshold: 0.8 }]);
+    await writeBudgetCrossings(d, [crossing, { ...crossing, threshold: 80 }]);
+    expect(await readBudgetCrossings(d)).toEqual([crossing, { ...crossing, threshold: 80 }]);
     expect(readdirSync(d)).toEqual([BUDGETS_FILE]);
   });
 
   it.each([
     ["{", /not JSON/],
     ['{"announced": []}', /no crossings list/],
-    [
-      '{"crossings": [{"model": "a", "threshold": 0.5}]}',
-      /crossings\[0\] is not a budget crossing/,
-    ],
+    ['{"crossings": [{"model": "a", "threshold": 50}]}', /crossings\[0\] is not a budget crossing/],
   ])("refuses %s with a BudgetStateError naming the file", async (text, message) => {
     const d = dir();
     writeFileSync(join(d, BUDGETS_FILE), text);
