@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
+import { type BudgetLevel, budgetLevel, formatBudgetShare } from "../domain/budget.js";
 import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
 import {
   formatUsd,
@@ -21,7 +22,7 @@ import {
   resolveTimings,
   timingFields,
 } from "../domain/timings.js";
-import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import type { Budgets, ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
 import { readTimingsFile, TIMINGS_FILE } from "../runtime/learnedTimings.js";
 import { ExitCode } from "./exitCodes.js";
@@ -215,7 +216,10 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
   const reports = result.config.models.map((m) =>
     reportModel(result.config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
   );
-  const lines = opts.json ? [JSON.stringify(planJson(range, reports))] : planText(range, reports);
+  const { budgets } = result.config;
+  const lines = opts.json
+    ? [JSON.stringify(planJson(range, reports, budgets))]
+    : planText(range, reports, budgets);
   for (const line of lines) out.stdout(line);
   return ExitCode.ok;
 }
@@ -223,7 +227,29 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
 const usd = (x: number) => Math.round(x * 100) / 100;
 const minutesOf = (x: number) => Math.round(x * 1000) / 1000;
 
-function planJson(range: Interval, reports: readonly ModelReport[]) {
+/** A month's cost against a monthly budget; the ratio is null while the cost is unknown. */
+interface BudgetMark {
+  readonly budgetUsd: number;
+  readonly ratio: number | null;
+  readonly level: BudgetLevel | null;
+}
+
+function markBudget(
+  budgetUsd: number | undefined,
+  totalUsd: number | undefined,
+): BudgetMark | null {
+  if (budgetUsd === undefined) return null;
+  if (totalUsd === undefined) return { budgetUsd, ratio: null, level: null };
+  const ratio = totalUsd / budgetUsd;
+  return { budgetUsd, ratio: Math.round(ratio * 1000) / 1000, level: budgetLevel(ratio) };
+}
+
+function describeMark(mark: BudgetMark | null): string {
+  if (mark === null) return "";
+  return mark.ratio === null ? "unknown" : formatBudgetShare(mark.ratio);
+}
+
+function planJson(range: Interval, reports: readonly ModelReport[], budgets: Budgets | undefined) {
   const months = monthsTouched(range);
   const totals = months.map((month, i) => {
     const known = reports.flatMap((r) => (r.costs ? [r.costs[i] as MonthCost] : []));
@@ -236,6 +262,10 @@ function planJson(range: Interval, reports: readonly ModelReport[]) {
       alwaysOnUsd: sum((c) => c.alwaysOnUsd),
       savingUsd: sum((c) => c.alwaysOnUsd - c.totalUsd),
       modelsWithUnknownCmu: reports.filter((r) => r.costs === undefined).map((r) => r.model.name),
+      fleetBudget: markBudget(
+        budgets?.fleetUsd,
+        known.reduce((s, c) => s + c.totalUsd, 0),
+      ),
     };
   });
   return {
@@ -263,6 +293,7 @@ function planJson(range: Interval, reports: readonly ModelReport[]) {
             storageUsd: cost ? usd(cost.storageUsd) : null,
             totalUsd: cost ? usd(cost.totalUsd) : null,
             alwaysOnUsd: cost ? usd(cost.alwaysOnUsd) : null,
+            budget: markBudget(budgets?.modelUsd.get(model.name), cost?.totalUsd),
           };
         }),
       };
@@ -303,7 +334,11 @@ function table(rows: readonly (readonly string[])[], ruleBefore: ReadonlySet<num
   return lines;
 }
 
-function planText(range: Interval, reports: readonly ModelReport[]): string[] {
+function planText(
+  range: Interval,
+  reports: readonly ModelReport[],
+  budgets: Budgets | undefined,
+): string[] {
   const utc = (t: number) =>
     DateTime.fromMillis(t, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm 'UTC'");
   const lines = [`Plan from ${utc(range.start)} to ${utc(range.end)}`, ""];
@@ -337,11 +372,20 @@ function planText(range: Interval, reports: readonly ModelReport[]): string[] {
       rows.push(["  last", local(lastPing, zone)]);
     lines.push(model.name, ...rows.map(([k, v]) => `  ${(k ?? "").padEnd(10)}${v}`), "");
   }
-  lines.push(...costTable(range, reports));
+  lines.push(...costTable(range, reports, budgets));
   return lines;
 }
 
-function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
+function costTable(
+  range: Interval,
+  reports: readonly ModelReport[],
+  budgets: Budgets | undefined,
+): string[] {
+  // The column only appears when the config sets a budget.
+  const withBudgets =
+    budgets !== undefined && (budgets.fleetUsd !== undefined || budgets.modelUsd.size > 0);
+  const budgetCell = (budgetUsd: number | undefined, totalUsd: number | undefined) =>
+    withBudgets ? [describeMark(markBudget(budgetUsd, totalUsd))] : [];
   const months = monthsTouched(range);
   const header = [
     "Model",
@@ -353,6 +397,7 @@ function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
     "Total",
     "Always-on",
     "Saving",
+    ...(withBudgets ? ["Budget"] : []),
   ];
   const rows: string[][] = [header];
   const rules = new Set<number>([1]);
@@ -379,6 +424,7 @@ function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
         money(c, (x) => x.totalUsd),
         money(c, (x) => x.alwaysOnUsd),
         money(c, (x) => x.alwaysOnUsd - x.totalUsd),
+        ...budgetCell(budgets?.modelUsd.get(r.model.name), c?.totalUsd),
       ]);
     }
     rules.add(rows.length);
@@ -392,6 +438,7 @@ function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
       formatUsd(total),
       formatUsd(alwaysOn),
       formatUsd(alwaysOn - total),
+      ...budgetCell(budgets?.fleetUsd, total),
     ]);
     grand += total;
     grandAlwaysOn += alwaysOn;
@@ -413,6 +460,13 @@ function costTable(range: Interval, reports: readonly ModelReport[]): string[] {
     "Months are UTC calendar months, as AWS bills. A month only partly in the range is costed for that",
     "part; storage is always a full month. Always-on is the same span warm around the clock.",
   ];
+  if (withBudgets) {
+    notes.push(
+      "Budget: the month's share of the model's budget (budgets.models), on a month total of the fleet's",
+      "(budgets.fleet); near from 80%, OVER from 100%. A month only partly in the range is held against",
+      "its budget for that part.",
+    );
+  }
   const unknown = reports.filter((r) => r.costs === undefined).map((r) => r.model.name);
   if (unknown.length > 0) {
     notes.push(

@@ -1,6 +1,12 @@
 import type { Command } from "commander";
+import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatUsd } from "../domain/spend.js";
-import { type DailySummary, readSummaries, SummaryFileError } from "../runtime/summary.js";
+import {
+  type BudgetDaySummary,
+  type DailySummary,
+  readSummaries,
+  SummaryFileError,
+} from "../runtime/summary.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
 
@@ -91,6 +97,7 @@ const HEADERS = [
   "month to date",
   "projected",
   "saving",
+  "budget",
 ] as const;
 
 /** The table: a row per model per day, a total row per day, hints under their day. */
@@ -110,6 +117,7 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
         fmtUsd(m.monthToDateUsd),
         fmtUsd(m.projectedMonthUsd),
         fmtUsd(m.savingUsd),
+        fmtBudget(m.budget),
       ]);
     }
     const t = s.total;
@@ -124,7 +132,9 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
       formatUsd(t.monthToDateUsd),
       formatUsd(t.projectedMonthUsd),
       formatUsd(t.savingUsd),
+      fmtBudget(s.fleetBudget),
     ]);
+    for (const c of s.budgetCrossings ?? []) notes.push(`${s.date}: ${describeCrossing(c)}`);
     if (s.hint) notes.push(`${s.date}: ${s.hint}`);
     if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
   }
@@ -147,6 +157,12 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
 
 function fmtUsd(x: number | null): string {
   return x === null ? "unknown" : formatUsd(x);
+}
+
+/** "85% near", "120% OVER", "41%"; empty without a budget or in a summary older than budgets. */
+function fmtBudget(b: BudgetDaySummary | null | undefined): string {
+  if (!b) return "";
+  return b.ratio === null ? `unknown of ${formatUsd(b.budgetUsd)}` : formatBudgetShare(b.ratio);
 }
 
 function fmtNum(x: number | null): string {

@@ -1,5 +1,6 @@
 import type { TimingSetting } from "../domain/timings.js";
 import type {
+  Budgets,
   DaemonSettings,
   DateRange,
   ModelConfig,
@@ -120,9 +121,20 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,
   };
+  const budgets: Budgets | undefined = raw.budgets && {
+    fleetUsd: raw.budgets.fleet,
+    modelUsd: new Map(Object.entries(raw.budgets.models ?? {})),
+  };
   return {
     ok: true,
-    config: { timezone: raw.timezone, policies, overrides, models, daemon },
+    config: {
+      timezone: raw.timezone,
+      policies,
+      overrides,
+      models,
+      daemon,
+      ...(budgets && { budgets }),
+    },
     warnings,
   };
 }

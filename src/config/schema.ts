@@ -418,6 +418,25 @@ const daemon = z
   })
   .meta({ description: "Settings of the long-running daemon." });
 
+const budgets = z
+  .strictObject({
+    fleet: money(
+      "Monthly budget of all models together, US dollars per UTC calendar month; held against the sum of their projections.",
+      true,
+    ).optional(),
+    models: z
+      .record(
+        name("model name"),
+        money("Monthly budget of the model, US dollars per UTC calendar month.", true),
+      )
+      .optional()
+      .meta({ description: "Budgets per model, by model name, e.g. mimo-vl: 3000." }),
+  })
+  .meta({
+    description:
+      "Monthly budgets in USD (UTC calendar months, as AWS bills): a projection at 80% and at 100% of one is logged as event budget.",
+  });
+
 const defaults = z
   .strictObject({
     cadence: cadence.default(DEFAULT_CADENCE),
@@ -444,6 +463,7 @@ export const configSchema = z
       .meta({ description: "Temporary policy switches; a later entry wins where two overlap." }),
     models: z.array(model).min(1).meta({ description: "The imported models to keep warm." }),
     daemon: daemon.prefault({}),
+    budgets: budgets.optional(),
   })
   .superRefine(checkReferences, { when: () => true })
   .meta({
@@ -545,6 +565,21 @@ function checkReferences(value: unknown, ctx: IssueSink): void {
       });
     }
   });
+
+  const budgetModels = asRecord(asRecord(root.budgets)?.models);
+  for (const m of Object.keys(budgetModels ?? {})) {
+    if (firstIndex.has(m)) continue;
+    const hint = suggestClosest(m, modelNames);
+    // An issue on the key, so that it is reported at the key's line:col, not its value's.
+    ctx.addIssue({
+      code: "invalid_key",
+      origin: "record",
+      issues: [],
+      path: ["budgets", "models", m],
+      input: m,
+      message: `unknown model "${m}"; ${hint ? `did you mean "${hint}"? ` : ""}defined: ${modelNames.join(", ") || "none"}`,
+    });
+  }
 
   const zoneName =
     typeof root.timezone === "string" && isValidZone(root.timezone)

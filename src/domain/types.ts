@@ -95,6 +95,14 @@ export interface DaemonSettings {
   readonly selfHostingUsdPerMonth: number;
 }
 
+/** Monthly budgets in USD, per UTC calendar month. */
+export interface Budgets {
+  /** Held against the sum of every model's projection. */
+  readonly fleetUsd: number | undefined;
+  /** By model name; only models of the config. */
+  readonly modelUsd: ReadonlyMap<string, number>;
+}
+
 export interface ResolvedConfig {
   /** Zone of the config: overrides' local times, daily summaries. */
   readonly timezone: string;
@@ -104,4 +112,6 @@ export interface ResolvedConfig {
   readonly overrides: readonly Override[];
   readonly models: readonly ModelConfig[];
   readonly daemon: DaemonSettings;
+  /** Absent when the YAML sets none. */
+  readonly budgets?: Budgets;
 }

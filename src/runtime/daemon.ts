@@ -3,6 +3,12 @@ import type { RegionClientPool } from "../aws/clients.js";
 import { AwsCallError } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
+import {
+  type BudgetCrossing,
+  budgetStandings,
+  describeCrossing,
+  dueCrossings,
+} from "../domain/budget.js";
 import { type Interval, intersectInterval, mergeIntervals } from "../domain/interval.js";
 import { activePolicyAt, planModel } from "../domain/plan.js";
 import {
@@ -15,6 +21,7 @@ import {
 } from "../domain/spend.js";
 import { timingFields } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import { readBudgetCrossings, writeBudgetCrossings } from "./budgetState.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 import {
   type ModelController as Controller,
@@ -29,9 +36,15 @@ import {
 import { CopyHistory } from "./copyHistory.js";
 import { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
-import { type DaemonObserver, noopObserver } from "./observer.js";
+import { type BudgetScope, type DaemonObserver, noopObserver } from "./observer.js";
 import type { DaemonStatus, DayTimeline, ModelStatus, SpendFigures } from "./status.js";
-import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
+import {
+  appendSummary,
+  type BudgetDaySummary,
+  type DailySummary,
+  type ModelDaySummary,
+  totalOf,
+} from "./summary.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -95,6 +108,11 @@ export class Daemon {
   #stopped = false;
   #firstReconcileDone = false;
   #summaryWrite: Promise<unknown> = Promise.resolve();
+  /** Crossings of this month and the last, as budgets.json holds them; read at the first check. */
+  #budgetCrossings: Promise<BudgetCrossing[]> | undefined;
+  /** Budgets whose gauges are set, so that one a reload drops is removed. */
+  readonly #budgetGauges = new Map<string, BudgetScope>();
+  #budgetWrite: Promise<unknown> = Promise.resolve();
 
   constructor(config: ResolvedConfig, deps: DaemonDeps) {
     this.#config = config;
@@ -207,6 +225,7 @@ export class Daemon {
       },
       `config applied: ${added.length} added, ${changed.length} changed, ${removed.length} removed; projection ${delta >= 0 ? "+" : "-"}${formatUsd(Math.abs(delta))}/month`,
     );
+    if (this.#started) await this.#checkBudgets(now);
   }
 
   /**
@@ -232,7 +251,7 @@ export class Daemon {
     ]);
     clearTimeout(timer);
     if (!finished) for (const c of this.#controllers.values()) c.abort();
-    await Promise.all([this.#summaryWrite, this.#learned.flush()]);
+    await Promise.all([this.#summaryWrite, this.#budgetWrite, this.#learned.flush()]);
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
       "keepwarm stopped",
@@ -248,7 +267,7 @@ export class Daemon {
       ready: this.#firstReconcileDone && !this.#stopped,
       configLoaded: true,
       firstReconcileDone: this.#firstReconcileDone,
-      fleetBudgetUsd: undefined,
+      fleetBudgetUsd: this.#config.budgets?.fleetUsd,
       models: [...this.#controllers.values()].map((c) => this.#modelStatus(c, now)),
     };
   }
@@ -279,7 +298,7 @@ export class Daemon {
       restoreSecondsMedian: median(c.total.restoreSeconds),
       evictionMinutesMedian: median(c.total.evictionMinutes),
       billedCopyMinutes: c.history.billedCopyMinutes(),
-      budgetUsd: undefined,
+      budgetUsd: this.#config.budgets?.modelUsd.get(c.model.name),
       today: this.#today(c, now),
       ...this.spendOf(c.model.name, now),
     };
@@ -506,6 +525,88 @@ export class Daemon {
     if (!skipped) this.#firstReconcileDone = true;
     for (const c of this.#controllers.values()) this.#logSpend(c, now);
     void this.#deps.clock.track(this.#learned.flush());
+    await this.#checkBudgets(now);
+  }
+
+  /**
+   * After the minute's spend lines: a gauge per budget, and an `event: budget` line for each
+   * threshold the projection is at or above that was not announced yet this month.
+   */
+  async #checkBudgets(now: number): Promise<void> {
+    if (this.#stopped) return;
+    const spend = [...this.#controllers.values()].map((c) => ({
+      name: c.model.name,
+      ...this.spendOf(c.model.name, now),
+    }));
+    const standings = budgetStandings(this.#config.budgets, spend);
+    const shown = new Set<string>();
+    for (const s of standings) {
+      const scope: BudgetScope =
+        s.model === null ? { scope: "fleet" } : { scope: "model", model: s.model };
+      const key = JSON.stringify(scope);
+      shown.add(key);
+      this.#budgetGauges.set(key, scope);
+      this.#observer.budget?.(scope, s.budgetUsd, s.projectedMonthUsd);
+    }
+    for (const [key, scope] of this.#budgetGauges) {
+      if (shown.has(key)) continue;
+      this.#budgetGauges.delete(key);
+      this.#observer.budgetRemoved?.(scope);
+    }
+    if (standings.length === 0) return;
+    this.#budgetCrossings ??= readBudgetCrossings(this.#deps.stateDir).catch((error: unknown) => {
+      this.#log.warn(
+        {
+          event: "budget-state-unreadable",
+          stateDir: this.#deps.stateDir,
+          error: describeError(error),
+        },
+        "budget crossings announced earlier are not known: ignored, and replaced at the next crossing",
+      );
+      return [];
+    });
+    const announced = await this.#budgetCrossings;
+    const due = standings.flatMap((s) => dueCrossings(s, announced, now));
+    if (due.length === 0 || this.#stopped) return;
+    // Last month's stay for the midnight summary that follows the month's end.
+    const lastMonth = monthOf(monthRange(monthOf(now)).start - 1);
+    announced.splice(0, announced.length, ...announced.filter((c) => c.month >= lastMonth), ...due);
+    for (const c of due) this.#logCrossing(c);
+    const crossings = [...announced];
+    const write = this.#budgetWrite.then(() =>
+      writeBudgetCrossings(this.#deps.stateDir, crossings).catch((error: unknown) => {
+        this.#log.error(
+          {
+            event: "budget-state-write-failed",
+            stateDir: this.#deps.stateDir,
+            error: describeError(error),
+          },
+          "budget crossings not saved: a restart may announce them again",
+        );
+      }),
+    );
+    this.#budgetWrite = write;
+    await write;
+  }
+
+  #logCrossing(c: BudgetCrossing): void {
+    const fleet = c.model === null;
+    const log = (c.model !== null && this.#controllers.get(c.model)?.log) || this.#log;
+    log.warn(
+      {
+        event: "budget",
+        scope: fleet ? "fleet" : "model",
+        threshold: c.threshold,
+        month: c.month,
+        budgetUsd: c.budgetUsd,
+        projectedMonthUsd: cents(c.projectedMonthUsd),
+        monthToDateUsd: cents(c.monthToDateUsd),
+        ratio: Math.round((c.projectedMonthUsd / c.budgetUsd) * 1000) / 1000,
+        reachedOn: c.reachedOn,
+        ...(fleet ? { modelsWithUnknownCmu: c.modelsWithUnknownCmu } : {}),
+      },
+      describeCrossing(c),
+    );
   }
 
   /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
@@ -669,6 +770,8 @@ export class Daemon {
       total.projectedMonthUsd > limit
         ? `projected ${formatUsd(total.projectedMonthUsd)} this month passes the self-hosting price of ${formatUsd(limit)} a month (two g6e.2xlarge reserved instances): self-hosting may be cheaper`
         : null;
+    const fleetUsd = this.#config.budgets?.fleetUsd;
+    const crossings = (await this.#budgetCrossings) ?? [];
     const summary: DailySummary = {
       date: yesterday.toISODate() as string,
       timezone: zone,
@@ -677,6 +780,13 @@ export class Daemon {
       models,
       total,
       hint,
+      fleetBudget: budgetDay(
+        fleetUsd,
+        fleetUsd === undefined ? undefined : total.projectedMonthUsd,
+      ),
+      budgetCrossings: crossings
+        .filter((c) => c.at >= day.start && c.at < day.end)
+        .map((c) => ({ ...c, at: new Date(c.at).toISOString() })),
     };
     this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
     const write = appendSummary(this.#deps.stateDir, summary).catch((error: unknown) => {
@@ -721,8 +831,25 @@ export class Daemon {
       alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
       savingUsd: centsOrNull(f.savingUsd),
       timings: timingFields(c.timings),
+      budget: budgetDay(this.#config.budgets?.modelUsd.get(c.model.name), f.projectedMonthUsd),
     };
   }
+}
+
+/** A budget and how much of it the projection takes; null without a budget. */
+function budgetDay(
+  budgetUsd: number | undefined,
+  projectedMonthUsd: number | undefined,
+): BudgetDaySummary | null {
+  if (budgetUsd === undefined) return null;
+  return {
+    budgetUsd,
+    projectedMonthUsd: centsOrNull(projectedMonthUsd),
+    ratio:
+      projectedMonthUsd === undefined
+        ? null
+        : Math.round((projectedMonthUsd / budgetUsd) * 1000) / 1000,
+  };
 }
 
 /** True when anything the plan of `model` depends on differs between two configs. */

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { BudgetCrossing } from "../domain/budget.js";
 
 /** One model's line of a daily summary. Money in USD, unrounded; null where CMU is unknown. */
 export interface ModelDaySummary {
@@ -26,7 +27,19 @@ export interface ModelDaySummary {
   readonly savingUsd: number | null;
   /** The timings the model was planned with at the end of the day, and where each came from. */
   readonly timings?: Record<string, { seconds: number; source: string }>;
+  /** Absent in summaries written before budgets existed; null when the model has none. */
+  readonly budget?: BudgetDaySummary | null;
 }
+
+/** A monthly budget at midnight: `ratio` is the projection over the budget. */
+export interface BudgetDaySummary {
+  readonly budgetUsd: number;
+  readonly projectedMonthUsd: number | null;
+  readonly ratio: number | null;
+}
+
+/** A crossing as a summary holds it: `at` as an ISO instant. */
+export type BudgetCrossingSummary = Omit<BudgetCrossing, "at"> & { readonly at: string };
 
 export interface DailySummary {
   /** The local date summarised, yyyy-MM-dd in `timezone`. */
@@ -50,6 +63,10 @@ export interface DailySummary {
   };
   /** Set when the projection passes the self-hosting price. */
   readonly hint: string | null;
+  /** The fleet's budget against the models' total projection; null when none is set. */
+  readonly fleetBudget?: BudgetDaySummary | null;
+  /** Budget thresholds crossed during the day, oldest first. */
+  readonly budgetCrossings?: readonly BudgetCrossingSummary[];
 }
 
 export const SUMMARIES_FILE = "summaries.jsonl";

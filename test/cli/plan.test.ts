@@ -36,11 +36,32 @@ models:
 `,
 );
 
+/** Always-on (4 CMU, $10,217.86 in December 2026) and business hours in UTC (4 CMU). */
+const budgeted = (budgets: string) =>
+  yamlFile(
+    "budgets.yaml",
+    `${PRICING}models:
+  - name: mimo-vl
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel
+    policy: always-on
+    customModelUnits: 4
+  - name: office
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/a1b2c3d4e5f6
+    policy: business-hours
+    customModelUnits: 4
+  - name: unsized
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/b2b2b2b2b2b2
+    policy: business-hours
+budgets:
+${budgets}`,
+  );
+const DECEMBER = { from: "2026-12-01T00:00Z", to: "2027-01-01T00:00Z" };
+
 async function plan(opts: Partial<PlanOptions>) {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const code = await planCommand(
-    { config: issueExample, now: Date.parse("2026-11-25T12:00:00Z"), ...opts },
+    { config: issueExample, now: Date.parse("2026-11-25T12:00:00Z"), stateDir: dir, ...opts },
     { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) },
   );
   return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") };
@@ -86,6 +107,7 @@ describe("planCommand", () => {
           storageUsd: 7.8,
           totalUsd: 132.45,
           alwaysOnUsd: 337.16,
+          budget: null,
         },
       ]);
       const batch = out.models[1];
@@ -111,6 +133,7 @@ describe("planCommand", () => {
           storageUsd: 7.8,
           totalUsd: 10_217.86,
           alwaysOnUsd: 10_217.86,
+          budget: null,
         },
       ]);
       expect(out.totalUsd).toBe(10_217.86);
@@ -231,5 +254,128 @@ describe("keepwarm plan (the built CLI entry point)", () => {
     const r = run("--config", alwaysOn, "--from", "2026-12-01T00:00");
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--from");
+  });
+});
+
+describe("planCommand with learned timings", () => {
+  const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+  const at = Date.parse("2026-11-24T10:00:00Z");
+
+  function stateWith(models: Record<string, unknown>): string {
+    const state = mkdtempSync(join(tmpdir(), "keepwarm-plan-state-"));
+    writeFileSync(
+      join(state, "timings.json"),
+      JSON.stringify({ format: "keepwarm-learned-timings/1", models }),
+    );
+    return state;
+  }
+
+  it("plans with what the daemon learned and says where each timing comes from", async () => {
+    const stateDir = stateWith({
+      "mimo-vl": {
+        modelArn: ARN,
+        evictions: [{ at, lastCallAt: at - 50 * 60_000, ms: 50 * 60_000, bound: "measured" }],
+        restores: [{ at, ms: 100_000 }],
+      },
+    });
+    const r = await plan({ config: unknownCmu, stateDir, ...DECEMBER, json: true });
+    expect(r.stderr).toContain(
+      `learned timings from ${join(stateDir, "timings.json")} (1 model(s))`,
+    );
+    const [model] = JSON.parse(r.stdout).models;
+    expect(model.timings).toEqual({
+      cadence: { seconds: 840, source: "learned" },
+      leadTime: { seconds: 140, source: "learned" },
+      evictionDelay: { seconds: 3000, source: "learned" },
+      restore: { seconds: 100, source: "learned" },
+    });
+    // The closing ping 48 minutes (50m eviction less the margin) before 18:00 Shanghai.
+    expect(model.pings.filter((p: string) => p.startsWith("2026-12-07"))).toContain(
+      "2026-12-07T17:12:00+08:00",
+    );
+  });
+
+  it("ignores what was learned on another ARN", async () => {
+    const stateDir = stateWith({
+      "mimo-vl": {
+        modelArn: "arn:aws:bedrock:us-west-2:123456789012:imported-model/a1b2c3d4e5f6",
+        evictions: [],
+        restores: [{ at, ms: 100_000 }],
+      },
+    });
+    const r = await plan({ config: unknownCmu, stateDir, ...DECEMBER, json: true });
+    expect(JSON.parse(r.stdout).models[0].timings.restore.source).toBe("assumed");
+  });
+
+  it("says so on stderr and plans with the assumed timings when the file cannot be used", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "keepwarm-plan-state-"));
+    writeFileSync(join(stateDir, "timings.json"), "{ torn");
+    const r = await plan({ config: unknownCmu, stateDir, ...DECEMBER });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/no learned timings read from .*timings\.json \(.*is not JSON\)/);
+    expect(r.stdout).toContain("eviction 5m (assumed)");
+    const empty = await plan({ config: unknownCmu, stateDir: join(stateDir, "none"), ...DECEMBER });
+    expect(empty.stderr).toContain("(nothing learned there yet)");
+  });
+});
+
+describe("planCommand with budgets", () => {
+  const config = budgeted(
+    "  fleet: 12000\n  models:\n    mimo-vl: 10000\n    office: 3000\n    unsized: 100\n",
+  );
+
+  it("marks a month over budget and one within 80-100%, per model and for the fleet", async () => {
+    const r = await plan({ config, ...DECEMBER });
+    expect(r.code).toBe(0);
+    const row = (name: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => l.startsWith(` ${name} `))
+        ?.split(/ {2,}/)
+        .at(-1);
+    // $10,217.86 of $10,000; 23 weekdays x 545 billed minutes (08:59 to 18:02 with the
+    // assumed timings) x 4 x $0.05718 + $7.80 = $2,874.81 of $3,000; the fleet's $13,092.67 of
+    // $12,000 (unsized is left out: its CMU is unknown).
+    expect(row("mimo-vl")).toBe("102% OVER");
+    expect(row("office")).toBe("95% near");
+    expect(row("unsized")).toBe("unknown");
+    expect(row("Month total")).toBe("109% OVER");
+    expect(r.stdout).toMatch(/Month total\s+2026-12\s+\$13,092\.67/);
+    expect(r.stdout).toContain("near from 80%, OVER from 100%");
+  });
+
+  it("gives each month's budget, ratio and level in --json", async () => {
+    const r = await plan({ config, ...DECEMBER, json: true });
+    const out = JSON.parse(r.stdout);
+    expect(out.models.map((m: { months: { budget: unknown }[] }) => m.months[0]?.budget)).toEqual([
+      { budgetUsd: 10_000, ratio: 1.022, level: "over" },
+      { budgetUsd: 3_000, ratio: 0.958, level: "near" },
+      { budgetUsd: 100, ratio: null, level: null },
+    ]);
+    expect(out.months[0].fleetBudget).toEqual({ budgetUsd: 12_000, ratio: 1.091, level: "over" });
+  });
+
+  it("leaves a model under 80% unmarked and the fleet without a budget blank", async () => {
+    const r = await plan({
+      config: budgeted("  models:\n    office: 5000\n"),
+      ...DECEMBER,
+      json: true,
+    });
+    const out = JSON.parse(r.stdout);
+    expect(out.models[1].months[0].budget).toEqual({
+      budgetUsd: 5_000,
+      ratio: 0.575,
+      level: "within",
+    });
+    expect(out.models[0].months[0].budget).toBeNull();
+    expect(out.months[0].fleetBudget).toBeNull();
+    const text = await plan({ config: budgeted("  models:\n    office: 5000\n"), ...DECEMBER });
+    expect(text.stdout).toMatch(/ office\s+2026-12 .*\$2,874\.81 .*\s57%$/m);
+    expect(text.stdout).toMatch(/ mimo-vl\s+2026-12 .*\$0\.00$/m);
+  });
+
+  it("prints no budget column when the config sets no budget", async () => {
+    const r = await plan({ config: alwaysOn, ...DECEMBER });
+    expect(r.stdout).not.toContain("Budget");
   });
 });

@@ -68,8 +68,8 @@ describe("printReport", () => {
     const { code, stdout } = await run({ stateDir: dir, days: "2" });
     expect(code).toBe(0);
     expect(stdout).toEqual([
-      "date        model    warm min plan/seen  cold starts  restore s med/max  pings ok/failed      day  month to date  projected     saving",
-      "----------  -------  ------------------  -----------  -----------------  ---------------  -------  -------------  ---------  ---------",
+      "date        model    warm min plan/seen  cold starts  restore s med/max  pings ok/failed      day  month to date  projected     saving  budget",
+      "----------  -------  ------------------  -----------  -----------------  ---------------  -------  -------------  ---------  ---------  ------",
       "2026-12-08  mimo-vl             547/546            1          92.3/92.3             39/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
       "2026-12-08  llama               547/546            1          92.3/92.3             39/0  unknown        unknown    unknown    unknown",
       "2026-12-08  TOTAL             1094/1092            2                                78/0  $125.80      $1,234.50  $2,397.92  $7,819.94",
@@ -136,5 +136,67 @@ describe("formatReport", () => {
   it("adds the self-hosting hint under its day", () => {
     const lines = formatReport([summary("2026-12-07", [model("a", 1)], "projected $3,000.00 ...")]);
     expect(lines.at(-1)).toBe("2026-12-07: projected $3,000.00 ...");
+  });
+});
+
+describe("formatReport with budgets", () => {
+  const withBudget = (m: ModelDaySummary, budgetUsd: number): ModelDaySummary => ({
+    ...m,
+    budget: {
+      budgetUsd,
+      projectedMonthUsd: m.projectedMonthUsd,
+      ratio: m.projectedMonthUsd === null ? null : m.projectedMonthUsd / budgetUsd,
+    },
+  });
+
+  it("shows each budget's share, marks 80-100% near and 100% over, and lists the day's crossings", () => {
+    const models = [
+      withBudget(model("mimo-vl", 125.8), 2_800),
+      withBudget(model("llama", 125.8), 2_000),
+      withBudget(model("qwen", 125.8), 10_000),
+      withBudget(model("gone", null), 500),
+    ];
+    const s: DailySummary = {
+      ...summary("2026-12-07", models),
+      fleetBudget: { budgetUsd: 5_000, projectedMonthUsd: 7_193.76, ratio: 7_193.76 / 5_000 },
+      budgetCrossings: [
+        {
+          model: "mimo-vl",
+          month: "2026-12",
+          threshold: 80,
+          at: "2026-12-07T01:00:00.000Z",
+          budgetUsd: 2_800,
+          projectedMonthUsd: 2_397.92,
+          monthToDateUsd: 1_234.5,
+          reachedOn: null,
+          modelsWithUnknownCmu: [],
+        },
+        {
+          model: null,
+          month: "2026-12",
+          threshold: 100,
+          at: "2026-12-07T01:00:00.000Z",
+          budgetUsd: 5_000,
+          projectedMonthUsd: 7_193.76,
+          monthToDateUsd: 3_703.5,
+          reachedOn: "2026-12-11",
+          modelsWithUnknownCmu: ["gone"],
+        },
+      ],
+    };
+    const lines = formatReport([s]);
+    const budgetColumn = lines.slice(2, 7).map((l) => l.split(/ {2,}/).at(-1));
+    // 2,397.92 / 2,800 = 85.6%; / 2,000 = 119.9%; / 10,000 = 23.98%; the fleet 143.9%: rounded down.
+    expect(budgetColumn).toEqual([
+      "85% near",
+      "119% OVER",
+      "23%",
+      "unknown of $500.00",
+      "143% OVER",
+    ]);
+    expect(lines.slice(-2)).toEqual([
+      "2026-12-07: mimo-vl crossed 80% of its $2,800.00 2026-12 budget: projected $2,397.92 (85%), month to date $1,234.50, not reached this month at the current rate",
+      "2026-12-07: the fleet crossed 100% of its $5,000.00 2026-12 budget: projected $7,193.76 (143%), month to date $3,703.50, reached on 2026-12-11 at the current rate (left out with CMU unknown: gone)",
+    ]);
   });
 });

@@ -172,6 +172,32 @@ describe("parseConfigText", () => {
     });
   });
 
+  describe("budgets", () => {
+    it("resolves the fleet's and each model's monthly USD", () => {
+      const config = resolved(
+        parseConfigText(minimal("budgets:\n  fleet: 5000\n  models:\n    m: 3000.5\n"), "b.yaml"),
+      );
+      expect(config.budgets?.fleetUsd).toBe(5000);
+      expect([...(config.budgets?.modelUsd ?? [])]).toEqual([["m", 3000.5]]);
+    });
+
+    it("has no budgets when the YAML sets none, and no fleet budget when only models have one", () => {
+      expect(resolved(parseConfigText(minimal(), "b.yaml")).budgets).toBeUndefined();
+      const config = resolved(
+        parseConfigText(minimal("budgets:\n  models:\n    m: 10\n"), "b.yaml"),
+      );
+      expect(config.budgets?.fleetUsd).toBeUndefined();
+      expect(config.budgets?.modelUsd.get("m")).toBe(10);
+    });
+
+    it("refuses a budget of a model that does not exist at its key's line:col", () => {
+      const result = parseConfigText(minimal("budgets:\n  models:\n    n: 10\n"), "b.yaml");
+      expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
+        'b.yaml:3:5: budgets.models.n: unknown model "n"; defined: m',
+      ]);
+    });
+  });
+
   describe("warnings", () => {
     it.each([
       [
