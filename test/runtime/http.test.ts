@@ -1,33 +1,70 @@
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type HttpLimits,
   HttpListenError,
   type HttpServer,
-  type ReadinessStatus,
   startHttpServer,
 } from "../../src/runtime/http.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import type { DaemonStatus } from "../../src/runtime/status.js";
 import { collectingLogger } from "../e2e/daemonHarness.js";
+import { daemonStatus, modelStatus } from "./statusPageFixture.js";
+
+type Readiness = Pick<DaemonStatus, "configLoaded" | "firstReconcileDone">;
 
 const open: HttpServer[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function start(status: ReadinessStatus = { configLoaded: true, firstReconcileDone: true }) {
+async function start(
+  readiness: Readiness = { configLoaded: true, firstReconcileDone: true },
+  limits: Partial<HttpLimits> = {},
+  clock: { now: number } = { now: Date.now() },
+) {
   const metrics = new PromMetrics();
-  const state = { current: status };
-  const { logger, lines } = collectingLogger(Date.now);
+  const state = { current: daemonStatus(readiness) };
+  const { logger, lines } = collectingLogger(() => clock.now);
   const server = await startHttpServer({
     host: "127.0.0.1",
     port: 0,
     registry: metrics.registry,
     status: () => state.current,
     logger,
+    limits,
+    now: () => clock.now,
   });
   open.push(server);
   return { server, metrics, state, lines };
 }
+
+/** Writes `text` on a fresh loopback socket and resolves with all the server answered. */
+function raw(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let answer = "";
+    socket.on("data", (d) => {
+      answer += d.toString("latin1");
+    });
+    socket.on("end", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
+
+/** An idle connection: connected, sending nothing; `closed` settles when the server ends it. */
+async function idleConnection(url: string): Promise<{ socket: Socket; closed: Promise<number> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.on("error", () => {});
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+  return { socket, closed };
+}
+
+const settledWithin = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
 describe("startHttpServer", () => {
   describe("listening", () => {
@@ -49,7 +86,7 @@ describe("startHttpServer", () => {
         host: "127.0.0.1",
         port,
         registry,
-        status: () => ({ configLoaded: true, firstReconcileDone: true }),
+        status: () => daemonStatus(),
         logger,
       });
       await expect(attempt).rejects.toBeInstanceOf(HttpListenError);
@@ -99,7 +136,7 @@ describe("startHttpServer", () => {
     it("reads the status at each request", async () => {
       const { server, state } = await start({ configLoaded: true, firstReconcileDone: false });
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
-      state.current = { configLoaded: true, firstReconcileDone: true };
+      state.current = daemonStatus({ configLoaded: true, firstReconcileDone: true });
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     });
   });
@@ -117,6 +154,48 @@ describe("startHttpServer", () => {
     });
   });
 
+  describe("/ (the status page)", () => {
+    it("serves the page as HTML under a policy that loads nothing from anywhere", async () => {
+      const { server } = await start();
+      const res = await fetch(`${server.url}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/]+=*'/);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain("unsafe");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      const html = await res.text();
+      expect(html).toMatch(/^<!doctype html>/);
+      expect(html).toContain('data-model="mimo-vl"');
+      expect(html).not.toMatch(/<script/i);
+    });
+
+    it("renders the status of the moment of each request", async () => {
+      const { server, state } = await start();
+      expect(await (await fetch(`${server.url}/`)).text()).toContain('data-state="warm"');
+      state.current = daemonStatus({ models: [modelStatus({ state: "cold" })] });
+      expect(await (await fetch(`${server.url}/`)).text()).toContain('data-state="cold"');
+    });
+  });
+
+  describe("/api/status", () => {
+    it("answers the status as JSON, instants in ISO 8601", async () => {
+      const { server } = await start();
+      const res = await fetch(`${server.url}/api/status?pretty`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      const body = (await res.json()) as { now: string; models: { name: string }[] };
+      expect(body.now).toBe("2026-12-07T05:30:00.000Z");
+      expect(body.models.map((m) => m.name)).toEqual(["mimo-vl"]);
+    });
+  });
+
   describe("other requests", () => {
     it("answers 404 for an unknown path and 405 for a method other than GET or HEAD", async () => {
       const { server } = await start();
@@ -128,9 +207,74 @@ describe("startHttpServer", () => {
 
     it("answers HEAD without a body", async () => {
       const { server } = await start();
-      const res = await fetch(`${server.url}/healthz`, { method: "HEAD" });
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe("");
+      for (const path of ["/healthz", "/", "/api/status"]) {
+        const res = await fetch(`${server.url}${path}`, { method: "HEAD" });
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe("");
+      }
+    });
+
+    it.each(["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])(
+      "refuses %s on every path with 405: the port is read-only",
+      async (method) => {
+        const { server } = await start();
+        for (const path of ["/", "/api/status", "/healthz"]) {
+          const res = await fetch(`${server.url}${path}`, { method });
+          expect(res.status).toBe(405);
+          expect(res.headers.get("allow")).toBe("GET, HEAD");
+        }
+      },
+    );
+  });
+
+  describe("malformed requests", () => {
+    it("answers a request target that is no path with 400 and logs it at debug, once a minute", async () => {
+      const clock = { now: Date.now() };
+      const { server, lines } = await start(undefined, {}, clock);
+      const request = "GET http://[::1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      for (let i = 0; i < 20; i++) {
+        expect(await raw(server.url, request)).toMatch(/^HTTP\/1\.1 400 /);
+      }
+      clock.now += 60_000;
+      expect(await raw(server.url, request)).toMatch(/^HTTP\/1\.1 400 /);
+
+      expect(lines.filter((l) => l.level === "error")).toEqual([]);
+      const logged = lines.filter((l) => l.event === "http-client-error");
+      expect(logged).toHaveLength(2);
+      expect(logged.map((l) => l.level)).toEqual(["debug", "debug"]);
+      expect(logged[0]).toMatchObject({ target: "http://[::1", suppressedSinceLast: 0 });
+      expect(logged[1]).toMatchObject({ suppressedSinceLast: 19 });
+      // And the server still serves.
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    });
+
+    it("answers a request the parser rejects with 400, logged at debug", async () => {
+      const { server, lines } = await start();
+      const answer = await raw(server.url, "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n");
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(lines.filter((l) => l.event === "http-client-error").map((l) => l.level)).toEqual([
+        "debug",
+      ]);
+    });
+  });
+
+  describe("connection cap", () => {
+    it("closes connections beyond maxConnections on arrival and idle ones after the header timeout", async () => {
+      const { server, lines } = await start(undefined, {
+        maxConnections: 8,
+        headersTimeoutMs: 300,
+        requestTimeoutMs: 300,
+      });
+      const opened = Date.now();
+      const held = await Promise.all(Array.from({ length: 8 }, () => idleConnection(server.url)));
+      await new Promise((r) => setTimeout(r, 50));
+      const extra = await Promise.all(Array.from({ length: 12 }, () => idleConnection(server.url)));
+      for (const c of extra) expect(await settledWithin(c.closed, 200)).toBe(true);
+      expect(lines.filter((l) => l.event === "http-connections-dropped")).toHaveLength(1);
+      // The held ones are closed once they have sent no headers for 300 ms (checked each second).
+      for (const c of held) expect(await settledWithin(c.closed, 2_500)).toBe(true);
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     });
   });
 });
