@@ -16,7 +16,7 @@ h1{font-size:1.4rem;margin:.2rem 0}
 h2{font-size:1.15rem;margin:0 0 .3rem;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;word-break:break-all}
 .meta,.since,figcaption,footer{color:#555;font-size:.9rem;margin:.2rem 0}
 section{background:#fff;border:1px solid #ddd;border-radius:.5rem;padding:.75rem;margin:.75rem 0}
-dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(10.5rem,1fr));gap:.5rem .9rem;margin:.5rem 0 0}
+dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.5rem .9rem;margin:.5rem 0 0}
 dl div{min-width:0}
 dt{font-size:.8rem;color:#555}
 dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
@@ -26,7 +26,7 @@ dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .bad{color:#b3261e;font-weight:600}
 .src{color:#666;font-size:.8rem}
 figure{margin:.4rem 0}
-svg{display:block;width:100%;max-width:46rem;height:auto}
+svg{display:block;width:100%;max-width:40rem;height:auto}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem .8rem;list-style:none;padding:0;margin:.3rem 0}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-.1rem;border-radius:2px}
 .sw-window{background:#1f4e99}.sw-planned{background:#9cc0ea}.sw-warm{background:#2e8b47}
@@ -150,8 +150,8 @@ function budgetText(budget: number | undefined, projected: number | undefined): 
 }
 
 // The timeline's geometry, in viewBox units; the SVG scales to the width it is given.
-const VIEW_W = 480;
-const LABEL_W = 62;
+const VIEW_W = 400;
+const LABEL_W = 66;
 const CHART_W = VIEW_W - LABEL_W - 6;
 const ROWS = {
   window: { y: 4, h: 14, label: "window" },
@@ -192,7 +192,7 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
   const out: string[] = [];
   for (const row of Object.values(ROWS)) {
     out.push(
-      `<text x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="11" fill="#444">${row.label}</text>`,
+      `<text x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="10.5" fill="#444">${row.label}</text>`,
       `<rect x="${LABEL_W}" y="${row.y}" width="${CHART_W}" height="${row.h}" fill="#f1f1ef"/>`,
     );
   }
@@ -248,7 +248,7 @@ function coverageText(today: DayTimeline, now: number): string {
   const cold = c.observedMinutes - c.warmMinutes;
   const parts = [`${c.warmMinutes} of ${c.windowMinutes} window minutes so far warm`];
   if (cold > 0) parts.push(`${cold} cold`);
-  if (unknown > 0) parts.push(`${unknown} not yet in ModelCopy`);
+  if (unknown > 0) parts.push(`${unknown} without ModelCopy data`);
   return `${parts.join(", ")}.`;
 }
 
@@ -270,7 +270,7 @@ function renderModel(m: ModelStatus, clock: Clock): string {
       : `, median restore ${formatDuration(m.restoreSecondsMedian * 1000)}`;
   const facts = [
     fact("Policy", policy),
-    fact("Window", windowText(m, clock)),
+    fact("Window", windowText(m, clock), true),
     fact("Last ping", lastPingText(m, clock), true),
     fact(
       "Next ping",
