@@ -178,14 +178,14 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
   const rects = (
     list: readonly Interval[],
     row: { y: number; h: number },
-    fill: string,
+    band: keyof typeof COLORS,
     what: string,
   ) =>
     list
       .filter((i) => i.end > i.start)
       .map(
         (i) =>
-          `<rect x="${n(x(i.start))}" y="${row.y}" width="${n(Math.max(x(i.end) - x(i.start), 0.5))}" height="${row.h}" fill="${fill}"><title>${escapeHtml(`${what} ${clock.span(i)}`)}</title></rect>`,
+          `<rect class="${band}" x="${n(x(i.start))}" y="${row.y}" width="${n(Math.max(x(i.end) - x(i.start), 0.5))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${clock.span(i)}`)}</title></rect>`,
       )
       .join("");
   const past: Interval = { start, end: Math.min(clock.now, end) };
@@ -193,20 +193,20 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
   for (const row of Object.values(ROWS)) {
     out.push(
       `<text x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="10.5" fill="#444">${row.label}</text>`,
-      `<rect x="${LABEL_W}" y="${row.y}" width="${CHART_W}" height="${row.h}" fill="#f1f1ef"/>`,
+      `<rect class="track" x="${LABEL_W}" y="${row.y}" width="${CHART_W}" height="${row.h}" fill="#f1f1ef"/>`,
     );
   }
-  out.push(rects(today.windows, ROWS.window, COLORS.window, "window"));
-  out.push(rects(today.plannedWarm, ROWS.planned, COLORS.planned, "planned warm"));
+  out.push(rects(today.windows, ROWS.window, "window", "window"));
+  out.push(rects(today.plannedWarm, ROWS.planned, "planned", "planned warm"));
   // The past without a datapoint is unknown; datapoints are cold unless they show a copy.
-  out.push(rects(past.end > past.start ? [past] : [], ROWS.observed, COLORS.unknown, "no data"));
-  out.push(rects(today.observed, ROWS.observed, COLORS.cold, "cold"));
-  out.push(rects(today.observedWarm, ROWS.observed, COLORS.warm, "warm"));
+  out.push(rects(past.end > past.start ? [past] : [], ROWS.observed, "unknown", "no data"));
+  out.push(rects(today.observed, ROWS.observed, "cold", "cold"));
+  out.push(rects(today.observedWarm, ROWS.observed, "warm", "warm"));
   for (const t of today.coldStarts) {
     const cx = n(x(t));
     const top = ROWS.observed.y;
     out.push(
-      `<g fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${clock.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><path d="M${n(cx - 4)} ${top - 6}h8l-4 6z" stroke="none"/></g>`,
+      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${clock.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><path d="M${n(cx - 4)} ${top - 6}h8l-4 6z" stroke="none"/></g>`,
     );
   }
   out.push(
@@ -217,7 +217,7 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
     const hx = n(x(h.toMillis()));
     const labelled = h.hour % 3 === 0 || h.toMillis() === end;
     out.push(
-      `<line x1="${hx}" y1="${AXIS_Y}" x2="${hx}" y2="${AXIS_Y + (labelled ? 5 : 3)}" stroke="#888" stroke-width="0.6"/>`,
+      `<line class="tick" x1="${hx}" y1="${AXIS_Y}" x2="${hx}" y2="${AXIS_Y + (labelled ? 5 : 3)}" stroke="#888" stroke-width="0.6"/>`,
     );
     if (labelled && h.toMillis() < end) {
       out.push(
@@ -228,7 +228,7 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
   if (clock.now >= start && clock.now < end) {
     const nx = n(x(clock.now));
     out.push(
-      `<line x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${clock.time(clock.now)}`)}</title></line>`,
+      `<line class="now" x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${clock.time(clock.now)}`)}</title></line>`,
     );
   }
   return out.join("");
