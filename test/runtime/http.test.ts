@@ -8,7 +8,15 @@ import {
 } from "../../src/runtime/http.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
 import type { DaemonStatus } from "../../src/runtime/status.js";
-import { collectingLogger } from "../e2e/daemonHarness.js";
+import {
+  businessHoursYaml,
+  collectingLogger,
+  configOf,
+  eventsOf,
+  local,
+  MIMO_VL,
+  startHarness,
+} from "../e2e/daemonHarness.js";
 import { daemonStatus, modelStatus } from "./statusPageFixture.js";
 
 type Readiness = Pick<DaemonStatus, "configLoaded" | "firstReconcileDone">;
@@ -54,13 +62,21 @@ function raw(url: string, text: string): Promise<string> {
 }
 
 /** An idle connection: connected, sending nothing; `closed` settles when the server ends it. */
-async function idleConnection(url: string): Promise<{ socket: Socket; closed: Promise<number> }> {
+async function idleConnection(
+  url: string,
+): Promise<{ socket: Socket; closed: Promise<number>; isClosed: () => boolean }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   socket.on("error", () => {});
   await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-  const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
-  return { socket, closed };
+  let done = false;
+  const closed = new Promise<number>((resolve) =>
+    socket.once("close", () => {
+      done = true;
+      resolve(Date.now());
+    }),
+  );
+  return { socket, closed, isClosed: () => done };
 }
 
 const settledWithin = <T>(p: Promise<T>, ms: number) =>
@@ -275,6 +291,42 @@ describe("startHttpServer", () => {
       for (const c of held) expect(await settledWithin(c.closed, 2_500)).toBe(true);
       expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    });
+
+    it("keeps the daemon's own AWS calls working while idle connections flood the port", async () => {
+      const h = await startHarness({
+        config: configOf(businessHoursYaml({ models: [MIMO_VL] })),
+        start: local("08:50"),
+      });
+      const { logger } = collectingLogger(Date.now);
+      const server = await startHttpServer({
+        host: "127.0.0.1",
+        port: 0,
+        registry: new PromMetrics({ processMetrics: false }).registry,
+        status: () => h.daemon.status(),
+        logger,
+        limits: { maxConnections: 16 },
+      });
+      const flood = await Promise.all(
+        Array.from({ length: 200 }, () => idleConnection(server.url)),
+      );
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        // The server holds no more sockets than its cap: the rest were closed on arrival.
+        expect(flood.filter((c) => !c.isClosed()).length).toBeLessThanOrEqual(16);
+
+        await h.daemon.start();
+        await h.clock.runUntil(local("09:10"));
+        const pings = eventsOf(h.lines, "ping", "mimo-vl");
+        expect(pings.length).toBeGreaterThan(0);
+        expect(pings.at(-1)?.result).toBe("ok");
+        expect(eventsOf(h.lines, "warm", "mimo-vl")).toHaveLength(1);
+        expect(h.daemon.status().models[0]?.copies).toBe(1);
+      } finally {
+        for (const c of flood) c.socket.destroy();
+        await server.close();
+        await h.close();
+      }
     });
   });
 });
