@@ -269,9 +269,9 @@ function renderModel(m: ModelStatus, clock: Clock): string {
       ? ""
       : `, median restore ${formatDuration(m.restoreSecondsMedian * 1000)}`;
   const facts = [
-    fact("Policy", policy),
     fact("Window", windowText(m, clock), true),
     fact("Last ping", lastPingText(m, clock), true),
+    fact("Policy", policy),
     fact(
       "Next ping",
       m.nextPingAt === undefined ? "none planned" : escapeHtml(clock.time(m.nextPingAt)),
