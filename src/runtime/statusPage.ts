@@ -63,7 +63,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** Local times and durations in the status' zone, relative to its `now`. */
-class Clock {
+class LocalTimes {
   constructor(
     readonly now: number,
     readonly zone: string,
@@ -117,29 +117,29 @@ function timingText(t: Timing): string {
   return `${escapeHtml(formatDuration(t.ms))} <span class="src">(${escapeHtml(t.source)})</span>`;
 }
 
-function windowText(m: ModelStatus, clock: Clock): string {
+function windowText(m: ModelStatus, times: LocalTimes): string {
   const parts: string[] = [];
   if (m.currentWindow) {
     parts.push(
-      `open ${clock.span(m.currentWindow)}, closes in ${formatDuration(m.currentWindow.end - clock.now)}`,
+      `open ${times.span(m.currentWindow)}, closes in ${formatDuration(m.currentWindow.end - times.now)}`,
     );
   } else {
     parts.push("none open");
   }
-  if (m.nextWindow) parts.push(`next ${clock.span(m.nextWindow)}`);
+  if (m.nextWindow) parts.push(`next ${times.span(m.nextWindow)}`);
   else parts.push("none in the next 8 days");
   return escapeHtml(parts.join("; "));
 }
 
-function lastPingText(m: ModelStatus, clock: Clock): string {
+function lastPingText(m: ModelStatus, times: LocalTimes): string {
   if (!m.lastPing) return "none yet";
   const p = m.lastPing;
   const result = p.result === "ok" ? "ok" : `<span class="bad">${escapeHtml(p.result)}</span>`;
   const okNote =
     p.result !== "ok" && m.lastPingOkAt !== undefined
-      ? `; last ok ${escapeHtml(clock.time(m.lastPingOkAt))}`
+      ? `; last ok ${escapeHtml(times.time(m.lastPingOkAt))}`
       : "";
-  return `${escapeHtml(clock.time(p.at))} ${result} <span class="src">(${escapeHtml(p.reason)})</span>${okNote}`;
+  return `${escapeHtml(times.time(p.at))} ${result} <span class="src">(${escapeHtml(p.reason)})</span>${okNote}`;
 }
 
 function budgetText(budget: number | undefined, projected: number | undefined): string {
@@ -170,7 +170,7 @@ const COLORS = {
 };
 
 /** The day's timeline: windows, planned warm, observed minutes, cold starts and now. */
-function renderTimeline(today: DayTimeline, clock: Clock): string {
+function renderTimeline(today: DayTimeline, times: LocalTimes): string {
   const { start, end } = today.range;
   const x = (t: number) =>
     LABEL_W + (Math.min(Math.max(t, start), end) - start) * (CHART_W / (end - start));
@@ -185,10 +185,10 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
       .filter((i) => i.end > i.start)
       .map(
         (i) =>
-          `<rect class="${band}" x="${n(x(i.start))}" y="${row.y}" width="${n(Math.max(x(i.end) - x(i.start), 0.5))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${clock.span(i)}`)}</title></rect>`,
+          `<rect class="${band}" x="${n(x(i.start))}" y="${row.y}" width="${n(Math.max(x(i.end) - x(i.start), 0.5))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${times.span(i)}`)}</title></rect>`,
       )
       .join("");
-  const past: Interval = { start, end: Math.min(clock.now, end) };
+  const past: Interval = { start, end: Math.min(times.now, end) };
   const out: string[] = [];
   for (const row of Object.values(ROWS)) {
     out.push(
@@ -206,14 +206,14 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
     const cx = n(x(t));
     const top = ROWS.observed.y;
     out.push(
-      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${clock.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><path d="M${n(cx - 4)} ${top - 6}h8l-4 6z" stroke="none"/></g>`,
+      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${times.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><path d="M${n(cx - 4)} ${top - 6}h8l-4 6z" stroke="none"/></g>`,
     );
   }
   out.push(
     `<line x1="${LABEL_W}" y1="${AXIS_Y}" x2="${LABEL_W + CHART_W}" y2="${AXIS_Y}" stroke="#888" stroke-width="0.5"/>`,
   );
   // Local hours, so a DST day has 23 or 25 ticks; labels every third hour fit a phone.
-  for (let h = clock.at(start); h.toMillis() <= end; h = h.plus({ hours: 1 })) {
+  for (let h = times.at(start); h.toMillis() <= end; h = h.plus({ hours: 1 })) {
     const hx = n(x(h.toMillis()));
     const labelled = h.hour % 3 === 0 || h.toMillis() === end;
     out.push(
@@ -225,19 +225,19 @@ function renderTimeline(today: DayTimeline, clock: Clock): string {
       );
     }
   }
-  if (clock.now >= start && clock.now < end) {
-    const nx = n(x(clock.now));
+  if (times.now >= start && times.now < end) {
+    const nx = n(x(times.now));
     out.push(
-      `<line class="now" x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${clock.time(clock.now)}`)}</title></line>`,
+      `<line class="now" x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${times.time(times.now)}`)}</title></line>`,
     );
   }
   return out.join("");
 }
 
-function timelineSummary(today: DayTimeline, clock: Clock): string {
-  const windows = today.windows.map((w) => clock.span(w)).join(", ") || "none";
-  const warm = today.observedWarm.map((w) => clock.span(w)).join(", ") || "none";
-  const starts = today.coldStarts.map((t) => clock.time(t)).join(", ") || "none";
+function timelineSummary(today: DayTimeline, times: LocalTimes): string {
+  const windows = today.windows.map((w) => times.span(w)).join(", ") || "none";
+  const warm = today.observedWarm.map((w) => times.span(w)).join(", ") || "none";
+  const starts = today.coldStarts.map((t) => times.time(t)).join(", ") || "none";
   return `Today: windows ${windows}; ModelCopy warm ${warm}; cold starts ${starts}`;
 }
 
@@ -252,12 +252,12 @@ function coverageText(today: DayTimeline, now: number): string {
   return `${parts.join(", ")}.`;
 }
 
-function renderModel(m: ModelStatus, clock: Clock): string {
+function renderModel(m: ModelStatus, times: LocalTimes): string {
   const name = escapeHtml(m.name);
   const since =
     m.stateSince === undefined
       ? "no ModelCopy datapoint yet"
-      : `since ${clock.time(m.stateSince)} (${formatDuration(clock.now - m.stateSince)})`;
+      : `since ${times.time(m.stateSince)} (${formatDuration(times.now - m.stateSince)})`;
   const copies =
     m.copies === undefined ? "copies unknown" : `${m.copies} ${m.copies === 1 ? "copy" : "copies"}`;
   const policy =
@@ -269,14 +269,14 @@ function renderModel(m: ModelStatus, clock: Clock): string {
       ? ""
       : `, median restore ${formatDuration(m.restoreSecondsMedian * 1000)}`;
   const facts = [
-    fact("Window", windowText(m, clock), true),
-    fact("Last ping", lastPingText(m, clock), true),
+    fact("Window", windowText(m, times), true),
+    fact("Last ping", lastPingText(m, times), true),
     fact("Policy", policy),
     fact(
       "Next ping",
-      m.nextPingAt === undefined ? "none planned" : escapeHtml(clock.time(m.nextPingAt)),
+      m.nextPingAt === undefined ? "none planned" : escapeHtml(times.time(m.nextPingAt)),
     ),
-    fact("Cold starts", escapeHtml(`${m.counters.coldStarts}${restore}`)),
+    fact("Cold starts since start-up", escapeHtml(`${m.counters.coldStarts}${restore}`)),
     fact("Cadence", timingText(m.timings.cadence)),
     fact("Lead time", timingText(m.timings.leadTime)),
     fact("Eviction delay", timingText(m.timings.evictionDelay)),
@@ -288,13 +288,13 @@ function renderModel(m: ModelStatus, clock: Clock): string {
     fact("Budget", budgetText(m.budgetUsd, m.projectedMonthUsd)),
     fact("CMU per copy", m.cmu === undefined ? "unknown" : escapeHtml(String(m.cmu))),
   ];
-  const summary = escapeHtml(timelineSummary(m.today, clock));
+  const summary = escapeHtml(timelineSummary(m.today, times));
   return `<section class="model" data-model="${name}" data-state="${escapeHtml(m.state)}">
 <h2>${name} <span class="state ${escapeHtml(m.state)}">${escapeHtml(m.state)}</span></h2>
 <p class="since">${escapeHtml(`${since}; ${copies}`)}</p>
 <figure>
-<svg viewBox="0 0 ${VIEW_W} ${VIEW_H}" role="img" aria-label="${summary}" xmlns="http://www.w3.org/2000/svg"><title>${summary}</title>${renderTimeline(m.today, clock)}</svg>
-<figcaption>${escapeHtml(coverageText(m.today, clock.now))}</figcaption>
+<svg viewBox="0 0 ${VIEW_W} ${VIEW_H}" role="img" aria-label="${summary}" xmlns="http://www.w3.org/2000/svg"><title>${summary}</title>${renderTimeline(m.today, times)}</svg>
+<figcaption>${escapeHtml(coverageText(m.today, times.now))}</figcaption>
 </figure>
 <dl>${facts.join("")}</dl>
 </section>`;
@@ -328,7 +328,7 @@ function renderFleet(status: DaemonStatus): string {
 
 /** The status page: one self-contained HTML document, no script, no external asset. */
 export function renderStatusPage(status: DaemonStatus): string {
-  const clock = new Clock(status.now, status.timezone);
+  const times = new LocalTimes(status.now, status.timezone);
   const t = fleetTotals(status);
   const flags = [
     status.simulated ? "SIMULATED: no AWS is called" : undefined,
@@ -352,11 +352,11 @@ export function renderStatusPage(status: DaemonStatus): string {
 <body>
 <header>
 <h1>keepwarm</h1>
-<p class="meta">${escapeHtml([`${clock.at(status.now).toFormat("ccc d LLL yyyy HH:mm:ss")} ${status.timezone}`, ...flags].join(" \u00b7 "))}</p>
+<p class="meta">${escapeHtml([`${times.at(status.now).toFormat("ccc d LLL yyyy HH:mm:ss")} ${status.timezone}`, ...flags].join(" \u00b7 "))}</p>
 </header>
 ${renderFleet(status)}
 ${LEGEND}
-${status.models.map((m) => renderModel(m, clock)).join("\n")}
+${status.models.map((m) => renderModel(m, times)).join("\n")}
 <footer>Refreshes every ${REFRESH_SECONDS} s. Money: this UTC month. <a href="/api/status">JSON</a> \u00b7 <a href="/metrics">metrics</a></footer>
 </body>
 </html>
