@@ -1,17 +1,8 @@
-import { DateTime } from "luxon";
 import type { DaemonStatus, ModelStatus } from "../../src/runtime/status.js";
+import { local as at, ZONE } from "../e2e/daemonHarness.js";
 
-/** The zone of the crafted statuses. */
-export const FIXTURE_ZONE = "Asia/Shanghai";
-
-/** `hhmm` on Monday 7 December 2026 (or `day`), local time in FIXTURE_ZONE. */
-export function at(hhmm: string, day = 7): number {
-  const [hour, minute] = hhmm.split(":").map(Number);
-  return DateTime.fromObject(
-    { year: 2026, month: 12, day, hour, minute },
-    { zone: FIXTURE_ZONE },
-  ).toMillis();
-}
+/** `hhmm` on Monday 7 December 2026 (or `day`), local time in Asia/Shanghai. */
+export { at };
 
 const span = (from: string, to: string, day = 7) => ({ start: at(from, day), end: at(to, day) });
 
@@ -72,7 +63,7 @@ export function modelStatus(overrides: Partial<ModelStatus> = {}): ModelStatus {
 export function daemonStatus(overrides: Partial<DaemonStatus> = {}): DaemonStatus {
   return {
     now: at("13:30"),
-    timezone: FIXTURE_ZONE,
+    timezone: ZONE,
     simulated: false,
     ready: true,
     configLoaded: true,
