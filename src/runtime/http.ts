@@ -176,7 +176,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     const path = pathOf(req.url);
     if (path === undefined) {
-      clientErrors.note({ reason: "request target is not an absolute path", target: req.url });
+      // The target is the client's own text: a log line carries only its start.
+      clientErrors.note({
+        reason: "request target is not an absolute path",
+        target: req.url?.slice(0, 200),
+      });
       sendJson(res, 400, { error: "bad request target; allowed: a path such as /healthz" });
       return;
     }
