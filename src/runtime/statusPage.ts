@@ -9,6 +9,20 @@ import { fleetTotals, windowCoverage } from "./statusJson.js";
 /** How often the page reloads itself, without JavaScript. */
 export const REFRESH_SECONDS = 30;
 
+/** The timeline's fills; the legend's swatches are drawn from the same table. */
+const COLORS = {
+  window: "#1f4e99",
+  planned: "#9cc0ea",
+  warm: "#2e8b47",
+  cold: "#dde8f3",
+  unknown: "#cfcfcf",
+  start: "#d1342f",
+};
+
+const SWATCHES = Object.entries(COLORS)
+  .map(([band, color]) => `.sw-${band}{background:${color}}`)
+  .join("");
+
 const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.4;color:#1d1d1f;background:#f6f6f4}
 body{margin:0 auto;max-width:60rem;padding:.75rem}
@@ -29,8 +43,7 @@ figure{margin:.4rem 0}
 svg{display:block;width:100%;max-width:40rem;height:auto}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem .8rem;list-style:none;padding:0;margin:.3rem 0}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-.1rem;border-radius:2px}
-.sw-window{background:#1f4e99}.sw-planned{background:#9cc0ea}.sw-warm{background:#2e8b47}
-.sw-cold{background:#dde8f3;border:1px solid #9ab}.sw-unknown{background:#cfcfcf}.sw-start{background:#d1342f}
+${SWATCHES}.sw-cold{border:1px solid #9ab}
 a{color:#1f4e99}
 `;
 
@@ -160,14 +173,6 @@ const ROWS = {
 } as const;
 const AXIS_Y = 64;
 const VIEW_H = 82;
-const COLORS = {
-  window: "#1f4e99",
-  planned: "#9cc0ea",
-  warm: "#2e8b47",
-  cold: "#dde8f3",
-  unknown: "#cfcfcf",
-  start: "#d1342f",
-};
 
 /** The day's timeline: windows, planned warm, observed minutes, cold starts and now. */
 function renderTimeline(today: DayTimeline, times: LocalTimes): string {
