@@ -41,6 +41,7 @@ dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .src{color:#666;font-size:.8rem}
 figure{margin:.4rem 0}
 svg{display:block;width:100%;max-width:40rem;height:auto}
+@media (max-width:32rem){svg .hour{font-size:13px}svg .row-label{font-size:11.5px}}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem .8rem;list-style:none;padding:0;margin:.3rem 0}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-.1rem;border-radius:2px}
 ${SWATCHES}.sw-cold{border:1px solid #9ab}
@@ -197,7 +198,7 @@ function renderTimeline(today: DayTimeline, times: LocalTimes): string {
   const out: string[] = [];
   for (const row of Object.values(ROWS)) {
     out.push(
-      `<text x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="10.5" fill="#444">${row.label}</text>`,
+      `<text class="row-label" x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="10.5" fill="#444">${row.label}</text>`,
       `<rect class="track" x="${LABEL_W}" y="${row.y}" width="${CHART_W}" height="${row.h}" fill="#f1f1ef"/>`,
     );
   }
@@ -226,7 +227,7 @@ function renderTimeline(today: DayTimeline, times: LocalTimes): string {
     );
     if (labelled && h.toMillis() < end) {
       out.push(
-        `<text x="${hx}" y="${AXIS_Y + 15}" text-anchor="middle" font-size="10" fill="#444">${h.toFormat("HH")}</text>`,
+        `<text class="hour" x="${hx}" y="${AXIS_Y + 15}" text-anchor="middle" font-size="10" fill="#444">${h.toFormat("HH")}</text>`,
       );
     }
   }
