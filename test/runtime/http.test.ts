@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import { connect, createServer, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type HttpLimits,
@@ -81,6 +83,50 @@ async function idleConnection(
 
 const settledWithin = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+const FLOOD_CHILD = fileURLToPath(new URL("./httpFloodChild.ts", import.meta.url));
+
+/**
+ * Runs httpFloodChild.ts with at most `fileLimit` open files, opens `connections` idle
+ * connections to its HTTP port, then lets its daemon warm the model and returns its report.
+ */
+async function floodChild(fileLimit: number, connections: number) {
+  const proc = spawn(
+    "bash",
+    ["-c", `ulimit -n ${fileLimit} && exec "$0" --import tsx "$1"`, process.execPath, FLOOD_CHILD],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines: Record<string, unknown>[] = [];
+  let buffered = "";
+  const next = () =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = lines.length;
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString("utf8");
+        const parts = buffered.split("\n");
+        buffered = parts.pop() ?? "";
+        for (const p of parts) lines.push(JSON.parse(p) as Record<string, unknown>);
+        if (lines.length > seen) {
+          proc.stdout.off("data", onData);
+          resolve(lines[seen] as Record<string, unknown>);
+        }
+      };
+      proc.stdout.on("data", onData);
+      proc.once("exit", (code) => reject(new Error(`flood child exited with ${code}`)));
+    });
+  const { url } = (await next()) as { url: string };
+  const flood = await Promise.all(Array.from({ length: connections }, () => idleConnection(url)));
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const open = flood.filter((c) => !c.isClosed()).length;
+    proc.stdin.write("go\n");
+    const report = (await next()) as { pings: string[]; warm: number; emfile: number };
+    return { ...report, open };
+  } finally {
+    for (const c of flood) c.socket.destroy();
+    proc.kill();
+  }
+}
 
 describe("startHttpServer", () => {
   describe("listening", () => {
@@ -327,6 +373,15 @@ describe("startHttpServer", () => {
         await server.close();
         await h.close();
       }
+    });
+
+    it("leaves the daemon file descriptors for its AWS calls when 300 connections meet a limit of 200 open files", async () => {
+      const report = await floodChild(200, 300);
+      expect(report.open).toBeLessThanOrEqual(64);
+      expect(report.emfile).toBe(0);
+      expect(report.pings.length).toBeGreaterThan(0);
+      expect(report.pings.at(-1)).toBe("ok");
+      expect(report.warm).toBe(1);
     });
   });
 });
