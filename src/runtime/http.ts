@@ -105,7 +105,8 @@ function notReadyReason(status: DaemonStatus): string | undefined {
 function pathOf(target: string | undefined): string | undefined {
   if (target === undefined || !target.startsWith("/")) return undefined;
   try {
-    return new URL(target, "http://localhost").pathname;
+    // Appended, not resolved: "//x" is then the path "//x", not a URL of host x.
+    return new URL(`http://localhost${target}`).pathname;
   } catch {
     return undefined;
   }

@@ -262,6 +262,9 @@ describe("startHttpServer", () => {
     it("answers 404 for an unknown path and 405 for a method other than GET or HEAD", async () => {
       const { server } = await start();
       expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+      expect(
+        await raw(server.url, "GET //healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      ).toMatch(/^HTTP\/1\.1 404 /);
       const post = await fetch(`${server.url}/metrics`, { method: "POST" });
       expect(post.status).toBe(405);
       expect(post.headers.get("allow")).toBe("GET, HEAD");
