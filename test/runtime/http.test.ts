@@ -342,6 +342,20 @@ describe("startHttpServer", () => {
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     });
 
+    it("closes a keep-alive connection idle after its answer once keepAliveTimeoutMs passes", async () => {
+      const { server } = await start(undefined, { keepAliveTimeoutMs: 200 });
+      const c = await idleConnection(server.url);
+      let answer = "";
+      c.socket.on("data", (d) => {
+        answer += d.toString("latin1");
+      });
+      const sent = Date.now();
+      c.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      expect(await settledWithin(c.closed, 2_000)).toBe(true);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*keep-alive/i);
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(150);
+    });
+
     it("keeps the daemon's own AWS calls working while idle connections flood the port", async () => {
       const h = await startHarness({
         config: configOf(businessHoursYaml({ models: [MIMO_VL] })),
