@@ -203,10 +203,8 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
       host: opts.httpHost ?? env.httpHost ?? config.daemon.httpHost,
       port: httpPort ?? config.daemon.httpPort,
       registry: metrics.registry,
-      status: () => {
-        const s = daemon.status();
-        return { configLoaded: s.configLoaded, firstReconcileDone: s.firstReconcileDone };
-      },
+      status: () => daemon.status(),
+      now: () => clock.now(),
       logger,
     });
   } catch (error) {

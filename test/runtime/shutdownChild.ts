@@ -11,7 +11,16 @@ const logger = createLogger();
 const http = await startHttpServer({
   port: 0,
   registry: new PromMetrics().registry,
-  status: () => ({ configLoaded: true, firstReconcileDone: true }),
+  status: () => ({
+    now: Date.now(),
+    timezone: "UTC",
+    simulated: false,
+    ready: true,
+    configLoaded: true,
+    firstReconcileDone: true,
+    fleetBudgetUsd: undefined,
+    models: [],
+  }),
   logger,
 });
 const inFlight = new Promise<void>((resolve) => {
