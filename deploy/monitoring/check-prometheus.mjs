@@ -11,7 +11,8 @@
 // Environment: PROMETHEUS (the binary, default `prometheus`), KEEPWARM_CHECK_SECONDS (how long
 // Prometheus scrapes, default 200), KEEPWARM_CHECK_BUDGETS=1 (configure budgets, which makes
 // the budget expressions must-have; needs a keepwarm whose YAML accepts `budgets:`),
-// KEEPWARM_CHECK_CONFIG (a keepwarm.yaml of your own instead of the generated one).
+// KEEPWARM_CHECK_CONFIG (a keepwarm.yaml of your own instead of the generated one),
+// KEEPWARM_CHECK_TARGET (host:port of a keepwarm already running: scrape it, start none).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -192,6 +193,44 @@ async function query(base, promql) {
   return res.json();
 }
 
+/** `keepwarm run --simulate on` on a free loopback port, returned once it is ready. */
+async function startKeepwarm(tmp, budgets) {
+  if (!existsSync(MAIN)) throw new CheckError(`${MAIN} missing: run npm run build first`);
+  const configPath = process.env.KEEPWARM_CHECK_CONFIG ?? join(tmp, "keepwarm.yaml");
+  if (!process.env.KEEPWARM_CHECK_CONFIG) {
+    writeFileSync(configPath, checkConfig(Date.now(), budgets));
+  }
+  const port = await freePort();
+  const child = start(
+    process.execPath,
+    [
+      MAIN,
+      "run",
+      "--config",
+      configPath,
+      "--simulate",
+      "on",
+      "--http-host",
+      "127.0.0.1",
+      "--http-port",
+      String(port),
+      "--state-dir",
+      join(tmp, "state"),
+    ],
+    join(tmp, "keepwarm.log"),
+  );
+  child.target = `127.0.0.1:${port}`;
+  try {
+    await waitFor(`http://${child.target}/readyz`, "keepwarm", child, 60_000);
+  } catch (error) {
+    child.saveLog();
+    await stop(child);
+    throw error;
+  }
+  console.log(`keepwarm ready on ${child.target}`);
+  return child;
+}
+
 async function check() {
   const budgets = process.env.KEEPWARM_CHECK_BUDGETS === "1";
   const seconds = Number(process.env.KEEPWARM_CHECK_SECONDS ?? 200);
@@ -200,7 +239,6 @@ async function check() {
       `KEEPWARM_CHECK_SECONDS: "${process.env.KEEPWARM_CHECK_SECONDS}"; allowed: 15 or more`,
     );
   }
-  if (!existsSync(MAIN)) throw new CheckError(`${MAIN} missing: run npm run build first`);
   const list = expressions({ budgets });
 
   const tmp = mkdtempSync(join(tmpdir(), "keepwarm-prom-"));
@@ -208,31 +246,12 @@ async function check() {
   let prometheus;
   let passed = false;
   try {
-    const configPath = process.env.KEEPWARM_CHECK_CONFIG ?? join(tmp, "keepwarm.yaml");
-    if (!process.env.KEEPWARM_CHECK_CONFIG) {
-      writeFileSync(configPath, checkConfig(Date.now(), budgets));
+    let target = process.env.KEEPWARM_CHECK_TARGET;
+    if (target) console.log(`scraping the keepwarm at ${target}`);
+    else {
+      keepwarm = await startKeepwarm(tmp, budgets);
+      target = keepwarm.target;
     }
-    const kwPort = await freePort();
-    keepwarm = start(
-      process.execPath,
-      [
-        MAIN,
-        "run",
-        "--config",
-        configPath,
-        "--simulate",
-        "on",
-        "--http-host",
-        "127.0.0.1",
-        "--http-port",
-        String(kwPort),
-        "--state-dir",
-        join(tmp, "state"),
-      ],
-      join(tmp, "keepwarm.log"),
-    );
-    await waitFor(`http://127.0.0.1:${kwPort}/readyz`, "keepwarm", keepwarm, 60_000);
-    console.log(`keepwarm ready on 127.0.0.1:${kwPort}`);
 
     const promPort = await freePort();
     const promConfig = join(tmp, "prometheus.yml");
@@ -247,7 +266,7 @@ async function check() {
         "scrape_configs:",
         "  - job_name: keepwarm",
         "    static_configs:",
-        `      - targets: ["127.0.0.1:${kwPort}"]`,
+        `      - targets: [${JSON.stringify(target)}]`,
         "",
       ].join("\n"),
     );
@@ -266,7 +285,7 @@ async function check() {
     console.log(`prometheus ready on ${base}; scraping for ${seconds} s`);
     for (let waited = 0; waited < seconds; waited += 5) {
       await sleep(5_000);
-      if (keepwarm.exitCode !== null)
+      if (keepwarm && keepwarm.exitCode !== null)
         throw new CheckError(`keepwarm exited with ${keepwarm.exitCode}`);
       if (prometheus.exitCode !== null)
         throw new CheckError(`prometheus exited with ${prometheus.exitCode}`);

@@ -3,8 +3,10 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
+import { createLogger } from "../../src/runtime/logger.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -307,6 +309,71 @@ describe("deploy/monitoring", () => {
       const withBudgets = mayBeEmpty(await list({ KEEPWARM_CHECK_BUDGETS: "1" }));
       for (const q of withBudgets) expect(q).toMatch(/keepwarm_aws_errors_total/);
     });
+  });
+
+  describe("against a real Prometheus scraping every series keepwarm can export", () => {
+    let server: HttpServer;
+    beforeAll(async () => {
+      const m = new PromMetrics({ processMetrics: false });
+      const now = Date.now();
+      for (const model of ["mimo-vl", "batch-llama"]) {
+        m.pingResult(model, "ok");
+        m.pingResult(model, "not-ready");
+        m.coldStart(model);
+        m.restoreSeconds(model, 80);
+        m.modelCopies(model, 1);
+        m.warmState(model, "warm");
+        m.projectedMonthUsd(model, 2900);
+        m.spend(model, {
+          monthToDateUsd: 10,
+          projectedMonthUsd: 2900,
+          alwaysOnMonthUsd: 10_217,
+          savingUsd: 7317,
+        });
+        m.planState(model, { inWindow: true, planWarm: true });
+        m.timings(model, {
+          cadenceSeconds: 840,
+          leadTimeSeconds: 300,
+          evictionDelaySeconds: 900,
+          restoreSeconds: 90,
+        });
+        m.pingOkAt(model, now);
+        m.copyDatapointAt(model, now - 180_000);
+        m.windowOpened(model, true);
+        m.budget({ scope: "model", model }, 3000, 2900);
+      }
+      m.budget({ scope: "fleet" }, 5000, 5800);
+      m.awsError("bedrock:InvokeModel", "ThrottlingException", "throttled");
+      m.configReload(true, now);
+      server = await startHttpServer({
+        port: 0,
+        registry: m.registry,
+        status: () => ({ configLoaded: true, firstReconcileDone: true }),
+        logger: createLogger({ level: "silent" }),
+      });
+    });
+    afterAll(() => server?.close());
+
+    // The same check, scraping a registry fed through every observer method: each
+    // expression of the mixin returns series once the daemon feeds what it declares.
+    it.skipIf(!havePrometheus)(
+      `every expression, budgets included, returns series (${havePrometheus ? "prometheus found" : NO_PROMETHEUS})`,
+      async () => {
+        const r = await run(process.execPath, [CHECK], {
+          timeout: 120_000,
+          env: {
+            ...process.env,
+            KEEPWARM_CHECK_TARGET: new URL(server.url).host,
+            KEEPWARM_CHECK_BUDGETS: "1",
+            KEEPWARM_CHECK_SECONDS: "20",
+          },
+        });
+        expect(r.out).not.toContain("FAIL");
+        expect(r.out).toMatch(/all \d+ expressions ok/);
+        expect(r.code, r.out).toBe(0);
+      },
+      150_000,
+    );
   });
 
   describe("against a real Prometheus scraping keepwarm on the simulator", () => {
