@@ -43,24 +43,25 @@ const GRAFANA_VARIABLES = {
 const ONLY_AFTER_AN_ERROR = /keepwarm_aws_errors_total/;
 const ONLY_WITH_BUDGETS = /keepwarm_budget_(projected_)?usd/;
 
-export class CheckError extends Error {
+class CheckError extends Error {
   name = "CheckError";
 }
 
 /** Grafana's variables replaced by what Grafana would send for the run. */
-export function substituteVariables(expr) {
-  let out = expr;
-  // Longest names first: $__range must not eat the start of a longer variable.
-  for (const name of Object.keys(GRAFANA_VARIABLES).sort((a, b) => b.length - a.length)) {
-    out = out.split(name).join(GRAFANA_VARIABLES[name]);
-  }
-  const left = /\$\{?\w+/.exec(out);
-  if (left) throw new CheckError(`unknown Grafana variable ${left[0]} in ${expr}`);
-  return out;
+function substituteVariables(expr) {
+  return expr.replace(/\$\{?(\w+)\}?/g, (whole, name) => {
+    const value = GRAFANA_VARIABLES[`$${name}`];
+    if (value === undefined) {
+      throw new CheckError(
+        `unknown Grafana variable ${whole} in ${expr}; known: ${Object.keys(GRAFANA_VARIABLES).join(", ")}`,
+      );
+    }
+    return value;
+  });
 }
 
 /** The metric selectors of an expression (`name` or `name{matchers}`), ranges dropped. */
-export function selectorsOf(expr) {
+function selectorsOf(expr) {
   const found = new Set();
   for (const m of expr.matchAll(/\b(keepwarm_[a-z0-9_]+|up)\b(\{[^}]*\})?(?!\s*\()/g)) {
     found.add(`${m[1]}${m[2] ?? ""}`);
@@ -73,7 +74,7 @@ export function selectorsOf(expr) {
  * expressions are empty while nothing is wrong, so each rule's selectors are checked too:
  * they catch a misspelt metric or label that would keep an alert silent for ever.
  */
-export function expressions({ budgets }) {
+function expressions({ budgets }) {
   const list = [];
   const add = (source, expr, emptyBecause) => {
     const query = substituteVariables(expr.trim());
