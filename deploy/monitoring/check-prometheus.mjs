@@ -134,6 +134,7 @@ function checkConfig(now, budgets) {
     "    customModelUnits: 4",
     "    request: { messages: [{ role: user, content: ping }], max_tokens: 1 }",
   ];
+  // 100 USD is below any projection, so KeepwarmOverBudget must go pending.
   if (budgets) lines.push("budgets:", "  fleet: 100", "  models:", "    check-warm: 5000");
   return `${lines.join("\n")}\n`;
 }
@@ -302,6 +303,12 @@ async function check() {
     console.log(`rules: ${loaded.length} loaded of ${inFile.length} in keepwarm.rules.yaml`);
     if (loaded.length !== inFile.length)
       failures.push(`${loaded.length} rules loaded, ${inFile.length} in the file`);
+    // The generated config's fleet budget is far below any projection: the alert must see it.
+    const overBudget = loaded.find((r) => r.name === "KeepwarmOverBudget");
+    const generated = !process.env.KEEPWARM_CHECK_CONFIG && !process.env.KEEPWARM_CHECK_TARGET;
+    if (budgets && generated && overBudget?.state === "inactive") {
+      failures.push("KeepwarmOverBudget inactive although the fleet budget is 100 USD");
+    }
     for (const r of loaded) {
       if (r.health !== "ok") failures.push(`rule ${r.name}: health ${r.health}: ${r.lastError}`);
       if (r.state === "firing" || r.state === "pending")
