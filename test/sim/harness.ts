@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import {
@@ -125,4 +126,43 @@ export function sigv4Headers(
     "x-amz-date": amzDate,
     authorization: `AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/${amzDate.slice(0, 8)}/${region}/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
   };
+}
+
+/**
+ * Runs a Python script (boto3 as another client of the simulator) and parses the JSON it
+ * prints last. Asynchronous: the simulator answering it runs in this process.
+ */
+export function runPython(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", script], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const last = stdout.trim().split("\n").pop() ?? "";
+      if (code !== 0) return reject(new Error(`python3 exited ${code}: ${stderr.trim()}`));
+      try {
+        resolve(JSON.parse(last));
+      } catch (cause) {
+        reject(new Error(`python3 printed no JSON: ${stdout} ${stderr}`, { cause }));
+      }
+    });
+  });
 }
