@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudWatch dynamic labels are literally ${NAME}
 import {
   GetMetricDataCommand,
   type GetMetricDataCommandInput,
