@@ -140,7 +140,11 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
     return sendQueryError(res, awsErrors.unsupportedCloudWatchProtocol("awsQuery"));
   }
   if (foreign === "rpcv2Cbor") {
-    return sendCborError(res, awsErrors.unsupportedCloudWatchProtocol("Smithy RPC v2 CBOR"));
+    return sendJsonRpcError(
+      res,
+      awsErrors.unsupportedCloudWatchProtocol("Smithy RPC v2 CBOR"),
+      "cbor",
+    );
   }
 
   const signed: SignedRequest = { header: (name) => header(req, name), query };
@@ -403,19 +407,28 @@ function sendRestJsonError(res: Response, error: AwsErrorShape): void {
   res.end(text);
 }
 
-/** AWS JSON 1.0 errors (CloudWatch): `__type` in the body plus the query-compatible code header. */
-function sendJsonRpcError(res: Response, error: AwsErrorShape): void {
+/**
+ * AWS JSON 1.0 errors (CloudWatch), or the same in RPC v2 CBOR: `__type` and `message` in
+ * the body plus the query-compatible code header.
+ */
+function sendJsonRpcError(
+  res: Response,
+  error: AwsErrorShape,
+  encoding: "json" | "cbor" = "json",
+): void {
   const type = error.type.includes("#") ? error.type : `com.amazon.coral.service#${error.type}`;
-  const headers: Record<string, string> = {
-    "content-type": "application/x-amz-json-1.0",
-    "x-amzn-requestid": randomUUID(),
-  };
+  const headers: Record<string, string> =
+    encoding === "json"
+      ? { "content-type": "application/x-amz-json-1.0" }
+      : { "content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor" };
+  headers["x-amzn-requestid"] = randomUUID();
   if (error.queryCode) {
     headers["x-amzn-query-error"] =
       `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}`;
   }
   res.writeHead(error.status, headers);
-  res.end(JSON.stringify({ __type: type, message: error.message }));
+  const body = { __type: type, message: error.message };
+  res.end(encoding === "json" ? JSON.stringify(body) : cborTextMap(body));
 }
 
 /** awsQuery errors: the `ErrorResponse` XML that query clients parse. */
@@ -434,22 +447,6 @@ function sendQueryError(res: Response, error: AwsErrorShape): void {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Smithy RPC v2 CBOR errors: a CBOR map `{__type, message}` plus the query-compatible code. */
-function sendCborError(res: Response, error: AwsErrorShape): void {
-  const type = error.type.includes("#") ? error.type : `com.amazon.coral.service#${error.type}`;
-  const headers: Record<string, string> = {
-    "content-type": "application/cbor",
-    "smithy-protocol": "rpc-v2-cbor",
-    "x-amzn-requestid": randomUUID(),
-  };
-  if (error.queryCode) {
-    headers["x-amzn-query-error"] =
-      `${error.queryCode};${error.status >= 500 ? "Receiver" : "Sender"}`;
-  }
-  res.writeHead(error.status, headers);
-  res.end(cborTextMap({ __type: type, message: error.message }));
 }
 
 /** A CBOR map of text strings (RFC 8949 major types 5 and 3), all an error body needs. */

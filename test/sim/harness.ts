@@ -19,13 +19,14 @@ export const CREDENTIALS = { accessKeyId: "AKIDSIMULATOR", secretAccessKey: "not
 /** `hh:mm:ss` UTC on the harness's day, 1 December 2026. */
 export const at = (hhmmss: string): number => Date.parse(`2026-12-01T${hhmmss}Z`);
 
-/** GetMetricData for ARN's ModelCopy (AWS/Bedrock, ModelId), query id "copies". */
+/** GetMetricData for a model's ModelCopy (AWS/Bedrock, ModelId; ARN's by default), query id "copies". */
 export function modelCopyQuery(
   start: number,
   end: number,
   period: number,
   stat: string,
   extra: Partial<GetMetricDataCommandInput> = {},
+  modelArn: string = ARN,
 ): GetMetricDataCommand {
   return new GetMetricDataCommand({
     StartTime: new Date(start),
@@ -37,7 +38,7 @@ export function modelCopyQuery(
           Metric: {
             Namespace: "AWS/Bedrock",
             MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: ARN }],
+            Dimensions: [{ Name: "ModelId", Value: modelArn }],
           },
           Period: period,
           Stat: stat,

@@ -11,7 +11,6 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import {
   CloudWatchClient,
-  GetMetricDataCommand,
   ListMetricsCommand,
   PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
@@ -24,7 +23,15 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/sim/clock.js";
 import { type SimServer, Simulator } from "../../src/sim/simulator.js";
-import { CREDENTIALS, EXACT, MIN, rejectionOf, runPython, sigv4Headers } from "./harness.js";
+import {
+  CREDENTIALS,
+  EXACT,
+  MIN,
+  modelCopyQuery,
+  rejectionOf,
+  runPython,
+  sigv4Headers,
+} from "./harness.js";
 
 const EAST = "arn:aws:bedrock:us-east-1:123456789012:imported-model/eastmodel001";
 const WEST = "arn:aws:bedrock:us-west-2:123456789012:imported-model/westmodel001";
@@ -143,24 +150,7 @@ describe("SigV4 credential scope", () => {
       clock.set(T0 + 10 * MIN);
       west.destroy();
 
-      const query = new GetMetricDataCommand({
-        StartTime: new Date(T0),
-        EndTime: new Date(T0 + 10 * MIN),
-        MetricDataQueries: [
-          {
-            Id: "copies",
-            MetricStat: {
-              Metric: {
-                Namespace: "AWS/Bedrock",
-                MetricName: "ModelCopy",
-                Dimensions: [{ Name: "ModelId", Value: WEST }],
-              },
-              Period: 60,
-              Stat: "Maximum",
-            },
-          },
-        ],
-      });
+      const query = modelCopyQuery(T0, T0 + 10 * MIN, 60, "Maximum", {}, WEST);
       const cwWest = cloudwatch({ region: "us-west-2" });
       const cwEast = cloudwatch({ region: "us-east-1" });
       const seen = await cwWest.send(query);
