@@ -10,7 +10,13 @@ import { answerChunks, chunkEvent, EVENT_STREAM_CONTENT_TYPE } from "./eventStre
 import { type FaultSpec, FaultSpecError } from "./faults.js";
 import { parseImportedModelArn } from "./settings.js";
 import { checkRequestAuth, type RequestAuth, type SignedRequest } from "./sigv4.js";
-import type { CloudWatchOperation, SimResponse, SimServer, Simulator } from "./simulator.js";
+import type {
+  CloudWatchOperation,
+  InvokeAnswer,
+  SimResponse,
+  SimServer,
+  Simulator,
+} from "./simulator.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -190,43 +196,18 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
     if (region !== undefined && arnRegion !== undefined && arnRegion !== region) {
       return sendRestJsonError(res, awsErrors.invalidModelIdentifier());
     }
-    if (invoke[2] === "invoke-with-response-stream") {
-      const answer = sim.invokeModel(modelArn, body, "InvokeModelWithResponseStream");
-      return respond(
-        req,
-        res,
-        answer,
-        pending,
-        (value) => {
-          res.writeHead(200, {
-            "content-type": EVENT_STREAM_CONTENT_TYPE,
-            "x-amzn-requestid": randomUUID(),
-            "x-amzn-bedrock-content-type": "application/json",
-          });
-          // Both response types are writable streams; their write overloads just differ.
-          const stream = res as NodeJS.WritableStream;
-          for (const part of answerChunks(value, 1)) stream.write(chunkEvent(part));
-          res.end();
-        },
-        (error) => sendRestJsonError(res, error),
-      );
-    }
-    const answer = sim.invokeModel(modelArn, body);
+    const streaming = invoke[2] === "invoke-with-response-stream";
+    const answer = sim.invokeModel(
+      modelArn,
+      body,
+      streaming ? "InvokeModelWithResponseStream" : "InvokeModel",
+    );
     return respond(
       req,
       res,
       answer,
       pending,
-      (value) => {
-        res.writeHead(200, {
-          "content-type": "application/json",
-          "x-amzn-requestid": randomUUID(),
-          "x-amzn-bedrock-input-token-count": String(value.inputTokens),
-          "x-amzn-bedrock-output-token-count": String(value.outputTokens),
-          "x-amzn-bedrock-invocation-latency": "1",
-        });
-        res.end(value.body);
-      },
+      (value) => (streaming ? sendInvokeStream(res, value) : sendInvokeAnswer(res, value)),
       (error) => sendRestJsonError(res, error),
     );
   }
@@ -248,6 +229,30 @@ async function handle(sim: Simulator, req: Request, res: Response, pending: Set<
     );
   }
   return sendRestJsonError(res, awsErrors.unknownBedrockOperation());
+}
+
+function sendInvokeAnswer(res: Response, value: InvokeAnswer): void {
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "x-amzn-requestid": randomUUID(),
+    "x-amzn-bedrock-input-token-count": String(value.inputTokens),
+    "x-amzn-bedrock-output-token-count": String(value.outputTokens),
+    "x-amzn-bedrock-invocation-latency": "1",
+  });
+  res.end(value.body);
+}
+
+/** InvokeModelWithResponseStream's answer: the event stream of its chunks. */
+function sendInvokeStream(res: Response, value: InvokeAnswer): void {
+  res.writeHead(200, {
+    "content-type": EVENT_STREAM_CONTENT_TYPE,
+    "x-amzn-requestid": randomUUID(),
+    "x-amzn-bedrock-content-type": "application/json",
+  });
+  // Both response types are writable streams; their write overloads just differ.
+  const stream = res as NodeJS.WritableStream;
+  for (const part of answerChunks(value, 1)) stream.write(chunkEvent(part));
+  res.end();
 }
 
 function regionOf(auth: RequestAuth): string | undefined {
