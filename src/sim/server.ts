@@ -261,7 +261,8 @@ function regionOf(auth: RequestAuth): string | undefined {
 
 /**
  * What GetImportedModel should look up when the call is signed for `region`: an id or a
- * name names that region's model; a model of another region is not found there.
+ * name names that region's model; a model of another region is not found there
+ * (undefined).
  */
 function importedModelIn(
   sim: Simulator,
@@ -271,11 +272,13 @@ function importedModelIn(
   if (region === undefined) return identifier;
   const arn = parseImportedModelArn(identifier);
   if (arn) return arn.region === region ? identifier : undefined;
-  const local = sim.models().find((m) => {
+  const named = sim.models().filter((m) => {
     const parts = parseImportedModelArn(m.modelArn);
-    return parts?.region === region && (parts.modelId === identifier || m.modelName === identifier);
+    return parts?.modelId === identifier || m.modelName === identifier;
   });
-  return local?.modelArn;
+  // Naming no model at all, it goes to the simulator as given (faults, then not found).
+  if (named.length === 0) return identifier;
+  return named.find((m) => parseImportedModelArn(m.modelArn)?.region === region)?.modelArn;
 }
 
 /**
