@@ -140,7 +140,8 @@ function checkScope(
       service,
     );
   }
-  const basic = basicFormat(signedAt);
+  // Formatted once, not per message: this runs on every request.
+  const basic = AMZ_DATE.test(dateValue) ? dateValue : basicFormat(signedAt);
   if (!SCOPE_DATE.test(scopeDate) || scopeDate !== basic.slice(0, 8)) {
     return awsErrors.invalidSignature(
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${basic.slice(0, 8)}', from '${basic}'.`,
@@ -195,9 +196,21 @@ function parseAuthorizationParams(text: string): Map<string, string> {
 function parseSigningDate(v: string): number | undefined {
   const m = AMZ_DATE.exec(v);
   if (m) {
-    const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-    const t = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
-    return basicFormat(t) === v ? t : undefined;
+    const [, y, mo, d, h, mi, s] = m.map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const t = Date.UTC(y, mo - 1, d, h, mi, s);
+    const at = new Date(t);
+    // Date.UTC rolls 20261232 over into January: such a date is not a date.
+    const real =
+      at.getUTCDate() === d && at.getUTCMonth() === mo - 1 && h < 24 && mi < 60 && s < 60;
+    return real ? t : undefined;
   }
   if (!/GMT$/.test(v)) return undefined;
   const t = Date.parse(v);
