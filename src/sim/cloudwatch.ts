@@ -35,11 +35,22 @@ export type PointVisitor = (t: number, stats: StatSet, unit: string | undefined)
  */
 export type SeriesReader = (start: number, end: number, now: number, visit: PointVisitor) => void;
 
+/**
+ * Whose metrics a call sees. CloudWatch is regional: the region of the request's signing
+ * scope. `accountId` is a query's AccountId. Undefined means every region (in-process calls).
+ */
+export interface MetricScope {
+  readonly region?: string | undefined;
+  readonly accountId?: string | undefined;
+}
+
 /** Metrics the simulator computes rather than stores: the AWS/Bedrock model metrics. */
 export interface SyntheticMetrics {
-  reader(key: MetricKey): SeriesReader | undefined;
+  reader(key: MetricKey, scope: MetricScope): SeriesReader | undefined;
   /** Metrics with at least one published datapoint by `now`. */
-  list(now: number): readonly MetricKey[];
+  list(now: number, scope: MetricScope): readonly MetricKey[];
+  /** The accounts that own simulated models: the only AccountId values a query may name. */
+  accounts(): readonly string[];
 }
 
 export const STATISTICS = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"] as const;
@@ -50,6 +61,15 @@ const DAY = 86_400_000;
 const DEFAULT_MAX_DATAPOINTS = 100_800;
 const LIST_METRICS_PAGE = 500;
 const QUERY_ID = /^[a-z][a-zA-Z0-9_]*$/;
+const MAX_DATUMS = 1000;
+const MAX_DIMENSIONS = 30;
+const MAX_VALUES = 150;
+// PutMetricData takes timestamps up to two weeks old and two hours ahead.
+const MAX_PAST_MS = 14 * DAY;
+const MAX_FUTURE_MS = 2 * 3_600_000;
+const HIGH_RESOLUTION_PERIODS = [1, 5, 10, 20, 30];
+const TIMEZONE = /^([+-])(\d{2})(\d{2})$/;
+const ACCOUNT_ID = /^\d{12}$/;
 
 /** How long CloudWatch keeps data at a period's resolution (facts §6). */
 function retentionMs(periodSec: number): number {
@@ -125,6 +145,13 @@ function parseDimensions(v: unknown, field: string): Dimension[] {
   if (!Array.isArray(v)) {
     throw new SimServiceError(awsErrors.invalidParameterValue(`${field} must be a list.`));
   }
+  if (v.length > MAX_DIMENSIONS) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterValue(
+        `The collection ${field} must not have a size greater than ${MAX_DIMENSIONS}.`,
+      ),
+    );
+  }
   return v.map((d, i) => ({
     Name: requireString(d?.Name, `${field}.member.${i + 1}.Name`),
     Value: requireString(d?.Value, `${field}.member.${i + 1}.Value`),
@@ -153,12 +180,14 @@ interface StoredMetric {
 
 interface ParsedQuery {
   readonly id: string;
+  /** As asked, dynamic expressions unexpanded; the metric name when absent. */
   readonly label: string;
   readonly key: MetricKey;
   readonly periodSec: number;
   readonly stat: Statistic;
   readonly unit: string | undefined;
   readonly returnData: boolean;
+  readonly accountId: string | undefined;
 }
 
 /** Wire-shaped (AWS JSON 1.0) output of GetMetricData. */
@@ -184,14 +213,19 @@ export interface ListMetricsOutput {
  * over the wire shapes of AWS JSON 1.0, plus the synthetic AWS/Bedrock metrics.
  */
 export class CloudWatchStore {
-  readonly #stored = new Map<string, StoredMetric>();
+  /** Stored metrics by region (`""` for in-process writes), then by key. */
+  readonly #stored = new Map<string, Map<string, StoredMetric>>();
   readonly #synthetic: SyntheticMetrics;
 
   constructor(synthetic: SyntheticMetrics) {
     this.#synthetic = synthetic;
   }
 
-  putMetricData(input: Record<string, unknown>, now: number): Record<string, never> {
+  putMetricData(
+    input: Record<string, unknown>,
+    now: number,
+    scope: MetricScope = {},
+  ): Record<string, never> {
     const namespace = requireString(input.Namespace, "Namespace");
     if (namespace.startsWith("AWS/")) {
       throw new SimServiceError(
@@ -206,24 +240,44 @@ export class CloudWatchStore {
         awsErrors.missingParameter("The parameter MetricData is required."),
       );
     }
+    if (data.length > MAX_DATUMS) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The collection MetricData must not have a size greater than ${MAX_DATUMS}.`,
+        ),
+      );
+    }
     // Validate all before storing any, as CloudWatch rejects the whole request.
     const parsed = data.map((d, i) => {
       const field = `MetricData.member.${i + 1}`;
       const metricName = requireString(d?.MetricName, `${field}.MetricName`);
       const dimensions = parseDimensions(d?.Dimensions, `${field}.Dimensions`);
       const t = d?.Timestamp === undefined ? now : parseInstant(d.Timestamp, `${field}.Timestamp`);
+      if (t < now - MAX_PAST_MS || t > now + MAX_FUTURE_MS) {
+        throw new SimServiceError(
+          awsErrors.invalidParameterValue(
+            `The parameter ${field}.Timestamp must specify a time no more than ${t < now ? "two weeks in the past" : "two hours in the future"}.`,
+          ),
+        );
+      }
       const unit = typeof d?.Unit === "string" ? d.Unit : undefined;
       return { metricName, dimensions, t, unit, samples: samplesOf(d, field) };
     });
+    const region = scope.region ?? "";
+    let stored = this.#stored.get(region);
+    if (!stored) {
+      stored = new Map();
+      this.#stored.set(region, stored);
+    }
     for (const p of parsed) {
       const id = keyString(namespace, p.metricName, p.dimensions);
-      let metric = this.#stored.get(id);
+      let metric = stored.get(id);
       if (!metric) {
         metric = {
           key: { namespace, metricName: p.metricName, dimensions: p.dimensions },
           points: [],
         };
-        this.#stored.set(id, metric);
+        stored.set(id, metric);
       }
       for (const stats of p.samples) {
         metric.points.push(
@@ -234,7 +288,11 @@ export class CloudWatchStore {
     return {};
   }
 
-  getMetricData(input: Record<string, unknown>, now: number): GetMetricDataOutput {
+  getMetricData(
+    input: Record<string, unknown>,
+    now: number,
+    scope: MetricScope = {},
+  ): GetMetricDataOutput {
     const start = parseInstant(input.StartTime ?? fail("StartTime"), "StartTime");
     const end = parseInstant(input.EndTime ?? fail("EndTime"), "EndTime");
     if (end <= start) {
@@ -242,7 +300,8 @@ export class CloudWatchStore {
         awsErrors.invalidParameterValue("The parameter EndTime must be greater than StartTime."),
       );
     }
-    const queries = parseQueries(input.MetricDataQueries);
+    const queries = parseQueries(input.MetricDataQueries, this.#synthetic.accounts());
+    const offsetMs = parseLabelTimezone(input.LabelOptions);
     const descending = (input.ScanBy ?? "TimestampDescending") !== "TimestampAscending";
     const maxDatapoints =
       input.MaxDatapoints === undefined
@@ -252,7 +311,13 @@ export class CloudWatchStore {
 
     const series = queries
       .filter((q) => q.returnData)
-      .map((q) => ({ q, points: this.#aggregate(q, start, end, now, descending) }));
+      .map((q) => ({
+        q,
+        points: this.#aggregate(q, start, end, now, descending, {
+          region: scope.region,
+          accountId: q.accountId,
+        }),
+      }));
     const total = series.reduce((n, s) => n + s.points.length, 0);
     const pageEnd = Math.min(total, offset + maxDatapoints);
     let before = 0;
@@ -263,7 +328,7 @@ export class CloudWatchStore {
       const page = points.slice(from, to);
       return {
         Id: q.id,
-        Label: q.label,
+        Label: expandLabel(q, points, descending, offsetMs),
         Timestamps: page.map((p) => p.t / 1000),
         Values: page.map((p) => p.value),
         StatusCode: to < points.length ? ("PartialData" as const) : ("Complete" as const),
@@ -276,7 +341,11 @@ export class CloudWatchStore {
     };
   }
 
-  listMetrics(input: Record<string, unknown>, now: number): ListMetricsOutput {
+  listMetrics(
+    input: Record<string, unknown>,
+    now: number,
+    scope: MetricScope = {},
+  ): ListMetricsOutput {
     const namespace = typeof input.Namespace === "string" ? input.Namespace : undefined;
     const metricName = typeof input.MetricName === "string" ? input.MetricName : undefined;
     const filters = Array.isArray(input.Dimensions)
@@ -285,7 +354,10 @@ export class CloudWatchStore {
           Value: typeof d?.Value === "string" ? d.Value : undefined,
         }))
       : [];
-    const all = [...this.#synthetic.list(now), ...[...this.#stored.values()].map((m) => m.key)];
+    const all = [
+      ...this.#synthetic.list(now, scope),
+      ...this.#storedIn(scope.region).map((m) => m.key),
+    ];
     const matching = all.filter(
       (k) =>
         (namespace === undefined || k.namespace === namespace) &&
@@ -310,13 +382,24 @@ export class CloudWatchStore {
     };
   }
 
-  #reader(key: MetricKey): SeriesReader | undefined {
-    const synthetic = this.#synthetic.reader(key);
+  /** Stored metrics visible in a region; every region's when none is given. */
+  #storedIn(region: string | undefined): StoredMetric[] {
+    if (region !== undefined) return [...(this.#stored.get(region)?.values() ?? [])];
+    return [...this.#stored.values()].flatMap((m) => [...m.values()]);
+  }
+
+  #reader(key: MetricKey, scope: MetricScope): SeriesReader | undefined {
+    const synthetic = this.#synthetic.reader(key, scope);
     if (synthetic) return synthetic;
-    const stored = this.#stored.get(keyString(key.namespace, key.metricName, key.dimensions));
-    if (!stored) return undefined;
+    const id = keyString(key.namespace, key.metricName, key.dimensions);
+    const regions =
+      scope.region !== undefined ? [this.#stored.get(scope.region)] : [...this.#stored.values()];
+    const series = regions.flatMap((m) => m?.get(id) ?? []);
+    if (series.length === 0) return undefined;
     return (start, end, _now, visit) => {
-      for (const p of stored.points) if (p.t >= start && p.t < end) visit(p.t, p.stats, p.unit);
+      for (const stored of series) {
+        for (const p of stored.points) if (p.t >= start && p.t < end) visit(p.t, p.stats, p.unit);
+      }
     };
   }
 
@@ -326,8 +409,9 @@ export class CloudWatchStore {
     end: number,
     now: number,
     descending: boolean,
+    scope: MetricScope,
   ): { t: number; value: number }[] {
-    const read = this.#reader(q.key);
+    const read = this.#reader(q.key, scope);
     if (!read) return [];
     const periodMs = q.periodSec * 1000;
     const from = Math.max(roundStart(start, now), now - retentionMs(q.periodSec));
@@ -367,8 +451,39 @@ function fail(field: string): never {
 }
 
 function samplesOf(d: Record<string, unknown>, field: string): StatSet[] {
+  const given = (["Value", "Values", "StatisticValues"] as const).filter(
+    (k) => d[k] !== undefined && d[k] !== null && !(Array.isArray(d[k]) && d[k].length === 0),
+  );
+  if (given.length > 1) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterCombination(
+        `The parameters ${field}.${given[0]} and ${field}.${given[1]} are mutually exclusive and you have specified both.`,
+      ),
+    );
+  }
+  if (Array.isArray(d.Counts) && d.Counts.length > 0 && !Array.isArray(d.Values)) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterCombination(
+        `The parameter ${field}.Counts must be used together with ${field}.Values.`,
+      ),
+    );
+  }
   if (Array.isArray(d.Values) && d.Values.length > 0) {
     const counts = Array.isArray(d.Counts) ? d.Counts : [];
+    if (d.Values.length > MAX_VALUES) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The collection ${field}.Values must not have a size greater than ${MAX_VALUES}.`,
+        ),
+      );
+    }
+    if (counts.length > 0 && counts.length !== d.Values.length) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The parameters ${field}.Values and ${field}.Counts must be of the same size.`,
+        ),
+      );
+    }
     return d.Values.map((v, i) => {
       const value = requireNumber(v, `${field}.Values.member.${i + 1}`);
       const count = counts[i] === undefined ? 1 : requireNumber(counts[i], `${field}.Counts`);
@@ -390,7 +505,7 @@ function samplesOf(d: Record<string, unknown>, field: string): StatSet[] {
   return [{ count: 1, sum: value, min: value, max: value }];
 }
 
-function parseQueries(raw: unknown): ParsedQuery[] {
+function parseQueries(raw: unknown, accounts: readonly string[]): ParsedQuery[] {
   if (!Array.isArray(raw) || raw.length === 0) fail("MetricDataQueries");
   if (raw.length > 500) {
     throw new SimServiceError(
@@ -427,11 +542,19 @@ function parseQueries(raw: unknown): ParsedQuery[] {
     );
     if (
       !(periodSec >= 1) ||
-      (periodSec >= 60 ? periodSec % 60 !== 0 : ![1, 5, 10, 30].includes(periodSec))
+      (periodSec >= 60 ? periodSec % 60 !== 0 : !HIGH_RESOLUTION_PERIODS.includes(periodSec))
     ) {
       throw new SimServiceError(
         awsErrors.invalidParameterValue(
-          `The parameter ${field}.MetricStat.Period must be 1, 5, 10, 30 or a multiple of 60.`,
+          `The parameter ${field}.MetricStat.Period must be 1, 5, 10, 20, 30 or a multiple of 60.`,
+        ),
+      );
+    }
+    const accountId = q.AccountId === undefined ? undefined : String(q.AccountId);
+    if (accountId !== undefined && (!ACCOUNT_ID.test(accountId) || !accounts.includes(accountId))) {
+      throw new SimServiceError(
+        awsErrors.invalidParameterValue(
+          `The value ${accountId} for parameter ${field}.AccountId is invalid: the keepwarm simulator has no cross-account observability; it knows the accounts of its models (${accounts.join(", ") || "none"}).`,
         ),
       );
     }
@@ -456,6 +579,116 @@ function parseQueries(raw: unknown): ParsedQuery[] {
       stat: stat as Statistic,
       unit: typeof ms.Unit === "string" ? ms.Unit : undefined,
       returnData: q.ReturnData !== false,
+      accountId,
     };
   });
+}
+
+/** LabelOptions.Timezone (`+0130`) as an offset in ms; +0000 when absent. */
+function parseLabelTimezone(raw: unknown): number {
+  const tz = (raw as { Timezone?: unknown } | undefined)?.Timezone;
+  if (tz === undefined || tz === null) return 0;
+  const m = typeof tz === "string" ? TIMEZONE.exec(tz) : null;
+  if (!m || Number(m[3]) >= 60 || Number(m[2]) > 14) {
+    throw new SimServiceError(
+      awsErrors.invalidParameterValue(
+        `The value ${String(tz)} for parameter LabelOptions.Timezone is invalid: it must be + or - followed by four digits (hhmm), e.g. +0130.`,
+      ),
+    );
+  }
+  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  return (m[1] === "-" ? -1 : 1) * minutes * MINUTE;
+}
+
+const DYNAMIC_LABEL = /\$\{([A-Z_]+)(?:\('([^']*)'\))?\}/g;
+// Needing a rendering AWS does not document (relative times, durations): refused, not guessed.
+const UNSUPPORTED_LABELS = new Set([
+  "FIRST_TIME_RELATIVE",
+  "LAST_TIME_RELATIVE",
+  "FIRST_LAST_TIME_RANGE",
+  "MAX_MIN_TIME_RANGE",
+]);
+
+/**
+ * A query's label with its dynamic expressions (`${MAX}`, `${PROP('Dim.ModelId')}`, ...)
+ * filled in from every datapoint of the result, not just this page. Time expressions are
+ * ISO 8601 in LabelOptions.Timezone. A series without datapoints fills value expressions
+ * with nothing.
+ */
+function expandLabel(
+  q: ParsedQuery,
+  points: readonly { t: number; value: number }[],
+  descending: boolean,
+  offsetMs: number,
+): string {
+  if (!q.label.includes("${")) return q.label;
+  const chrono = descending ? [...points].reverse() : points;
+  const values = chrono.map((p) => p.value);
+  const first = chrono[0];
+  const last = chrono[chrono.length - 1];
+  const sum = values.reduce((a, b) => a + b, 0);
+  const max = values.length > 0 ? Math.max(...values) : undefined;
+  const min = values.length > 0 ? Math.min(...values) : undefined;
+  const number = (v: number | undefined) => (v === undefined ? "" : String(v));
+  return q.label.replace(DYNAMIC_LABEL, (whole, name: string, arg: string | undefined) => {
+    switch (name) {
+      case "AVG":
+        return number(values.length > 0 ? sum / values.length : undefined);
+      case "DATAPOINT_COUNT":
+        return String(values.length);
+      case "SUM":
+        return number(values.length > 0 ? sum : undefined);
+      case "MAX":
+        return number(max);
+      case "MIN":
+        return number(min);
+      case "FIRST":
+        return number(first?.value);
+      case "LAST":
+        return number(last?.value);
+      case "MAX_MIN_RANGE":
+        return number(max === undefined || min === undefined ? undefined : max - min);
+      case "FIRST_LAST_RANGE":
+        return number(first && last ? last.value - first.value : undefined);
+      case "FIRST_TIME":
+        return first ? isoInOffset(first.t, offsetMs) : "";
+      case "LAST_TIME":
+        return last ? isoInOffset(last.t, offsetMs) : "";
+      case "LABEL":
+        return q.key.metricName;
+      case "PROP":
+        if (arg !== undefined) {
+          const prop = labelProperty(q, arg);
+          if (prop !== undefined) return prop;
+        }
+        break;
+    }
+    const reason = UNSUPPORTED_LABELS.has(name)
+      ? "is not implemented by the keepwarm simulator"
+      : "is not a dynamic label";
+    throw new SimServiceError(
+      awsErrors.invalidParameterValue(
+        `The label ${JSON.stringify(q.label)} of ${q.id}: ${whole} ${reason}.`,
+      ),
+    );
+  });
+}
+
+function labelProperty(q: ParsedQuery, prop: string): string | undefined {
+  if (prop === "MetricName") return q.key.metricName;
+  if (prop === "Namespace") return q.key.namespace;
+  if (prop === "Period") return String(q.periodSec);
+  if (prop === "Stat") return q.stat;
+  if (prop.startsWith("Dim.")) {
+    return q.key.dimensions.find((d) => d.Name === prop.slice(4))?.Value;
+  }
+  return undefined;
+}
+
+function isoInOffset(t: number, offsetMs: number): string {
+  const local = new Date(t + offsetMs).toISOString().slice(0, 19);
+  const minutes = Math.abs(offsetMs) / MINUTE;
+  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+  const mm = String(minutes % 60).padStart(2, "0");
+  return `${local}${offsetMs < 0 ? "-" : "+"}${hh}:${mm}`;
 }

@@ -7,6 +7,9 @@ export interface AwsErrorShape {
   readonly queryCode?: string;
 }
 
+/** The SigV4 signing name: `bedrock` for bedrock-runtime and the control plane, `monitoring` for CloudWatch. */
+export type SigningService = "bedrock" | "monitoring";
+
 /** Thrown by the in-process CloudWatch and control-plane calls; the server turns it into a response. */
 export class SimServiceError extends Error {
   override readonly name = "SimServiceError";
@@ -53,6 +56,19 @@ export const awsErrors = {
     message: "Missing Authentication Token",
     queryCode: "MissingAuthenticationToken",
   }),
+  // JSON services answer an unparsable signature 400, the Bedrock front end 403.
+  incompleteSignature: (message: string, service: SigningService): AwsErrorShape => ({
+    type: "IncompleteSignatureException",
+    status: service === "monitoring" ? 400 : 403,
+    message,
+    queryCode: "IncompleteSignature",
+  }),
+  invalidSignature: (message: string): AwsErrorShape => ({
+    type: "InvalidSignatureException",
+    status: 403,
+    message,
+    queryCode: "SignatureDoesNotMatch",
+  }),
   invalidModelIdentifier: (): AwsErrorShape => ({
     type: "ValidationException",
     status: 400,
@@ -90,6 +106,18 @@ export const awsErrors = {
     status: 400,
     message,
     queryCode: "InvalidParameterValue",
+  }),
+  invalidParameterCombination: (message: string): AwsErrorShape => ({
+    type: "com.amazonaws.cloudwatch#InvalidParameterCombinationException",
+    status: 400,
+    message,
+    queryCode: "InvalidParameterCombination",
+  }),
+  unsupportedCloudWatchProtocol: (protocol: string): AwsErrorShape => ({
+    type: "com.amazon.coral.service#UnknownOperationException",
+    status: 400,
+    message: `The keepwarm simulator speaks CloudWatch's AWS JSON 1.0 protocol only (POST / with x-amz-target: GraniteServiceVersion20100801.<Operation> and content-type application/x-amz-json-1.0); this request is ${protocol}.`,
+    queryCode: "InvalidAction",
   }),
   missingParameter: (message: string): AwsErrorShape => ({
     type: "com.amazonaws.cloudwatch#MissingRequiredParameterException",

@@ -4,6 +4,7 @@ import {
   type GetMetricDataOutput,
   type ListMetricsOutput,
   type MetricKey,
+  type MetricScope,
   type PointVisitor,
   type SeriesReader,
   type StatSet,
@@ -99,8 +100,11 @@ export class Simulator {
     this.clock = options.clock;
     this.settings = resolveSimSettings(options.settings);
     this.#cloudwatch = new CloudWatchStore({
-      reader: (key) => this.#syntheticReader(key),
-      list: (now) => this.#syntheticList(now),
+      reader: (key, scope) => this.#syntheticReader(key, scope),
+      list: (now, scope) => this.#syntheticList(now, scope),
+      accounts: () => [
+        ...new Set(this.models().map((m) => parseImportedModelArn(m.modelArn)?.accountId ?? "")),
+      ],
     });
     for (const spec of options.models ?? []) this.addModel(spec);
   }
@@ -130,15 +134,23 @@ export class Simulator {
     return [...this.#fleets.values()].map((f) => f.spec);
   }
 
-  /** InvokeModel at clock.now(). `body` is the request body as sent. */
-  invokeModel(modelArn: string, body: string | Uint8Array): SimResponse<InvokeAnswer> {
+  /**
+   * InvokeModel at clock.now(). `body` is the request body as sent. A streaming call is the
+   * same call to the model (billing, ModelCopy, Invocations, InvokeModel faults); only the
+   * IAM action it names differs.
+   */
+  invokeModel(
+    modelArn: string,
+    body: string | Uint8Array,
+    operation: "InvokeModel" | "InvokeModelWithResponseStream" = "InvokeModel",
+  ): SimResponse<InvokeAnswer> {
     const now = this.clock.now();
     const fleet = this.#fleets.get(modelArn);
     const fault = this.#requestFault(
       "InvokeModel",
       fleet ? modelArn : undefined,
       now,
-      "bedrock:InvokeModel",
+      `bedrock:${operation}`,
     );
     if (fault.kind !== "ok") return fault;
     if (!fleet) return { kind: "error", error: awsErrors.invalidModelIdentifier(), delayMs: 0 };
@@ -199,31 +211,46 @@ export class Simulator {
     };
   }
 
-  /** A CloudWatch operation with its AWS JSON 1.0 input and output. */
+  /**
+   * A CloudWatch operation with its AWS JSON 1.0 input and output. `region` is the region
+   * the call is signed for: only that region's models and stored metrics are seen. Without
+   * it (in process) every region is.
+   */
   cloudwatch(
     operation: "GetMetricData",
     input: Record<string, unknown>,
+    region?: string,
   ): SimResponse<GetMetricDataOutput>;
   cloudwatch(
     operation: "ListMetrics",
     input: Record<string, unknown>,
+    region?: string,
   ): SimResponse<ListMetricsOutput>;
   cloudwatch(
     operation: "PutMetricData",
     input: Record<string, unknown>,
+    region?: string,
   ): SimResponse<Record<string, never>>;
-  cloudwatch(operation: CloudWatchOperation, input: Record<string, unknown>): SimResponse<unknown>;
-  cloudwatch(operation: CloudWatchOperation, input: Record<string, unknown>): SimResponse<unknown> {
+  cloudwatch(
+    operation: CloudWatchOperation,
+    input: Record<string, unknown>,
+    region?: string,
+  ): SimResponse<unknown>;
+  cloudwatch(
+    operation: CloudWatchOperation,
+    input: Record<string, unknown>,
+    region?: string,
+  ): SimResponse<unknown> {
     const now = this.clock.now();
     const fault = this.#requestFault(operation, undefined, now, `cloudwatch:${operation}`);
     if (fault.kind !== "ok") return fault;
     try {
       const value =
         operation === "GetMetricData"
-          ? this.#cloudwatch.getMetricData(input, now)
+          ? this.#cloudwatch.getMetricData(input, now, { region })
           : operation === "ListMetrics"
-            ? this.#cloudwatch.listMetrics(input, now)
-            : this.#cloudwatch.putMetricData(input, now);
+            ? this.#cloudwatch.listMetrics(input, now, { region })
+            : this.#cloudwatch.putMetricData(input, now, { region });
       return { kind: "ok", value, delayMs: fault.delayMs };
     } catch (e) {
       if (e instanceof SimServiceError)
@@ -330,9 +357,18 @@ export class Simulator {
     return this.#fleets.get(dim.Value);
   }
 
-  #syntheticReader(key: MetricKey): SeriesReader | undefined {
+  /** A model's metrics live in its ARN's region and account. */
+  #inScope(fleet: ModelFleet, scope: MetricScope): boolean {
+    const parts = parseImportedModelArn(fleet.spec.modelArn);
+    return (
+      (scope.region === undefined || parts?.region === scope.region) &&
+      (scope.accountId === undefined || parts?.accountId === scope.accountId)
+    );
+  }
+
+  #syntheticReader(key: MetricKey, scope: MetricScope): SeriesReader | undefined {
     const fleet = this.#modelOfKey(key);
-    if (!fleet) return undefined;
+    if (!fleet || !this.#inScope(fleet, scope)) return undefined;
     if (key.metricName === MODEL_COPY_METRIC) {
       return (start, end, now, visit) => this.#modelCopyPoints(fleet, start, end, now, visit);
     }
@@ -342,9 +378,10 @@ export class Simulator {
     return undefined;
   }
 
-  #syntheticList(now: number): MetricKey[] {
+  #syntheticList(now: number, scope: MetricScope): MetricKey[] {
     const keys: MetricKey[] = [];
     for (const fleet of this.#fleets.values()) {
+      if (!this.#inScope(fleet, scope)) continue;
       fleet.advance(now);
       const first = fleet.episodes[0];
       const dimensions = [{ Name: MODEL_DIMENSION, Value: fleet.spec.modelArn }];

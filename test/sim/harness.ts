@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import {
@@ -18,13 +19,14 @@ export const CREDENTIALS = { accessKeyId: "AKIDSIMULATOR", secretAccessKey: "not
 /** `hh:mm:ss` UTC on the harness's day, 1 December 2026. */
 export const at = (hhmmss: string): number => Date.parse(`2026-12-01T${hhmmss}Z`);
 
-/** GetMetricData for ARN's ModelCopy (AWS/Bedrock, ModelId), query id "copies". */
+/** GetMetricData for a model's ModelCopy (AWS/Bedrock, ModelId; ARN's by default), query id "copies". */
 export function modelCopyQuery(
   start: number,
   end: number,
   period: number,
   stat: string,
   extra: Partial<GetMetricDataCommandInput> = {},
+  modelArn: string = ARN,
 ): GetMetricDataCommand {
   return new GetMetricDataCommand({
     StartTime: new Date(start),
@@ -36,7 +38,7 @@ export function modelCopyQuery(
           Metric: {
             Namespace: "AWS/Bedrock",
             MetricName: "ModelCopy",
-            Dimensions: [{ Name: "ModelId", Value: ARN }],
+            Dimensions: [{ Name: "ModelId", Value: modelArn }],
           },
           Period: period,
           Stat: stat,
@@ -109,4 +111,59 @@ export async function rejectionOf(p: Promise<unknown>): Promise<SdkError> {
     return e as SdkError;
   }
   throw new Error("expected the call to fail, it succeeded");
+}
+
+/**
+ * Headers of a request signed as the SDK signs it, for hand-made requests: a well-formed
+ * SigV4 scope (the HMAC is not checked) at `date`, the host's clock by default.
+ */
+export function sigv4Headers(
+  service: string,
+  region: string,
+  date: Date = new Date(),
+): Record<string, string> {
+  const amzDate = `${date.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+  return {
+    "x-amz-date": amzDate,
+    authorization: `AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/${amzDate.slice(0, 8)}/${region}/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+  };
+}
+
+/**
+ * Runs a Python script (boto3 as another client of the simulator) and parses the JSON it
+ * prints last. Asynchronous: the simulator answering it runs in this process.
+ */
+export function runPython(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", script], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const last = stdout.trim().split("\n").pop() ?? "";
+      if (code !== 0) return reject(new Error(`python3 exited ${code}: ${stderr.trim()}`));
+      try {
+        resolve(JSON.parse(last));
+      } catch (cause) {
+        reject(new Error(`python3 printed no JSON: ${stdout} ${stderr}`, { cause }));
+      }
+    });
+  });
 }

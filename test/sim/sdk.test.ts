@@ -21,6 +21,7 @@ import {
   modelCopyQuery,
   rejectionOf,
   type SdkHarness,
+  sigv4Headers,
   startHarness,
   T0,
 } from "./harness.js";
@@ -69,10 +70,12 @@ describe("Simulator over the wire", () => {
     });
 
     it("answers an unknown operation with the error each protocol gives", async () => {
-      const signed = { authorization: "AWS4-HMAC-SHA256 Credential=x" };
       const cw = await fetch(h.server.url, {
         method: "POST",
-        headers: { ...signed, "x-amz-target": "GraniteServiceVersion20100801.DescribeAlarms" },
+        headers: {
+          ...sigv4Headers("monitoring", "us-east-1"),
+          "x-amz-target": "GraniteServiceVersion20100801.DescribeAlarms",
+        },
         body: "{}",
       });
       expect(cw.status).toBe(400);
@@ -80,7 +83,9 @@ describe("Simulator over the wire", () => {
         "com.amazon.coral.service#UnknownOperationException",
       );
 
-      const rest = await fetch(`${h.server.url}/custom-models`, { headers: signed });
+      const rest = await fetch(`${h.server.url}/custom-models`, {
+        headers: sigv4Headers("bedrock", "us-east-1"),
+      });
       expect(rest.status).toBe(400);
       expect(rest.headers.get("x-amzn-errortype")).toBe("ValidationException");
     });
