@@ -7,6 +7,7 @@ import { parseConfigText } from "../../src/config/load.js";
 import { DEFAULT_HTTP_PORT, type HttpServer, startHttpServer } from "../../src/runtime/http.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { DEFAULT_SHUTDOWN_GRACE_MS } from "../../src/runtime/shutdown.js";
+import { daemonStatus } from "../runtime/statusPageFixture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const K8S = `${ROOT}deploy/kubernetes/`;
@@ -180,7 +181,7 @@ describe("deploy/kubernetes", () => {
       server = await startHttpServer({
         port: 0,
         registry: new Registry(),
-        status: () => ({ configLoaded: true, firstReconcileDone: ready }),
+        status: () => daemonStatus({ models: [], ready, firstReconcileDone: ready }),
         logger: createLogger({ level: "silent" }),
       });
     });

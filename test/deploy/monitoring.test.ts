@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import { daemonStatus } from "../runtime/statusPageFixture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MON = `${ROOT}deploy/monitoring/`;
@@ -348,7 +349,7 @@ describe("deploy/monitoring", () => {
       server = await startHttpServer({
         port: 0,
         registry: m.registry,
-        status: () => ({ configLoaded: true, firstReconcileDone: true }),
+        status: () => daemonStatus({ models: [] }),
         logger: createLogger({ level: "silent" }),
       });
     });
