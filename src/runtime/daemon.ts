@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { DateTime } from "luxon";
 import type { RegionClientPool } from "../aws/clients.js";
-import { AwsCallError } from "../aws/errors.js";
+import { AwsCallError, errorNameOf } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
@@ -28,7 +29,14 @@ import {
 import { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver, type WarmState } from "./observer.js";
-import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
+import { StateFileError, type StateFileSystem } from "./stateFiles.js";
+import {
+  appendSummary,
+  type DailySummary,
+  type ModelDaySummary,
+  SUMMARIES_FILE,
+  totalOf,
+} from "./summary.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -51,6 +59,15 @@ export interface DaemonDeps {
   readonly timing?: Partial<ControllerTiming>;
   /** Marks summaries as made against the simulator. */
   readonly simulated?: boolean;
+  /** The file system of the state directory; node's unless a test injects a full disk. */
+  readonly fs?: StateFileSystem;
+}
+
+/** A daily summary not yet on disk, and how its failures were logged. */
+interface PendingSummary {
+  readonly summary: DailySummary;
+  failures: number;
+  loggedAt: number | undefined;
 }
 
 /** The spend figures of one model at one instant; money undefined while CMU is unknown. */
@@ -119,6 +136,7 @@ export class Daemon {
   #stopped = false;
   #firstReconcileDone = false;
   #summaryWrite: Promise<unknown> = Promise.resolve();
+  readonly #pendingSummaries: PendingSummary[] = [];
 
   constructor(config: ResolvedConfig, deps: DaemonDeps) {
     this.#config = config;
@@ -252,8 +270,15 @@ export class Daemon {
       }),
     ]);
     clearTimeout(timer);
-    if (!finished) for (const c of this.#controllers.values()) c.abort();
+    if (!finished) {
+      this.#log.warn(
+        { event: "shutdown-grace-expired", graceMs, inFlightPings: inFlight.length },
+        `in-flight pings outlived the ${graceMs} ms grace period; aborted`,
+      );
+      for (const c of this.#controllers.values()) c.abort();
+    }
     await this.#summaryWrite;
+    if (this.#pendingSummaries.length > 0) await this.#writeSummaries(true);
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
       "keepwarm stopped",
@@ -365,6 +390,7 @@ export class Daemon {
           event: "cmu-unknown",
           action: "bedrock:GetImportedModel",
           modelArn: c.model.modelArn,
+          errorName: errorNameOf((error as { cause?: unknown }).cause ?? error),
           error: describeError(error),
           remedy: `grant bedrock:GetImportedModel on ${c.model.modelArn}, or set models[].customModelUnits for ${c.model.name}`,
           retry: "every 10 minutes; logged at most hourly",
@@ -475,6 +501,7 @@ export class Daemon {
     // Ready once a poll has been made for every region: the one still running sets it.
     if (!skipped) this.#firstReconcileDone = true;
     for (const c of this.#controllers.values()) this.#logSpend(c, now);
+    if (this.#pendingSummaries.length > 0) await this.#writeSummaries(false);
   }
 
   /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
@@ -645,18 +672,65 @@ export class Daemon {
       hint,
     };
     this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
-    const write = appendSummary(this.#deps.stateDir, summary).catch((error: unknown) => {
-      this.#log.error(
-        {
-          event: "summary-write-failed",
-          stateDir: this.#deps.stateDir,
-          error: describeError(error),
-        },
-        "daily summary not written",
-      );
+    this.#pendingSummaries.push({ summary, failures: 0, loggedAt: undefined });
+    await this.#writeSummaries(false);
+  }
+
+  /**
+   * Appends the summaries not yet on disk, oldest first. One that fails (a full disk) stays
+   * in memory and is tried again at every minute and once more at stop: the day is lost only
+   * if the daemon stops before the disk has room, and is then still in its `daily-summary` line.
+   */
+  #writeSummaries(stopping: boolean): Promise<void> {
+    const write = this.#summaryWrite.then(async () => {
+      while (this.#pendingSummaries.length > 0) {
+        const pending = this.#pendingSummaries[0] as PendingSummary;
+        const now = this.#deps.clock.now();
+        try {
+          const path = await appendSummary(this.#deps.stateDir, pending.summary, this.#deps.fs);
+          this.#pendingSummaries.shift();
+          if (pending.failures > 0) {
+            this.#log.info(
+              {
+                event: "summary-written",
+                date: pending.summary.date,
+                path,
+                attempts: pending.failures + 1,
+              },
+              `daily summary for ${pending.summary.date} written after ${pending.failures} failed attempt(s)`,
+            );
+          }
+        } catch (error) {
+          pending.failures++;
+          const repeat =
+            pending.loggedAt !== undefined && now - pending.loggedAt < this.#timing.problemRepeatMs;
+          if (!repeat || stopping) {
+            pending.loggedAt = now;
+            this.#log.error(
+              {
+                event: "summary-write-failed",
+                stateDir: this.#deps.stateDir,
+                path:
+                  error instanceof StateFileError
+                    ? error.path
+                    : join(this.#deps.stateDir, SUMMARIES_FILE),
+                errno: error instanceof StateFileError ? error.code : "EIO",
+                date: pending.summary.date,
+                attempts: pending.failures,
+                error: describeError(error),
+                retry: stopping
+                  ? "none: the daemon is stopping; the day is in its daily-summary log line"
+                  : "every minute; logged at most hourly",
+              },
+              `daily summary for ${pending.summary.date} not written`,
+            );
+          }
+          return;
+        }
+      }
     });
     this.#summaryWrite = write;
-    await write;
+    return write;
   }
 
   #summarise(c: Controller, day: ModelCounters, range: Interval, now: number): ModelDaySummary {
