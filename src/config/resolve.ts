@@ -112,6 +112,10 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     httpHost: raw.daemon.http.host,
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,
+    spendLog: {
+      perModel: raw.daemon.spendLog.perModel,
+      refreshMs: parseDurationMs(raw.daemon.spendLog.refresh) ?? 15 * 60_000,
+    },
   };
   return {
     ok: true,

@@ -137,6 +137,8 @@ export class Daemon {
   #firstReconcileDone = false;
   #summaryWrite: Promise<unknown> = Promise.resolve();
   readonly #pendingSummaries: PendingSummary[] = [];
+  /** When each model's spend line was last logged, and what it said, for `on-change`. */
+  readonly #spendLogged = new WeakMap<Controller, { at: number; key: string }>();
 
   constructor(config: ResolvedConfig, deps: DaemonDeps) {
     this.#config = config;
@@ -500,7 +502,7 @@ export class Daemon {
     if (this.#stopped) return;
     // Ready once a poll has been made for every region: the one still running sets it.
     if (!skipped) this.#firstReconcileDone = true;
-    for (const c of this.#controllers.values()) this.#logSpend(c, now);
+    this.#logSpendAll(now);
     if (this.#pendingSummaries.length > 0) await this.#writeSummaries(false);
   }
 
@@ -545,9 +547,50 @@ export class Daemon {
     );
   }
 
-  #logSpend(c: Controller, now: number): void {
-    const f = this.spendOf(c.model.name, now);
-    this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
+  /**
+   * The minute's spend lines: one per model by default; with `daemon.spendLog.perModel:
+   * on-change` (large fleets) one total, plus a model's line when its state, copies or CMU
+   * changed and at least every `refresh`.
+   */
+  #logSpendAll(now: number): void {
+    const setting = this.#config.daemon.spendLog;
+    const onChange = setting?.perModel === "on-change";
+    const total = { warm: 0, cold: 0, unknown: 0, copies: 0, spendUnknown: 0, perModelLines: 0 };
+    const usd = { monthToDate: 0, projectedMonth: 0, alwaysOnMonth: 0, saving: 0 };
+    for (const c of this.#controllers.values()) {
+      const f = this.spendOf(c.model.name, now);
+      this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
+      const key = `${c.observation.state}|${c.observation.copies}|${f.cmu}`;
+      const last = this.#spendLogged.get(c);
+      if (!onChange || !last || last.key !== key || now - last.at >= (setting?.refreshMs ?? 0)) {
+        this.#logSpend(c, f);
+        this.#spendLogged.set(c, { at: now, key });
+        total.perModelLines++;
+      }
+      total[c.observation.state]++;
+      total.copies += c.observation.copies ?? 0;
+      if (f.cmu === undefined) total.spendUnknown++;
+      usd.monthToDate += f.monthToDateUsd ?? 0;
+      usd.projectedMonth += f.projectedMonthUsd ?? 0;
+      usd.alwaysOnMonth += f.alwaysOnMonthUsd ?? 0;
+      usd.saving += f.savingUsd ?? 0;
+    }
+    if (!onChange) return;
+    this.#log.info(
+      {
+        event: "spend-total",
+        models: this.#controllers.size,
+        ...total,
+        monthToDateUsd: cents(usd.monthToDate),
+        projectedMonthUsd: cents(usd.projectedMonth),
+        alwaysOnMonthUsd: cents(usd.alwaysOnMonth),
+        savingUsd: cents(usd.saving),
+      },
+      `${this.#controllers.size} models, ${total.warm} warm; month to date ${formatUsd(usd.monthToDate)}, projected ${formatUsd(usd.projectedMonth)}`,
+    );
+  }
+
+  #logSpend(c: Controller, f: SpendFigures): void {
     const fields = {
       event: "spend",
       state: c.observation.state,
