@@ -147,6 +147,32 @@ describe("transport failures, as the daemon logs them", () => {
   });
 });
 
+describe("Daemon.stop with a ping the server never answers", () => {
+  it("logs shutdown-grace-expired, aborts the ping and reports it unfinished", async () => {
+    const port = await h2Server(() => undefined);
+    const sim = await closedPort();
+    const clients = poolOf(`http://127.0.0.1:${port}`, `http://127.0.0.1:${sim}`);
+    const config = configOf(
+      businessHoursYaml({ models: [MIMO_VL] }),
+      mkdtempSync(join(tmpdir(), "kw-stop-")),
+    );
+    const clock = new VirtualClock(local("10:00"));
+    const { logger, lines } = collectingLogger(() => clock.now());
+    const daemon = new Daemon(config, { clock, logger, clients, stateDir: config.daemon.stateDir });
+    await daemon.start();
+    await daemon.stop({ graceMs: 150 });
+    expect(lines.find((l) => l.event === "shutdown-grace-expired")).toMatchObject({
+      level: "warn",
+      graceMs: 150,
+      inFlightPings: 1,
+    });
+    expect(lines.find((l) => l.event === "stopped")).toMatchObject({
+      finishedInTime: false,
+      inFlightPings: 1,
+    });
+  });
+});
+
 describe("networkFailureOf", () => {
   it("says the default 60 s ping time-out in seconds", () => {
     const aborted = Object.assign(new Error("Request aborted"), {
