@@ -58,23 +58,6 @@ const KIND_BY_NAME: Readonly<Record<string, AwsFailureKind>> = {
   ModelTimeoutException: "model-error",
 };
 
-/** Socket-level failures of Node, which carry a `code` and the generic name "Error". */
-const NETWORK_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ERR_HTTP2_STREAM_ERROR",
-  "ERR_HTTP2_SESSION_ERROR",
-  "ERR_HTTP2_GOAWAY_SESSION",
-  "ERR_HTTP2_INVALID_SESSION",
-]);
-
 /** A failure to reach an endpoint, named for an operator rather than by Node's generic "Error". */
 export interface NetworkFailure {
   /** e.g. "ConnectionRefused"; stands in for the error's name in `errorName`. */
@@ -214,7 +197,6 @@ export function classifyAwsError(error: unknown): AwsFailureKind {
   const name = typeof e?.name === "string" ? e.name : "";
   const known = KIND_BY_NAME[name];
   if (known) return known;
-  if (typeof e?.code === "string" && NETWORK_CODES.has(e.code)) return "unavailable";
   if (networkFailureOf(error)) return "unavailable";
   // An error name this table does not know: the SDK's own fault attribution decides.
   return e?.$fault === "client" ? "invalid" : "unavailable";
