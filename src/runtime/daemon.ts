@@ -725,53 +725,56 @@ export class Daemon {
    * if the daemon stops before the disk has room, and is then still in its `daily-summary` line.
    */
   #writeSummaries(stopping: boolean): Promise<void> {
-    const write = this.#summaryWrite.then(async () => {
-      while (this.#pendingSummaries.length > 0) {
-        const pending = this.#pendingSummaries[0] as PendingSummary;
-        const now = this.#deps.clock.now();
-        try {
-          const path = await appendSummary(this.#deps.stateDir, pending.summary, this.#deps.fs);
-          this.#pendingSummaries.shift();
-          if (pending.failures > 0) {
-            this.#log.info(
-              {
-                event: "summary-written",
-                date: pending.summary.date,
-                path,
-                attempts: pending.failures + 1,
-              },
-              `daily summary for ${pending.summary.date} written after ${pending.failures} failed attempt(s)`,
-            );
+    const write = this.#summaryWrite
+      .catch(() => undefined)
+      .then(async () => {
+        while (this.#pendingSummaries.length > 0) {
+          const pending = this.#pendingSummaries[0] as PendingSummary;
+          const now = this.#deps.clock.now();
+          try {
+            const path = await appendSummary(this.#deps.stateDir, pending.summary, this.#deps.fs);
+            this.#pendingSummaries.shift();
+            if (pending.failures > 0) {
+              this.#log.info(
+                {
+                  event: "summary-written",
+                  date: pending.summary.date,
+                  path,
+                  attempts: pending.failures + 1,
+                },
+                `daily summary for ${pending.summary.date} written after ${pending.failures} failed attempt(s)`,
+              );
+            }
+          } catch (error) {
+            pending.failures++;
+            const repeat =
+              pending.loggedAt !== undefined &&
+              now - pending.loggedAt < this.#timing.problemRepeatMs;
+            if (!repeat || stopping) {
+              pending.loggedAt = now;
+              this.#log.error(
+                {
+                  event: "summary-write-failed",
+                  stateDir: this.#deps.stateDir,
+                  path:
+                    error instanceof StateFileError
+                      ? error.path
+                      : join(this.#deps.stateDir, SUMMARIES_FILE),
+                  errno: error instanceof StateFileError ? error.code : "EIO",
+                  date: pending.summary.date,
+                  attempts: pending.failures,
+                  error: describeError(error),
+                  retry: stopping
+                    ? "none: the daemon is stopping; the day is in its daily-summary log line"
+                    : "every minute; logged at most hourly",
+                },
+                `daily summary for ${pending.summary.date} not written`,
+              );
+            }
+            return;
           }
-        } catch (error) {
-          pending.failures++;
-          const repeat =
-            pending.loggedAt !== undefined && now - pending.loggedAt < this.#timing.problemRepeatMs;
-          if (!repeat || stopping) {
-            pending.loggedAt = now;
-            this.#log.error(
-              {
-                event: "summary-write-failed",
-                stateDir: this.#deps.stateDir,
-                path:
-                  error instanceof StateFileError
-                    ? error.path
-                    : join(this.#deps.stateDir, SUMMARIES_FILE),
-                errno: error instanceof StateFileError ? error.code : "EIO",
-                date: pending.summary.date,
-                attempts: pending.failures,
-                error: describeError(error),
-                retry: stopping
-                  ? "none: the daemon is stopping; the day is in its daily-summary log line"
-                  : "every minute; logged at most hourly",
-              },
-              `daily summary for ${pending.summary.date} not written`,
-            );
-          }
-          return;
         }
-      }
-    });
+      });
     this.#summaryWrite = write;
     return write;
   }

@@ -95,8 +95,9 @@ async function directoriesOf(path: string): Promise<string[]> {
  * Reloads the config on SIGHUP and when what its path resolves to changes. Directories are
  * watched, not the file: editors replace the file by a rename, which a watch on the old
  * inode never sees, and a Kubernetes ConfigMap volume swaps a `..data` symlink beside it.
- * A check every few seconds catches what no watch reports (a directory made anew). Reloads run one at a time; a change during one queues one more.
- * A broken file is rejected with every problem and the running config stays in force.
+ * A check every few seconds catches what no watch reports (a directory made anew).
+ * Reloads run one at a time; a change during one queues one more. A broken file is
+ * rejected with every problem and the running config stays in force.
  */
 export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWatcher> {
   const path = resolve(options.path);
@@ -178,9 +179,23 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
   // Every event in a watched directory is checked: the kubelet's update only touches
   // `..data_tmp`, `..data` and timestamped directories, never the config's own name.
   const watchers = new Map<string, FSWatcher>();
-  async function follow(): Promise<void> {
+  // One re-follow at a time, and one more at most queued behind it: two running at once
+  // would both add a watch for the same new directory.
+  let following: Promise<void> = Promise.resolve();
+  let followQueued = false;
+  function follow(): Promise<void> {
+    if (followQueued) return following;
+    followQueued = true;
+    following = following.then(() => {
+      followQueued = false;
+      return refollow();
+    });
+    return following;
+  }
+  async function refollow(): Promise<void> {
     if (closed) return;
     const wanted = new Set(await directoriesOf(path));
+    if (closed) return;
     for (const [dir, w] of watchers) {
       if (wanted.has(dir)) continue;
       w.close();
@@ -241,6 +256,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
       closed = true;
       clearTimeout(timer);
       clearInterval(poller);
+      await following;
       for (const w of watchers.values()) w.close();
       watchers.clear();
       process.off("SIGHUP", onSighup);
