@@ -102,11 +102,9 @@ const NETWORK_NAMES: Readonly<Record<string, NetworkFailure>> = {
  * session shows up as a "TimeoutError" that is really a reset.
  */
 export function networkFailureOf(error: unknown): NetworkFailure | undefined {
-  const e = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
   if (!(error instanceof Error)) return undefined;
-  const code = typeof e.code === "string" ? e.code : undefined;
-  if (code && NETWORK_NAMES[code]) return NETWORK_NAMES[code];
-  const message = String(e.message ?? "");
+  const e = error as { code?: unknown; cause?: unknown };
+  const message = error.message;
   if (error.name === "AbortError") {
     if (e.cause instanceof RequestTimeoutError) {
       return { name: "RequestTimeout", cause: `timed out after ${seconds(e.cause.timeoutMs)}` };
@@ -117,14 +115,17 @@ export function networkFailureOf(error: unknown): NetworkFailure | undefined {
   if (/http2 request did not get a response|stream is abnormally aborted/i.test(message)) {
     return { name: "ConnectionReset", cause: "connection reset (HTTP/2 session closed)" };
   }
+  // The SDK's own time-outs: before the code table, as a request time-out carries ETIMEDOUT.
   if (error.name === "TimeoutError") {
-    const ms = /(\d+) ?ms/.exec(message)?.[1];
-    const what = /^Connection/i.test(message) ? "connecting" : "no answer";
-    return {
-      name: /^Connection/i.test(message) ? "ConnectTimeout" : "RequestTimeout",
-      cause: ms ? `timed out after ${seconds(Number(ms))} (${what})` : "timed out",
-    };
+    const ms = /(\d+) ?ms\b/.exec(message)?.[1];
+    const connecting = /establish a connection|connection timed out/i.test(message);
+    const after = ms ? ` after ${seconds(Number(ms))}` : "";
+    return connecting
+      ? { name: "ConnectTimeout", cause: `no connection${after}` }
+      : { name: "RequestTimeout", cause: `timed out${after} (no answer)` };
   }
+  const code = typeof e.code === "string" ? e.code : undefined;
+  if (code && NETWORK_NAMES[code]) return NETWORK_NAMES[code];
   return e.cause !== undefined && e.cause !== error ? networkFailureOf(e.cause) : undefined;
 }
 
