@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { nodeStateFileSystem, type StateFileSystem } from "../../src/runtime/stateFiles.js";
 
 function enospc(): NodeJS.ErrnoException {
@@ -41,4 +45,19 @@ export function fullDisk(free: number, options: { failTruncate?: boolean } = {})
     },
   };
   return { fs, disk };
+}
+
+/**
+ * A real 16 KiB tmpfs, when this process may mount one (root on Linux); undefined otherwise.
+ * `unmount` must be called when done.
+ */
+export function tryTmpfs(): { dir: string; unmount: () => void } | undefined {
+  if (process.platform !== "linux") return undefined;
+  const dir = mkdtempSync(join(tmpdir(), "kw-tmpfs-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", dir], { stdio: "ignore" });
+  } catch {
+    return undefined;
+  }
+  return { dir, unmount: () => execFileSync("umount", [dir]) };
 }

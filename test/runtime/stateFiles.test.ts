@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,26 +8,14 @@ import {
   StateFileError,
   writeFileAtomic,
 } from "../../src/runtime/stateFiles.js";
-import { fullDisk } from "./fullDisk.js";
+import { fullDisk, tryTmpfs } from "./fullDisk.js";
 
 const fresh = () => mkdtempSync(join(tmpdir(), "kw-state-"));
 const isRecord = (v: unknown): v is { n: number } => typeof (v as { n?: unknown })?.n === "number";
 const line = (n: number) => JSON.stringify({ n, pad: "x".repeat(200) });
 
-/** A 16 KiB tmpfs when this process may mount one (root), else undefined. */
-function tryTmpfs(): string | undefined {
-  const dir = fresh();
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", dir], { stdio: "ignore" });
-    return dir;
-  } catch {
-    return undefined;
-  }
-}
-const tmpfs = process.platform === "linux" ? tryTmpfs() : undefined;
-afterAll(() => {
-  if (tmpfs) execFileSync("umount", [tmpfs]);
-});
+const tmpfs = tryTmpfs();
+afterAll(() => tmpfs?.unmount());
 
 describe("appendLine", () => {
   it("on a full disk leaves the file as it was and throws with the path and errno", async () => {
@@ -68,7 +55,7 @@ describe("appendLine", () => {
   it.skipIf(tmpfs === undefined)(
     "on a real full tmpfs writes every line whole or not at all",
     async () => {
-      const dir = join(tmpfs as string, `t${Date.now()}`);
+      const dir = join(tmpfs?.dir as string, "lines");
       const path = join(dir, "summaries.jsonl");
       const written: number[] = [];
       for (let n = 0; n < 200; n++) {
