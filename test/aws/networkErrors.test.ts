@@ -19,6 +19,7 @@ import { readModelCopies } from "../../src/aws/metrics.js";
 import { VirtualClock } from "../../src/runtime/clock.js";
 import { Daemon } from "../../src/runtime/daemon.js";
 import { describeError } from "../../src/runtime/logger.js";
+import { installShutdown } from "../../src/runtime/shutdown.js";
 import {
   businessHoursYaml,
   collectingLogger,
@@ -211,6 +212,27 @@ describe("Daemon.stop with a ping the server never answers", () => {
       finishedInTime: false,
       inFlightPings: 1,
     });
+  });
+
+  it("through the SIGTERM path, logs shutdown-grace-expired once, from the daemon", async () => {
+    const port = await h2Server(() => undefined);
+    const sim = await closedPort();
+    const clients = poolOf(`http://127.0.0.1:${port}`, `http://127.0.0.1:${sim}`);
+    const config = configOf(
+      businessHoursYaml({ models: [MIMO_VL] }),
+      mkdtempSync(join(tmpdir(), "kw-stop-")),
+    );
+    const clock = new VirtualClock(local("10:00"));
+    const { logger, lines } = collectingLogger(() => clock.now());
+    const daemon = new Daemon(config, { clock, logger, clients, stateDir: config.daemon.stateDir });
+    await daemon.start();
+    const shutdown = installShutdown({ daemon, logger, graceMs: 200, exit: () => undefined });
+    closers.push(async () => shutdown.uninstall());
+    expect(await shutdown.shutdown("request")).toBe(0);
+    const expired = lines.filter((l) => l.event === "shutdown-grace-expired");
+    expect(expired).toHaveLength(1);
+    expect(expired[0]).toMatchObject({ graceMs: 200, inFlightPings: 1 });
+    expect(lines.map((l) => l.event).slice(-2)).toEqual(["stopped", "shutdown"]);
   });
 });
 
