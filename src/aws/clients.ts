@@ -2,6 +2,7 @@ import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { AwsCredentialIdentity } from "@smithy/types";
+import { addEndpointOnError } from "./errors.js";
 
 /**
  * The three SDK clients keepwarm uses for one region. Credentials, endpoints
@@ -47,7 +48,7 @@ export function createRegionClients(
     // Without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
     throwOnRequestTimeout: true,
   };
-  return {
+  const clients = {
     region,
     // The SDK retries ModelNotReadyException for ~2 s, which hides a cold start and is far
     // shorter than a restore: keepwarm runs its own cold-start and backoff loops instead.
@@ -55,6 +56,11 @@ export function createRegionClients(
     bedrock: new BedrockClient({ ...common, requestHandler: timeouts }),
     cloudwatch: new CloudWatchClient({ ...common, requestHandler: timeouts }),
   };
+  // A refused connection or a time-out names no host by itself: the log line needs it.
+  addEndpointOnError(clients.runtime);
+  addEndpointOnError(clients.bedrock);
+  addEndpointOnError(clients.cloudwatch);
+  return clients;
 }
 
 /** One set of clients per region, created on first use. */

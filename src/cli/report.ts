@@ -60,7 +60,11 @@ export async function printReport(opts: ReportOptions, out: ReportOutput): Promi
   }
   let summaries: DailySummary[];
   try {
-    summaries = await readSummaries(opts.stateDir ?? DEFAULT_STATE_DIR);
+    const file = await readSummaries(opts.stateDir ?? DEFAULT_STATE_DIR);
+    summaries = file.summaries;
+    for (const s of file.skipped) {
+      out.stderr(`keepwarm report: warning: ${file.path}:${s.line}: skipped: ${s.reason}`);
+    }
   } catch (error) {
     if (!(error instanceof SummaryFileError)) throw error;
     out.stderr(`keepwarm report: ${error.message}`);

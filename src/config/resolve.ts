@@ -120,6 +120,10 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     httpHost: raw.daemon.http.host,
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,
+    spendLog: {
+      perModel: raw.daemon.spendLog.perModel,
+      refreshMs: parseDurationMs(raw.daemon.spendLog.refresh) ?? 15 * 60_000,
+    },
   };
   const budgets: Budgets | undefined = raw.budgets && {
     fleetUsd: raw.budgets.fleet,

@@ -415,6 +415,24 @@ const daemon = z
       "Monthly cost of self-hosting the models; a projection above it adds a hint to the daily summary.",
       false,
     ).default(DEFAULT_SELF_HOSTING_USD_PER_MONTH),
+    spendLog: z
+      .strictObject({
+        perModel: z
+          .enum(["every-minute", "on-change"], {
+            error: (iss) => `${is(iss.input)}; allowed: every-minute or on-change`,
+          })
+          .default("every-minute")
+          .meta({
+            description:
+              "every-minute: a spend line per model every minute. on-change: for large fleets, one spend-total line every minute, and a model's spend line only when its state, copies or CMU change and every `refresh`.",
+          }),
+        refresh: duration(
+          { min: MINUTE_MS, minInclusive: true, max: 24 * 60 * MINUTE_MS, maxInclusive: true },
+          "With perModel: on-change, how often each model's spend line is logged even without a change.",
+        ).default("15m"),
+      })
+      .prefault({})
+      .meta({ description: "How much the minute's spend is logged." }),
   })
   .meta({ description: "Settings of the long-running daemon." });
 

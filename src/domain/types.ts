@@ -93,6 +93,14 @@ export interface DaemonSettings {
   readonly httpPort: number;
   /** A monthly projection above this triggers the self-hosting hint in the daily summary. */
   readonly selfHostingUsdPerMonth: number;
+  /**
+   * Per-model spend lines every minute (also when absent), or for large fleets a total every
+   * minute and a model's line on change and every `refreshMs`.
+   */
+  readonly spendLog?: {
+    readonly perModel: "every-minute" | "on-change";
+    readonly refreshMs: number;
+  };
 }
 
 /** Monthly budgets in USD, per UTC calendar month. */

@@ -1,5 +1,10 @@
 import type { RegionClients } from "../aws/clients.js";
-import { AwsCallError, type AwsFailureKind, isTransient } from "../aws/errors.js";
+import {
+  AwsCallError,
+  type AwsFailureKind,
+  isTransient,
+  RequestTimeoutError,
+} from "../aws/errors.js";
 import { INVOKE_ACTION, invokePing } from "../aws/invoke.js";
 import type { CopyPoint } from "../aws/metrics.js";
 import type { Interval } from "../domain/interval.js";
@@ -929,7 +934,11 @@ export class ModelController {
         sentAt = clock.now();
         const request = new AbortController();
         const abort = () => request.abort();
-        const timer = setTimeout(abort, this.#deps.timing.pingTimeoutMs);
+        const timeoutMs = this.#deps.timing.pingTimeoutMs;
+        const timer = setTimeout(
+          () => request.abort(new RequestTimeoutError(timeoutMs)),
+          timeoutMs,
+        );
         this.#abort.signal.addEventListener("abort", abort);
         try {
           return await invokePing(clients.runtime, model.modelArn, model.request, {

@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { DateTime } from "luxon";
 import type { RegionClientPool } from "../aws/clients.js";
-import { AwsCallError } from "../aws/errors.js";
+import { AwsCallError, errorNameOf } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
 import {
@@ -37,12 +38,14 @@ import { CopyHistory } from "./copyHistory.js";
 import { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
 import { type BudgetScope, type DaemonObserver, noopObserver } from "./observer.js";
+import { StateFileError, type StateFileSystem } from "./stateFiles.js";
 import type { DaemonStatus, DayTimeline, ModelStatus, SpendFigures } from "./status.js";
 import {
   appendSummary,
   type BudgetDaySummary,
   type DailySummary,
   type ModelDaySummary,
+  SUMMARIES_FILE,
   totalOf,
 } from "./summary.js";
 
@@ -67,6 +70,15 @@ export interface DaemonDeps {
   readonly timing?: Partial<ControllerTiming>;
   /** Marks summaries as made against the simulator. */
   readonly simulated?: boolean;
+  /** The file system of the state directory; node's unless a test injects a full disk. */
+  readonly fs?: StateFileSystem;
+}
+
+/** A daily summary not yet on disk, and how its failures were logged. */
+interface PendingSummary {
+  readonly summary: DailySummary;
+  failures: number;
+  loggedAt: number | undefined;
 }
 
 export type { DaemonStatus, ModelStatus, SpendFigures } from "./status.js";
@@ -113,6 +125,9 @@ export class Daemon {
   /** Budgets whose gauges are set, so that one a reload drops is removed. */
   readonly #budgetGauges = new Map<string, BudgetScope>();
   #budgetWrite: Promise<unknown> = Promise.resolve();
+  readonly #pendingSummaries: PendingSummary[] = [];
+  /** When each model's spend line was last logged, and what it said, for `on-change`. */
+  readonly #spendLogged = new WeakMap<Controller, { at: number; key: string }>();
 
   constructor(config: ResolvedConfig, deps: DaemonDeps) {
     this.#config = config;
@@ -250,8 +265,15 @@ export class Daemon {
       }),
     ]);
     clearTimeout(timer);
-    if (!finished) for (const c of this.#controllers.values()) c.abort();
+    if (!finished) {
+      this.#log.warn(
+        { event: "shutdown-grace-expired", graceMs, inFlightPings: inFlight.length },
+        `in-flight pings outlived the ${graceMs} ms grace period; aborted`,
+      );
+      for (const c of this.#controllers.values()) c.abort();
+    }
     await Promise.all([this.#summaryWrite, this.#budgetWrite, this.#learned.flush()]);
+    if (this.#pendingSummaries.length > 0) await this.#writeSummaries(true);
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
       "keepwarm stopped",
@@ -414,6 +436,7 @@ export class Daemon {
           event: "cmu-unknown",
           action: "bedrock:GetImportedModel",
           modelArn: c.model.modelArn,
+          errorName: errorNameOf((error as { cause?: unknown }).cause ?? error),
           error: describeError(error),
           remedy: `grant bedrock:GetImportedModel on ${c.model.modelArn}, or set models[].customModelUnits for ${c.model.name}`,
           retry: "every 10 minutes; logged at most hourly",
@@ -523,8 +546,9 @@ export class Daemon {
     if (this.#stopped) return;
     // Ready once a poll has been made for every region: the one still running sets it.
     if (!skipped) this.#firstReconcileDone = true;
-    for (const c of this.#controllers.values()) this.#logSpend(c, now);
+    this.#logSpendAll(now);
     void this.#deps.clock.track(this.#learned.flush());
+    if (this.#pendingSummaries.length > 0) await this.#writeSummaries(false);
     await this.#checkBudgets(now);
   }
 
@@ -650,10 +674,51 @@ export class Daemon {
     );
   }
 
-  #logSpend(c: Controller, now: number): void {
-    const f = this.spendOf(c.model.name, now);
-    this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
-    this.#observer.spend?.(c.model.name, f);
+  /**
+   * The minute's spend lines: one per model by default; with `daemon.spendLog.perModel:
+   * on-change` (large fleets) one total, plus a model's line when its state, copies or CMU
+   * changed and at least every `refresh`.
+   */
+  #logSpendAll(now: number): void {
+    const setting = this.#config.daemon.spendLog;
+    const onChange = setting?.perModel === "on-change";
+    const total = { warm: 0, cold: 0, unknown: 0, copies: 0, spendUnknown: 0, perModelLines: 0 };
+    const usd = { monthToDate: 0, projectedMonth: 0, alwaysOnMonth: 0, saving: 0 };
+    for (const c of this.#controllers.values()) {
+      const f = this.spendOf(c.model.name, now);
+      this.#observer.projectedMonthUsd(c.model.name, f.projectedMonthUsd);
+      this.#observer.spend?.(c.model.name, f);
+      const key = `${c.observation.state}|${c.observation.copies}|${f.cmu}`;
+      const last = this.#spendLogged.get(c);
+      if (!onChange || !last || last.key !== key || now - last.at >= (setting?.refreshMs ?? 0)) {
+        this.#logSpend(c, f);
+        this.#spendLogged.set(c, { at: now, key });
+        total.perModelLines++;
+      }
+      total[c.observation.state]++;
+      total.copies += c.observation.copies ?? 0;
+      if (f.cmu === undefined) total.spendUnknown++;
+      usd.monthToDate += f.monthToDateUsd ?? 0;
+      usd.projectedMonth += f.projectedMonthUsd ?? 0;
+      usd.alwaysOnMonth += f.alwaysOnMonthUsd ?? 0;
+      usd.saving += f.savingUsd ?? 0;
+    }
+    if (!onChange) return;
+    this.#log.info(
+      {
+        event: "spend-total",
+        models: this.#controllers.size,
+        ...total,
+        monthToDateUsd: cents(usd.monthToDate),
+        projectedMonthUsd: cents(usd.projectedMonth),
+        alwaysOnMonthUsd: cents(usd.alwaysOnMonth),
+        savingUsd: cents(usd.saving),
+      },
+      `${this.#controllers.size} models, ${total.warm} warm; month to date ${formatUsd(usd.monthToDate)}, projected ${formatUsd(usd.projectedMonth)}`,
+    );
+  }
+
+  #logSpend(c: Controller, f: SpendFigures): void {
     const fields = {
       event: "spend",
       state: c.observation.state,
@@ -789,18 +854,68 @@ export class Daemon {
         .map((c) => ({ ...c, at: new Date(c.at).toISOString() })),
     };
     this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
-    const write = appendSummary(this.#deps.stateDir, summary).catch((error: unknown) => {
-      this.#log.error(
-        {
-          event: "summary-write-failed",
-          stateDir: this.#deps.stateDir,
-          error: describeError(error),
-        },
-        "daily summary not written",
-      );
-    });
+    this.#pendingSummaries.push({ summary, failures: 0, loggedAt: undefined });
+    await this.#writeSummaries(false);
+  }
+
+  /**
+   * Appends the summaries not yet on disk, oldest first. One that fails (a full disk) stays
+   * in memory and is tried again at every minute and once more at stop: the day is lost only
+   * if the daemon stops before the disk has room, and is then still in its `daily-summary` line.
+   */
+  #writeSummaries(stopping: boolean): Promise<void> {
+    const write = this.#summaryWrite
+      .catch(() => undefined)
+      .then(async () => {
+        while (this.#pendingSummaries.length > 0) {
+          const pending = this.#pendingSummaries[0] as PendingSummary;
+          const now = this.#deps.clock.now();
+          try {
+            const path = await appendSummary(this.#deps.stateDir, pending.summary, this.#deps.fs);
+            this.#pendingSummaries.shift();
+            if (pending.failures > 0) {
+              this.#log.info(
+                {
+                  event: "summary-written",
+                  date: pending.summary.date,
+                  path,
+                  attempts: pending.failures + 1,
+                },
+                `daily summary for ${pending.summary.date} written after ${pending.failures} failed attempt(s)`,
+              );
+            }
+          } catch (error) {
+            pending.failures++;
+            const repeat =
+              pending.loggedAt !== undefined &&
+              now - pending.loggedAt < this.#timing.problemRepeatMs;
+            if (!repeat || stopping) {
+              pending.loggedAt = now;
+              this.#log.error(
+                {
+                  event: "summary-write-failed",
+                  stateDir: this.#deps.stateDir,
+                  path:
+                    error instanceof StateFileError
+                      ? error.path
+                      : join(this.#deps.stateDir, SUMMARIES_FILE),
+                  errno: error instanceof StateFileError ? error.code : "EIO",
+                  date: pending.summary.date,
+                  attempts: pending.failures,
+                  error: describeError(error),
+                  retry: stopping
+                    ? "none: the daemon is stopping; the day is in its daily-summary log line"
+                    : "every minute; logged at most hourly",
+                },
+                `daily summary for ${pending.summary.date} not written`,
+              );
+            }
+            return;
+          }
+        }
+      });
     this.#summaryWrite = write;
-    await write;
+    return write;
   }
 
   #summarise(c: Controller, day: ModelCounters, range: Interval, now: number): ModelDaySummary {

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
+import { endpointOf, networkFailureOf } from "../aws/errors.js";
 
 export type { Logger } from "pino";
 
@@ -72,20 +73,30 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /**
  * The parts of an error a log line may carry: name, message and, for AWS errors, the
  * request id and status. Never the raw error, whose `$response` may hold request headers.
+ * A transport failure is named for what it was (`ConnectionRefused`, `RequestTimeout`,
+ * `ConnectionReset`) with the `endpoint` and the `cause` in words, not Node's "Error".
  */
 export function describeError(error: unknown): {
   name: string;
   message: string;
   requestId?: string;
   httpStatus?: number;
+  endpoint?: string;
+  cause?: string;
 } {
   if (!(error instanceof Error)) return { name: "Error", message: scrubSecrets(String(error)) };
   const meta = (error as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata;
+  const network = networkFailureOf(error);
+  const endpoint = endpointOf(error);
   return {
-    name: error.name,
-    message: scrubSecrets(error.message),
+    name: network?.name ?? error.name,
+    message: network
+      ? `${network.cause}${endpoint ? ` (${endpoint})` : ""}: ${scrubSecrets(error.message)}`
+      : scrubSecrets(error.message),
     ...(meta?.requestId ? { requestId: meta.requestId } : {}),
     ...(meta?.httpStatusCode ? { httpStatus: meta.httpStatusCode } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(network ? { cause: network.cause } : {}),
   };
 }
 

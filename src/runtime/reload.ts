@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
-import { stat } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { lstat, readlink, realpath, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { formatProblem, type LoadResult } from "../config/load.js";
 import type { ResolvedConfig } from "../domain/types.js";
 import { describeError, type Logger } from "./logger.js";
@@ -25,6 +25,11 @@ export interface WatchConfigOptions {
   readonly now?: () => number;
   /** Listen for SIGHUP (off in tests that run several watchers in one process). */
   readonly sighup?: boolean;
+  /**
+   * How often the path is also checked without an event: a watch on a directory that is
+   * removed and made again, or on a network file system, hears nothing.
+   */
+  readonly pollMs?: number;
 }
 
 export interface ConfigWatcher {
@@ -35,26 +40,67 @@ export interface ConfigWatcher {
 }
 
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 300;
+export const DEFAULT_RELOAD_POLL_MS = 5_000;
+/** More links than this in a chain is a loop; the loader then reports the path. */
+const MAX_LINKS = 16;
 
-/** Identity of the file's current version, so a touch or a save without change is no reload. */
-async function fingerprint(path: string): Promise<string | undefined> {
+/**
+ * Identity of the file the path resolves to now (through every symlink), so a touch or a
+ * save without change is no reload, and a swapped Kubernetes `..data` link is one.
+ */
+async function fingerprint(path: string): Promise<string> {
   try {
-    const s = await stat(path);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
-  } catch {
-    return undefined;
+    const [s, real] = await Promise.all([stat(path), realpath(path)]);
+    return `${real}:${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch (error) {
+    return `missing:${(error as NodeJS.ErrnoException).code ?? "?"}`;
   }
 }
 
 /**
- * Reloads the config on SIGHUP and when its file changes. The directory is watched, not
- * the file: editors and config managers replace the file by a rename, which a watch on the
- * old inode never sees. Reloads run one at a time; a change during one queues one more.
- * A broken file is rejected with every problem and the running config stays in force.
+ * The directories whose entries decide what `path` resolves to: its own, that of every
+ * symlink on the way (`keepwarm.yaml -> ..data/keepwarm.yaml`, `..data -> ..2026_...`), and
+ * the directory of the file reached.
+ */
+async function directoriesOf(path: string): Promise<string[]> {
+  const dirs = new Set<string>([dirname(path)]);
+  let current = path;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    let next: string | undefined;
+    // A link may sit on any component, as `..data` does: walk them from the top.
+    const parts = current.split(sep).filter((p) => p !== "");
+    let prefix: string = sep;
+    for (const part of parts) {
+      const here = join(prefix, part);
+      try {
+        if ((await lstat(here)).isSymbolicLink()) {
+          dirs.add(dirname(here));
+          const target = resolve(dirname(here), await readlink(here));
+          next = join(target, relative(here, current));
+          break;
+        }
+      } catch {
+        break;
+      }
+      prefix = here;
+    }
+    if (next === undefined) break;
+    current = next;
+  }
+  dirs.add(dirname(current));
+  return [...dirs];
+}
+
+/**
+ * Reloads the config on SIGHUP and when what its path resolves to changes. Directories are
+ * watched, not the file: editors replace the file by a rename, which a watch on the old
+ * inode never sees, and a Kubernetes ConfigMap volume swaps a `..data` symlink beside it.
+ * A check every few seconds catches what no watch reports (a directory made anew).
+ * Reloads run one at a time; a change during one queues one more. A broken file is
+ * rejected with every problem and the running config stays in force.
  */
 export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWatcher> {
   const path = resolve(options.path);
-  const name = basename(path);
   const { load, apply, logger, observer } = options;
   const debounceMs = options.debounceMs ?? DEFAULT_RELOAD_DEBOUNCE_MS;
   const now = options.now ?? Date.now;
@@ -67,9 +113,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
 
   async function reloadOnce(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const version = await fingerprint(path);
-    if (trigger === "file-change" && version !== undefined && version === lastSeen) {
-      return "unchanged";
-    }
+    if (trigger === "file-change" && version === lastSeen) return "unchanged";
     lastSeen = version;
     const result = await load(path);
     if (!result.ok) {
@@ -113,6 +157,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
           { event: "reload-failed", file: path, trigger, error: describeError(err) },
           "config reload failed",
         );
+        observer?.configReload(false, now());
         return "failed";
       })
       .finally(() => {
@@ -131,16 +176,76 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
     timer = setTimeout(() => void reload("file-change"), debounceMs);
   }
 
-  const watcher: FSWatcher = watch(dirname(path), (_event, file) => {
-    // Some platforms omit the name; then any change in the directory may be ours.
-    if (file === null || file === name) schedule();
-  });
-  watcher.on("error", (err) => {
-    logger.error(
-      { event: "reload-watch-error", file: path, error: describeError(err) },
-      "config file watch failed",
-    );
-  });
+  // Every event in a watched directory is checked: the kubelet's update only touches
+  // `..data_tmp`, `..data` and timestamped directories, never the config's own name.
+  const watchers = new Map<string, FSWatcher>();
+  // One re-follow at a time, and one more at most queued behind it: two running at once
+  // would both add a watch for the same new directory.
+  let following: Promise<void> = Promise.resolve();
+  let followQueued = false;
+  function follow(): Promise<void> {
+    if (followQueued) return following;
+    followQueued = true;
+    following = following.then(() => {
+      followQueued = false;
+      return refollow();
+    });
+    return following;
+  }
+  async function refollow(): Promise<void> {
+    if (closed) return;
+    const wanted = new Set(await directoriesOf(path));
+    if (closed) return;
+    for (const [dir, w] of watchers) {
+      if (wanted.has(dir)) continue;
+      w.close();
+      watchers.delete(dir);
+    }
+    for (const dir of wanted) {
+      if (watchers.has(dir) || closed) continue;
+      let w: FSWatcher;
+      try {
+        w = watch(dir, () => {
+          schedule();
+          void follow();
+        });
+      } catch {
+        // Gone already (an old `..2026_...` directory): the poll notices what replaces it.
+        continue;
+      }
+      w.on("error", (err) => {
+        w.close();
+        if (watchers.get(dir) === w) watchers.delete(dir);
+        // A directory removed under its watch is part of an update, not a failure.
+        void stat(dir).then(
+          () => {
+            logger.error(
+              {
+                event: "reload-watch-error",
+                file: path,
+                directory: dir,
+                error: describeError(err),
+              },
+              "config file watch failed; SIGHUP and the periodic check still work",
+            );
+          },
+          () => undefined,
+        );
+        void follow();
+      });
+      watchers.set(dir, w);
+    }
+  }
+  await follow();
+
+  const pollMs = options.pollMs ?? DEFAULT_RELOAD_POLL_MS;
+  const poller = setInterval(() => {
+    void fingerprint(path).then((version) => {
+      if (version !== lastSeen && !running) schedule();
+    });
+    void follow();
+  }, pollMs);
+  poller.unref();
 
   const onSighup = () => void reload("SIGHUP");
   if (options.sighup ?? true) process.on("SIGHUP", onSighup);
@@ -150,7 +255,10 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
     async close() {
       closed = true;
       clearTimeout(timer);
-      watcher.close();
+      clearInterval(poller);
+      await following;
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
       process.off("SIGHUP", onSighup);
       await running;
     },

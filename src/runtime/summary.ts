@@ -1,6 +1,12 @@
-import { mkdir, open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BudgetCrossing } from "../domain/budget.js";
+import {
+  appendLine,
+  parseJsonLines,
+  type SkippedLine,
+  type StateFileSystem,
+} from "./stateFiles.js";
 
 /** One model's line of a daily summary. Money in USD, unrounded; null where CMU is unknown. */
 export interface ModelDaySummary {
@@ -90,57 +96,56 @@ export function totalOf(models: readonly ModelDaySummary[]): DailySummary["total
 }
 
 /**
- * Appends one summary as a JSON line and fsyncs it before resolving: a crash right after
- * midnight must not lose the day.
+ * Appends one summary as a JSON line, whole or not at all, fsync'd before it resolves: a
+ * crash right after midnight must not lose the day, and a full disk must not tear the file.
  */
-export async function appendSummary(stateDir: string, summary: DailySummary): Promise<string> {
-  await mkdir(stateDir, { recursive: true });
+export async function appendSummary(
+  stateDir: string,
+  summary: DailySummary,
+  fs?: StateFileSystem,
+): Promise<string> {
   const path = join(stateDir, SUMMARIES_FILE);
-  const file = await open(path, "a");
-  try {
-    await file.write(`${JSON.stringify(summary)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await appendLine(path, JSON.stringify(summary), fs);
   return path;
 }
 
-/** A line of summaries.jsonl that is not a summary. */
+/** summaries.jsonl could not be read at all. */
 export class SummaryFileError extends Error {
   override readonly name = "SummaryFileError";
 }
 
-/** The summaries in `stateDir`, oldest first; none when the file does not exist yet. */
-export async function readSummaries(stateDir: string): Promise<DailySummary[]> {
+export interface SummaryFile {
+  readonly path: string;
+  /** Oldest first. */
+  readonly summaries: DailySummary[];
+  /** Lines that are not a summary (a fragment left by a full disk, a hand edit). */
+  readonly skipped: SkippedLine[];
+}
+
+function isSummary(value: unknown): value is DailySummary {
+  const s = value as Partial<DailySummary> | null;
+  return (
+    typeof s === "object" && s !== null && typeof s.date === "string" && Array.isArray(s.models)
+  );
+}
+
+/**
+ * The summaries in `stateDir`; none when the file does not exist yet. A line that is not a
+ * summary is skipped and named, never a reason to drop the others.
+ */
+export async function readSummaries(stateDir: string): Promise<SummaryFile> {
   const path = join(stateDir, SUMMARIES_FILE);
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      return { path, summaries: [], skipped: [] };
+    }
     throw new SummaryFileError(`cannot read ${path}: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  const summaries: DailySummary[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (line === "") continue;
-    try {
-      const parsed = JSON.parse(line) as DailySummary;
-      if (typeof parsed.date !== "string" || !Array.isArray(parsed.models)) {
-        throw new Error("no date or models");
-      }
-      summaries.push(parsed);
-    } catch (error) {
-      // A torn last line (power lost mid-write) is skipped; anything else is reported.
-      if (i === lines.length - 1 || (i === lines.length - 2 && lines[i + 1] === "")) continue;
-      throw new SummaryFileError(`${path}:${i + 1}: not a summary: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-  return summaries;
+  const { records, skipped } = parseJsonLines(text, isSummary, '{"date":');
+  return { path, summaries: records, skipped };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -101,15 +101,50 @@ describe("printReport", () => {
     expect(JSON.parse(stdout[0] as string)).toMatchObject({ date: "2026-12-07" });
   });
 
-  it("names the file and line of a corrupt summary, exit 1", async () => {
+  it("skips a line that is not a summary with a warning naming it, and shows every other day", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    const path = join(dir, "summaries.jsonl");
     writeFileSync(
-      join(dir, "summaries.jsonl"),
-      `not json\n${JSON.stringify(summary("2026-12-07", []))}\n`,
+      path,
+      [
+        JSON.stringify(summary("2026-12-07", [model("mimo-vl", 10)])),
+        "not json",
+        JSON.stringify(summary("2026-12-09", [model("mimo-vl", 30)])),
+        "",
+      ].join("\n"),
     );
+    const { code, stdout, stderr } = await run({ stateDir: dir, json: true });
+    expect(code).toBe(0);
+    expect(stdout.map((l) => JSON.parse(l).date)).toEqual(["2026-12-07", "2026-12-09"]);
+    expect(stderr).toHaveLength(1);
+    expect(stderr[0]).toMatch(new RegExp(`warning: ${path}:2: skipped: not JSON`));
+  });
+
+  it("recovers the day glued onto a torn fragment by an older writer, and the days after", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    const path = join(dir, "summaries.jsonl");
+    const day8 = JSON.stringify(summary("2026-12-08", [model("mimo-vl", 20)]));
+    // What a full disk left: 574 bytes of the 8th, the 9th appended straight after it.
+    const fragment = day8.slice(0, 574);
+    writeFileSync(
+      path,
+      `${JSON.stringify(summary("2026-12-07", [model("mimo-vl", 10)]))}\n${fragment}${JSON.stringify(summary("2026-12-09", [model("mimo-vl", 30)]))}\n${JSON.stringify(summary("2026-12-10", [model("mimo-vl", 40)]))}\n`,
+    );
+    const { code, stdout, stderr } = await run({ stateDir: dir });
+    expect(code).toBe(0);
+    const dates = stdout.filter((l) => l.includes("TOTAL")).map((l) => l.slice(0, 10));
+    expect(dates).toEqual(["2026-12-07", "2026-12-09", "2026-12-10"]);
+    expect(stderr).toEqual([
+      `keepwarm report: warning: ${path}:2: skipped: a torn fragment of 574 bytes before the record was skipped`,
+    ]);
+  });
+
+  it("fails with exit 1 naming the file when it cannot be read at all", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    mkdirSync(join(dir, "summaries.jsonl"));
     const { code, stderr } = await run({ stateDir: dir });
     expect(code).toBe(1);
-    expect(stderr[0]).toContain(`${join(dir, "summaries.jsonl")}:1: not a summary`);
+    expect(stderr[0]).toContain(`cannot read ${join(dir, "summaries.jsonl")}`);
   });
 
   it("skips a torn last line, as a power cut mid-write leaves it", async () => {

@@ -107,6 +107,7 @@ describe("parseConfigText", () => {
         httpHost: "127.0.0.1",
         httpPort: 9464,
         selfHostingUsdPerMonth: 2062.26,
+        spendLog: { perModel: "every-minute", refreshMs: 15 * 60_000 },
       });
     });
   });

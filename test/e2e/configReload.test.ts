@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { loadConfigFile } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
 import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
+import { kubeletMount, kubeletUpdate } from "../runtime/kubelet.js";
 import {
   ARN,
   businessHoursYaml,
@@ -68,6 +69,7 @@ describe("watchConfig with the daemon", () => {
       observer: metrics,
       now: () => harness.clock.now(),
       sighup: false,
+      pollMs: 60_000,
     });
     const requests = () => harness.invokeTimes.get(ARN) ?? [];
 
@@ -120,5 +122,54 @@ describe("watchConfig with the daemon", () => {
         .filter((t) => t >= local("10:58"))
         .map(localTime),
     ).toEqual(["11:00:00", "11:05:00", "11:10:00", "11:15:00"]);
+  });
+
+  it("follows a Kubernetes ConfigMap mount: a broken update is rejected, a good one applied, both by the watch", async () => {
+    dir = await mkdtemp(join(tmpdir(), "kw-reload-k8s-"));
+    // ConfigMap keepwarm-config, key keepwarm.yaml, mounted as a directory at /etc/keepwarm.
+    const mount = join(dir, "etc", "keepwarm");
+    await mkdir(mount, { recursive: true });
+    await kubeletMount(mount, "keepwarm.yaml", yaml("14m"), "2026_12_01_10_00_00.123456789");
+    const file = join(mount, "keepwarm.yaml");
+    const env = { stateDir: join(dir, "state") };
+    const first = await loadConfigFile(file, env);
+    if (!first.ok) throw new Error("fixture config invalid");
+    h = await startHarness({ config: first.config, start: local("00:00") });
+    const harness = h;
+    const metrics = new PromMetrics({ processMetrics: false });
+    metrics.configReload(true, harness.clock.now());
+    await harness.daemon.start();
+    watcher = await watchConfig({
+      path: file,
+      load: (path) => loadConfigFile(path, env),
+      apply: (config) => harness.daemon.applyConfig(config),
+      logger: harness.logger,
+      debounceMs: 50,
+      observer: metrics,
+      now: () => harness.clock.now(),
+      sighup: false,
+      pollMs: 60_000,
+    });
+    const success = () =>
+      metrics.registry.getSingleMetricAsString("keepwarm_config_reload_success");
+
+    await kubeletUpdate(mount, "keepwarm.yaml", BROKEN, "2026_12_01_10_05_00.000000001");
+    await until(() => eventsOf(harness.lines, "reload-rejected").length === 1);
+    expect(eventsOf(harness.lines, "reload-rejected")[0]).toMatchObject({
+      file,
+      trigger: "file-change",
+    });
+    expect(await success()).toContain("keepwarm_config_reload_success 0");
+    expect(harness.daemon.config).toBe(first.config);
+
+    await kubeletUpdate(mount, "keepwarm.yaml", yaml("5m"), "2026_12_01_10_10_00.000000002");
+    await until(() => eventsOf(harness.lines, "reload").length === 1);
+    expect(eventsOf(harness.lines, "reload")[0]).toMatchObject({ changed: ["mimo-vl"] });
+    expect(await success()).toContain("keepwarm_config_reload_success 1");
+    expect(harness.daemon.config.models[0]?.timing.cadence).toEqual({
+      mode: "fixed",
+      ms: 5 * 60_000,
+    });
+    expect(eventsOf(harness.lines, "reload-watch-error")).toEqual([]);
   });
 });

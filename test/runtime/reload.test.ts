@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import type { LoadResult } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
 import { collectingLogger } from "../e2e/daemonHarness.js";
+import { kubeletMount, kubeletUpdate } from "./kubelet.js";
 
 /**
  * A stand-in loader: the file holds a tag; "BROKEN" fails with two problems. The real
@@ -64,12 +65,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function startWatcher(options: { sighup?: boolean } = {}) {
+async function startWatcher(options: { sighup?: boolean; path?: string; pollMs?: number } = {}) {
   const applied: string[] = [];
   const reloads: boolean[] = [];
   const { logger, lines } = collectingLogger(Date.now);
   watcher = await watchConfig({
-    path: file,
+    path: options.path ?? file,
     load: fakeLoad,
     apply: async (config) => {
       applied.push(config.timezone);
@@ -78,6 +79,8 @@ async function startWatcher(options: { sighup?: boolean } = {}) {
     debounceMs: 40,
     observer: { configReload: (ok) => reloads.push(ok) },
     sighup: options.sighup ?? false,
+    // Long unless a test is about the periodic check: the watch must catch the rest.
+    pollMs: options.pollMs ?? 60_000,
   });
   return { applied, reloads, lines, watcher };
 }
@@ -195,6 +198,82 @@ describe("watchConfig", () => {
       await writeFile(file, "v2");
       await until(() => reloads.length === 2);
       expect(applied).toEqual(["v2"]);
+    });
+  });
+
+  describe("what the path resolves to", () => {
+    it("follows a Kubernetes ConfigMap update: applies a good one, rejects a broken one", async () => {
+      const mount = join(dir, "etc-keepwarm");
+      await mkdir(mount);
+      await kubeletMount(mount, "keepwarm.yaml", "k1");
+      const { applied, reloads, lines } = await startWatcher({
+        path: join(mount, "keepwarm.yaml"),
+      });
+      await kubeletUpdate(mount, "keepwarm.yaml", "k2", "2026_12_01_10_05_00.000000001");
+      await until(() => reloads.length === 1);
+      expect(applied).toEqual(["k2"]);
+      await kubeletUpdate(mount, "keepwarm.yaml", "BROKEN", "2026_12_01_10_10_00.000000002");
+      await until(() => reloads.length === 2);
+      expect(reloads).toEqual([true, false]);
+      expect(applied).toEqual(["k2"]);
+      expect(lines.filter((l) => l.event === "reload-rejected")).toHaveLength(1);
+      // The watch on the timestamped directories removed by the updates is no error.
+      expect(lines.filter((l) => l.event === "reload-watch-error")).toEqual([]);
+      await kubeletUpdate(mount, "keepwarm.yaml", "k3", "2026_12_01_10_15_00.000000003");
+      await until(() => reloads.length === 3);
+      expect(applied).toEqual(["k2", "k3"]);
+    });
+
+    it("follows a symlinked file: a save to its target and a link pointed elsewhere", async () => {
+      const real = join(dir, "real");
+      await mkdir(real);
+      await writeFile(join(real, "a.yaml"), "a1");
+      await writeFile(join(real, "b.yaml"), "b1");
+      const link = join(dir, "link.yaml");
+      await symlink(join(real, "a.yaml"), link);
+      const { applied } = await startWatcher({ path: link });
+      await writeFile(join(real, "a.yaml"), "a2");
+      await until(() => applied.length === 1);
+      expect(applied).toEqual(["a2"]);
+      await symlink(join(real, "b.yaml"), join(dir, "link.tmp"));
+      await rename(join(dir, "link.tmp"), link);
+      await until(() => applied.length === 2);
+      expect(applied).toEqual(["a2", "b1"]);
+      // Now the new target's directory is the one that matters, and still watched.
+      await writeFile(join(real, "b.yaml"), "b2");
+      await until(() => applied.length === 3);
+      expect(applied).toEqual(["a2", "b1", "b2"]);
+    });
+
+    it("catches a delete and recreate of the file", async () => {
+      const { applied } = await startWatcher();
+      await unlink(file);
+      await writeFile(file, "v2");
+      await until(() => applied.length === 1);
+      expect(applied).toEqual(["v2"]);
+    });
+
+    it("rejects a file that stays deleted, and applies it once it is back", async () => {
+      const { applied, reloads } = await startWatcher();
+      await unlink(file);
+      await until(() => reloads.length === 1);
+      expect(reloads).toEqual([false]);
+      await writeFile(file, "v2");
+      await until(() => reloads.length === 2);
+      expect(applied).toEqual(["v2"]);
+    });
+
+    it("catches a config directory removed and made again, by the periodic check", async () => {
+      const sub = join(dir, "conf");
+      await mkdir(sub);
+      await writeFile(join(sub, "keepwarm.yaml"), "c1");
+      const { applied } = await startWatcher({ path: join(sub, "keepwarm.yaml"), pollMs: 100 });
+      await rm(sub, { recursive: true });
+      await new Promise((r) => setTimeout(r, 150));
+      await mkdir(sub);
+      await writeFile(join(sub, "keepwarm.yaml"), "c2");
+      await until(() => applied.includes("c2"));
+      expect(applied.at(-1)).toBe("c2");
     });
   });
 

@@ -1,0 +1,247 @@
+import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+
+/** The few calls on an open file that state files need; node's FileHandle has them all. */
+export interface StateFileHandle {
+  write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesWritten: number }>;
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  truncate(length: number): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file system under the state directory. Injected so a full disk, a short write or a
+ * failing fsync can be reproduced without one.
+ */
+export interface StateFileSystem {
+  open(path: string, flags: string): Promise<StateFileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+}
+
+export const nodeStateFileSystem: StateFileSystem = {
+  open: (path, flags) => open(path, flags),
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  mkdir: async (path) => {
+    await mkdir(path, { recursive: true });
+  },
+};
+
+/** A state file that could not be written; the file holds what it held before. */
+export class StateFileError extends Error {
+  override readonly name = "StateFileError";
+  readonly path: string;
+  /** errno name, e.g. "ENOSPC"; "ESHORT" when the disk took part of a write without an error. */
+  readonly code: string;
+
+  constructor(path: string, what: string, cause: unknown) {
+    const code = errnoOf(cause);
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot ${what} ${path}: ${code}: ${detail}`, { cause });
+    this.path = path;
+    this.code = code;
+  }
+}
+
+/** Thrown inside writeAll when a write returns 0 bytes: the disk took nothing and said nothing. */
+class ShortWriteError extends Error {
+  override readonly name = "ShortWriteError";
+  readonly code = "ESHORT";
+}
+
+function errnoOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : "EIO";
+}
+
+/** Writes every byte or throws; a write may take only part of a buffer when the disk fills. */
+async function writeAll(file: StateFileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, null);
+    if (bytesWritten <= 0) {
+      throw new ShortWriteError(`wrote ${done} of ${bytes.length} bytes`);
+    }
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Appends `line` and a newline, fsync'd, whole or not at all. A failed or short write is cut
+ * back off, so a full disk leaves no fragment; if even that fails, the next append sees the
+ * tail without a newline and starts on a fresh line, so only the fragment is unreadable.
+ */
+export async function appendLine(
+  path: string,
+  line: string,
+  fs: StateFileSystem = nodeStateFileSystem,
+): Promise<void> {
+  if (line.includes("\n")) throw new RangeError("a state file line must not contain a newline");
+  try {
+    await fs.mkdir(dirname(path));
+  } catch (error) {
+    throw new StateFileError(dirname(path), "create the directory", error);
+  }
+  let file: StateFileHandle;
+  try {
+    file = await fs.open(path, "a+");
+  } catch (error) {
+    throw new StateFileError(path, "open", error);
+  }
+  try {
+    let size: number;
+    try {
+      size = (await file.stat()).size;
+    } catch (error) {
+      throw new StateFileError(path, "append to", error);
+    }
+    const fresh = size > 0 && !(await endsWithNewline(file, size));
+    const bytes = Buffer.from(`${fresh ? "\n" : ""}${line}\n`, "utf8");
+    try {
+      await writeAll(file, bytes);
+      await file.sync();
+    } catch (error) {
+      await file.truncate(size).catch(() => undefined);
+      throw new StateFileError(path, "append to", error);
+    }
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+async function endsWithNewline(file: StateFileHandle, size: number): Promise<boolean> {
+  const last = Buffer.alloc(1);
+  try {
+    const { bytesRead } = await file.read(last, 0, 1, size - 1);
+    return bytesRead === 1 && last[0] === 0x0a;
+  } catch {
+    // Unreadable tail: a fresh line costs one empty line at worst.
+    return false;
+  }
+}
+
+let tempCounter = 0;
+
+/**
+ * Replaces `path` with `data` atomically: written to a temporary file beside it, fsync'd,
+ * renamed over it, and the directory fsync'd. A reader sees the old file or the new one,
+ * never a part; a full disk leaves the old file as it was.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  fs: StateFileSystem = nodeStateFileSystem,
+): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await fs.mkdir(dir);
+  } catch (error) {
+    throw new StateFileError(dir, "create the directory", error);
+  }
+  tempCounter += 1;
+  const temp = `${path}.tmp-${process.pid}-${tempCounter}`;
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  try {
+    const file = await fs.open(temp, "w");
+    try {
+      await writeAll(file, bytes);
+      await file.sync();
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+    await fs.rename(temp, path);
+  } catch (error) {
+    await fs.unlink(temp).catch(() => undefined);
+    throw new StateFileError(path, "write", error);
+  }
+  await syncDirectory(dir, fs);
+}
+
+/** Makes a rename durable; some file systems refuse fsync on a directory, which is no error. */
+async function syncDirectory(dir: string, fs: StateFileSystem): Promise<void> {
+  try {
+    const handle = await fs.open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  } catch {
+    return;
+  }
+}
+
+/** A line of a JSON-lines state file that was not taken. */
+export interface SkippedLine {
+  /** 1-based. */
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface JsonLines<T> {
+  readonly records: T[];
+  readonly skipped: SkippedLine[];
+}
+
+/**
+ * The records of a JSON-lines text; a line that does not parse or that `accept` refuses is
+ * skipped with its number. A line an older writer glued onto a torn fragment is recovered
+ * from where its `marker` (the text every record starts with) begins.
+ */
+export function parseJsonLines<T>(
+  text: string,
+  accept: (value: unknown) => value is T,
+  marker: string,
+): JsonLines<T> {
+  const records: T[] = [];
+  const skipped: SkippedLine[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === "") continue;
+    const whole = parseRecord(line, accept);
+    if (whole.ok) {
+      records.push(whole.value);
+      continue;
+    }
+    const at = line.lastIndexOf(marker);
+    const tail = at > 0 ? parseRecord(line.slice(at), accept) : undefined;
+    if (tail?.ok) {
+      records.push(tail.value);
+      skipped.push({
+        line: i + 1,
+        reason: `a torn fragment of ${Buffer.byteLength(line.slice(0, at))} bytes before the record was skipped`,
+      });
+      continue;
+    }
+    skipped.push({ line: i + 1, reason: whole.reason });
+  }
+  return { records, skipped };
+}
+
+function parseRecord<T>(
+  line: string,
+  accept: (value: unknown) => value is T,
+): { ok: true; value: T } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    return { ok: false, reason: `not JSON (${(error as Error).message})` };
+  }
+  return accept(value) ? { ok: true, value } : { ok: false, reason: "JSON, but not a record" };
+}
