@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BUDGET_THRESHOLDS, type BudgetCrossing } from "../domain/budget.js";
+import { writeFileAtomic } from "./stateFiles.js";
 
 /** The budget crossings announced so far, so that a restart does not announce them again. */
 export const BUDGETS_FILE = "budgets.json";
@@ -39,24 +40,15 @@ export async function readBudgetCrossings(stateDir: string): Promise<BudgetCross
 }
 
 /**
- * Replaces the file atomically: a temporary file is written and fsync'd, then renamed over
- * the old one, so a crash leaves either the old list or the new one, never half of one.
+ * Replaces the file whole (stateFiles.writeFileAtomic): a crash or a full disk leaves either
+ * the old list or the new one, never half of one.
  */
 export async function writeBudgetCrossings(
   stateDir: string,
   crossings: readonly BudgetCrossing[],
 ): Promise<string> {
-  await mkdir(stateDir, { recursive: true });
   const path = join(stateDir, BUDGETS_FILE);
-  const temp = `${path}.${process.pid}.tmp`;
-  const file = await open(temp, "w");
-  try {
-    await file.write(`${JSON.stringify({ crossings }, null, 1)}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, path);
+  await writeFileAtomic(path, `${JSON.stringify({ crossings }, null, 1)}\n`);
   return path;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type EvictionSample,
@@ -8,6 +8,7 @@ import {
   recentObservations,
 } from "../domain/timings.js";
 import { describeError, type Logger } from "./logger.js";
+import { writeFileAtomic } from "./stateFiles.js";
 
 export const TIMINGS_FILE = "timings.json";
 /** Marks the file as keepwarm's, and its layout. */
@@ -33,7 +34,8 @@ export class TimingsFileError extends Error {
  * What has been measured on each model, kept in the state directory so that a restart or a
  * reload keeps what was learned. Keyed by model name and tied to its ARN: a model whose ARN
  * changes is a different model and starts over. Written whole (temp file, fsync, rename) at
- * most once a minute, so a crash leaves the previous file or the new one, never half of one.
+ * most once a minute (stateFiles.writeFileAtomic), so a crash or a full disk leaves the
+ * previous file or the new one, never half of one.
  */
 export class LearnedTimings {
   readonly #dir: string;
@@ -106,7 +108,7 @@ export class LearnedTimings {
     const body: TimingsFile = { format: FORMAT, models: Object.fromEntries(this.#models) };
     const text = `${JSON.stringify(body)}\n`;
     this.#writing = this.#writing
-      .then(() => writeFileAtomic(this.#dir, TIMINGS_FILE, text))
+      .then(() => writeFileAtomic(this.path, text))
       .catch((error: unknown) => {
         this.#dirty = true;
         this.#log.error(
@@ -183,27 +185,4 @@ function isRecord(value: unknown): value is ModelRecord {
     ) &&
     r.restores.every((s) => finite(s?.at) && finite(s?.ms))
   );
-}
-
-/** Replaces `dir/name` with `text` whole: a temp file written and synced, then renamed over it. */
-export async function writeFileAtomic(dir: string, name: string, text: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, name);
-  const temp = join(dir, `.${name}.${process.pid}.tmp`);
-  const file = await open(temp, "w", 0o640);
-  try {
-    const bytes = Buffer.from(text, "utf8");
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await file.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
-    }
-    await file.sync();
-  } catch (error) {
-    await file.close().catch(() => {});
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await file.close();
-  await rename(temp, target);
 }
