@@ -219,6 +219,9 @@ export class PromMetrics implements DaemonObserver {
   }
 
   timings(model: string, t: TimingSeconds): void {
+    // Set when a model starts: both opening series exist at 0 before its first window, so
+    // increase() counts a first opening that was cold.
+    for (const warm of ["true", "false"]) this.#windowsOpened.inc({ model, warm }, 0);
     this.#cadence.set({ model }, t.cadenceSeconds);
     this.#leadTime.set({ model }, t.leadTimeSeconds);
     this.#eviction.set({ model }, t.evictionDelaySeconds);
@@ -234,8 +237,6 @@ export class PromMetrics implements DaemonObserver {
   }
 
   windowOpened(model: string, warm: boolean): void {
-    // Both series exist from the first window on, so increase() sees the first cold opening.
-    this.#windowsOpened.inc({ model, warm: String(!warm) }, 0);
     this.#windowsOpened.inc({ model, warm: String(warm) });
   }
 

@@ -174,3 +174,70 @@ describe("PromMetrics", () => {
     });
   });
 });
+
+describe("PromMetrics: timings, plan state, spend, windows, AWS errors and budgets", () => {
+  it("exports each in base units and removes a model's series with it", async () => {
+    const m = new PromMetrics({ processMetrics: false });
+    m.timings("a", {
+      cadenceSeconds: 240,
+      leadTimeSeconds: 129,
+      evictionDelaySeconds: 300,
+      restoreSeconds: 90,
+    });
+    m.planState("a", { inWindow: true, planWarm: true });
+    m.spend("a", {
+      monthToDateUsd: 12.5,
+      projectedMonthUsd: 100,
+      alwaysOnMonthUsd: 400,
+      savingUsd: 300,
+    });
+    m.pingOkAt("a", 1_796_000_000_000);
+    m.copyDatapointAt("a", 1_796_000_060_000);
+    m.awsError("bedrock:InvokeModel", "AccessDeniedException", "denied");
+    m.budget({ scope: "model", model: "a" }, 3000, 2500);
+    m.budget({ scope: "fleet" }, 5000, undefined);
+    expect(await samples(m, "keepwarm_cadence_seconds")).toEqual([
+      'keepwarm_cadence_seconds{model="a"} 240',
+    ]);
+    expect(await samples(m, "keepwarm_lead_time_seconds")).toEqual([
+      'keepwarm_lead_time_seconds{model="a"} 129',
+    ]);
+    // Both opening series exist at 0 once the model is known: a first cold opening counts.
+    expect(await samples(m, "keepwarm_windows_opened_total")).toEqual([
+      'keepwarm_windows_opened_total{model="a",warm="true"} 0',
+      'keepwarm_windows_opened_total{model="a",warm="false"} 0',
+    ]);
+    m.windowOpened("a", false);
+    expect(await samples(m, "keepwarm_windows_opened_total")).toContain(
+      'keepwarm_windows_opened_total{model="a",warm="false"} 1',
+    );
+    expect(await samples(m, "keepwarm_in_window")).toEqual(['keepwarm_in_window{model="a"} 1']);
+    expect(await samples(m, "keepwarm_month_to_date_usd")).toEqual([
+      'keepwarm_month_to_date_usd{model="a"} 12.5',
+    ]);
+    expect(await samples(m, "keepwarm_last_ping_success_timestamp_seconds")).toEqual([
+      'keepwarm_last_ping_success_timestamp_seconds{model="a"} 1796000000',
+    ]);
+    expect(await samples(m, "keepwarm_aws_errors_total")).toEqual([
+      'keepwarm_aws_errors_total{operation="bedrock:InvokeModel",error="AccessDeniedException",kind="denied"} 1',
+    ]);
+    expect(await samples(m, "keepwarm_budget_usd")).toEqual([
+      'keepwarm_budget_usd{scope="model",model="a"} 3000',
+      'keepwarm_budget_usd{scope="fleet",model=""} 5000',
+    ]);
+    expect(await samples(m, "keepwarm_budget_projected_usd")).toEqual([
+      'keepwarm_budget_projected_usd{scope="model",model="a"} 2500',
+    ]);
+    m.spend("a", {
+      monthToDateUsd: undefined,
+      projectedMonthUsd: undefined,
+      alwaysOnMonthUsd: undefined,
+      savingUsd: undefined,
+    });
+    expect(await samples(m, "keepwarm_month_to_date_usd")).toEqual([]);
+    m.modelRemoved("a");
+    const text = await m.registry.metrics();
+    expect(text).not.toMatch(/model="a"/);
+    expect(text).toContain('keepwarm_budget_usd{scope="fleet",model=""} 5000');
+  });
+});
