@@ -112,6 +112,8 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     httpHost: raw.daemon.http.host,
     httpPort: raw.daemon.http.port,
     selfHostingUsdPerMonth: raw.daemon.selfHostingUsdPerMonth,
+    invokeRatePerSecond: raw.daemon.invokeRatePerSecond,
+    invokeBurst: raw.daemon.invokeBurst,
   };
   return {
     ok: true,

@@ -95,6 +95,9 @@ export interface DaemonSettings {
   readonly httpPort: number;
   /** A monthly projection above this triggers the self-hosting hint in the daily summary. */
   readonly selfHostingUsdPerMonth: number;
+  /** Rate and burst of the token bucket in front of InvokeModel. */
+  readonly invokeRatePerSecond: number;
+  readonly invokeBurst: number;
 }
 
 export interface ResolvedConfig {

@@ -9,6 +9,7 @@ import type { Cancel, RuntimeClock } from "./clock.js";
 import type { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
+import type { RequestLimiter, TokenBucket } from "./rateLimiter.js";
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60_000;
@@ -239,43 +240,10 @@ interface Attempt {
   cancelRetry: Cancel | undefined;
 }
 
-/**
- * Caps the InvokeModel requests in flight across all models. A thousand models warming at
- * the same instant would otherwise open a thousand connections at once (the SDK gives each
- * InvokeModel its own HTTP/2 session) and meet the account's request quota as a burst.
- */
-export class RequestLimiter {
-  readonly #max: number;
-  #active = 0;
-  readonly #queue: (() => void)[] = [];
-
-  constructor(max: number) {
-    if (!(max >= 1)) throw new RangeError(`RequestLimiter needs at least 1 slot, got ${max}`);
-    this.#max = max;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#max) {
-      await new Promise<void>((resolve) => this.#queue.push(resolve));
-    } else {
-      this.#active++;
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = this.#queue.shift();
-      // The slot passes straight to the next waiter, so `active` only drops when none waits.
-      if (next) next();
-      else this.#active--;
-    }
-  }
-}
-
-/** InvokeModel requests in flight at most, across all models of a daemon. */
-export const MAX_PINGS_IN_FLIGHT = 16;
-
 export interface ControllerDeps {
   readonly limiter: RequestLimiter;
+  /** Paces every InvokeModel request, retries included, on the monotonic clock. */
+  readonly bucket: TokenBucket;
   readonly clock: RuntimeClock;
   readonly logger: Logger;
   readonly clients: RegionClients;
@@ -306,6 +274,9 @@ export class ModelController {
   #planRange: Interval | undefined;
   #lastDue: number;
   #cancelPing: Cancel | undefined;
+  #cancelKeepAlive: Cancel | undefined;
+  /** Monotonic reading at the last successful ping: keep-alive spacing ignores clock steps. */
+  #lastOkMonotonic: number | undefined;
   #attempt: Attempt | undefined;
   #inFlight: Promise<void> | undefined;
   #abort = new AbortController();
@@ -403,6 +374,7 @@ export class ModelController {
   stop(): void {
     this.#stopped = true;
     this.#cancelPing?.();
+    this.#cancelKeepAlive?.();
     this.#attempt?.cancelRetry?.();
   }
 
@@ -515,6 +487,9 @@ export class ModelController {
 
   #scheduleNext(): void {
     if (this.#stopped) return;
+    // Either timer may have fired: the other must not fire a second series.
+    this.#cancelPing?.();
+    this.#armKeepAlive();
     const now = this.#deps.clock.now();
     const after = Math.max(now, this.#lastDue);
     const plan = this.planAround(after);
@@ -525,10 +500,36 @@ export class ModelController {
     this.#cancelPing = this.#deps.clock.setTimer(at, () => this.#onTimer(next !== undefined));
   }
 
+  /**
+   * Plan instants are wall-clock instants, so a step back would put the next one further
+   * off than the cadence: a monotonic timer makes sure a warm span never waits longer.
+   */
+  #armKeepAlive(): void {
+    this.#cancelKeepAlive?.();
+    this.#cancelKeepAlive = undefined;
+    const lastOk = this.#lastOkMonotonic;
+    if (this.#stopped || lastOk === undefined) return;
+    const { clock } = this.#deps;
+    const wait = lastOk + this.#model.cadenceMs - clock.monotonic();
+    // Run out already: the caller has just judged it; the next success arms a new one.
+    if (wait <= 0) return;
+    this.#cancelKeepAlive = clock.after(wait, () => this.#onTimer(true));
+  }
+
+  /** Minutes since the last successful ping when the cadence has run out inside a warm span. */
+  #keepAliveOverdue(now: number): number | undefined {
+    const lastOk = this.#lastOkMonotonic;
+    if (lastOk === undefined || this.attemptInProgress) return undefined;
+    const since = this.#deps.clock.monotonic() - lastOk;
+    if (since < this.#model.cadenceMs || !this.planWarm(now)) return undefined;
+    return since / MINUTE_MS;
+  }
+
   #onTimer(pingDue: boolean): void {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     const due = pingDue ? this.#pingsIn({ start: this.#lastDue + 1, end: now + 1 }) : [];
+    const overdue = due.length === 0 ? this.#keepAliveOverdue(now) : undefined;
     if (due.length > 0) {
       this.#lastDue = due[due.length - 1] as number;
       this.#rejected = false;
@@ -541,6 +542,11 @@ export class ModelController {
           attemptInProgress: this.attemptInProgress,
         }),
       );
+    } else if (overdue !== undefined) {
+      this.#carryOut({
+        action: "ping",
+        reason: `keep-alive: ${round1(overdue)} min since the last successful ping (the wall clock was stepped back)`,
+      });
     } else if (!pingDue) {
       this.#lastDue = now;
     }
@@ -628,6 +634,22 @@ export class ModelController {
     const attempt = this.#attempt;
     if (!attempt) return;
     attempt.cancelRetry = undefined;
+    const { clock, bucket } = this.#deps;
+    const mono = clock.monotonic();
+    const wait = bucket.reserve(mono) - mono;
+    if (wait > 0) {
+      // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
+      attempt.cancelRetry = clock.after(wait, () => {
+        attempt.cancelRetry = undefined;
+        if (this.#stopped || this.#attempt !== attempt) return;
+        this.#dispatch(attempt);
+      });
+      return;
+    }
+    this.#dispatch(attempt);
+  }
+
+  #dispatch(attempt: Attempt): void {
     const work = this.#request(attempt);
     this.#inFlight = work;
     void this.#deps.clock.track(work).finally(() => {
@@ -671,6 +693,8 @@ export class ModelController {
     this.total.pingsOk++;
     this.day.pingsOk++;
     this.lastOkAt = now;
+    this.#lastOkMonotonic = clock.monotonic();
+    this.#armKeepAlive();
     this.#awaitingCool = true;
     if (this.#attempt === attempt) this.#attempt = undefined;
     const fields = {
@@ -718,11 +742,13 @@ export class ModelController {
           "cold start: the model is restoring",
         );
       }
-      if (now - attempt.startedAt >= model.warmupTimeoutMs) {
+      // The budget is the restore's, not the attempt's: a long backoff before the model
+      // reported itself restoring must not use it up.
+      if (now - attempt.firstNotReadyAt >= model.warmupTimeoutMs) {
         this.#giveUp(
           attempt,
           "warmup-timeout",
-          `not warm after ${round1((now - attempt.startedAt) / MINUTE_MS)} min`,
+          `not warm ${round1((now - attempt.firstNotReadyAt) / MINUTE_MS)} min after the restore began`,
         );
         return;
       }

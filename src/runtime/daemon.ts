@@ -3,6 +3,7 @@ import type { RegionClientPool } from "../aws/clients.js";
 import { AwsCallError } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
+import { formatDuration } from "../config/formats.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import {
@@ -19,22 +20,26 @@ import {
   type ModelController as Controller,
   type ControllerTiming,
   DEFAULT_TIMING,
-  MAX_PINGS_IN_FLIGHT,
   ModelController,
   type ModelCounters,
   median,
-  RequestLimiter,
 } from "./controller.js";
 import { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver, type WarmState } from "./observer.js";
+import { MAX_PINGS_IN_FLIGHT, RequestLimiter, TokenBucket } from "./rateLimiter.js";
 import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
-/** Each poll reads this much ModelCopy history, so a late or missed minute is filled in. */
+/**
+ * Each poll reads from this long before the end of the last successful read, so a late
+ * minute is filled in and a failed poll (an outage, a suspend, a clock jump) is caught up.
+ */
 const LOOKBACK_MS = 10 * MINUTE_MS;
+/** A wall clock that moved this much more or less than the monotonic one was stepped. */
+const CLOCK_JUMP_MS = 5_000;
 /** CloudWatch keeps 1-minute data 15 days; older history is read at 5-minute resolution. */
 const ONE_MINUTE_RETENTION_MS = 15 * DAY_MS - HOUR_MS;
 /** While a model's CMU is unknown, GetImportedModel is asked again this often. */
@@ -85,6 +90,13 @@ export interface DaemonStatus {
   readonly models: readonly ModelStatus[];
 }
 
+interface PendingSummary {
+  readonly date: string;
+  readonly day: Interval;
+  /** Each model's counters of that day, taken at midnight. */
+  readonly counters: Map<Controller, ModelCounters>;
+}
+
 interface RestCache {
   readonly validUntil: number;
   readonly restUsd: number;
@@ -103,6 +115,13 @@ export class Daemon {
   readonly #timing: ControllerTiming;
   readonly #random: () => number;
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
+  readonly #bucket: TokenBucket;
+  /** Per model, the instant its last successful ModelCopy read reached. */
+  readonly #readThrough = new WeakMap<Controller, number>();
+  /** The last minute job, on both clocks: a difference between them is a clock step. */
+  #lastTick: { wall: number; monotonic: number } | undefined;
+  /** A daily summary waiting for ModelCopy to be read through the end of its day. */
+  #summaryPending: PendingSummary | undefined;
   readonly #controllers = new Map<string, Controller>();
   readonly #rest = new Map<string, RestCache>();
   readonly #backfillPending = new Set<string>();
@@ -127,6 +146,7 @@ export class Daemon {
     this.#observer = deps.observer ?? noopObserver;
     this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
     this.#random = deps.random ?? Math.random;
+    this.#bucket = new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst);
   }
 
   get config(): ResolvedConfig {
@@ -159,7 +179,7 @@ export class Daemon {
     }
     await Promise.all([...this.#controllers.values()].map((c) => this.#discoverCmu(c)));
     await this.#backfill([...this.#controllers.values()]);
-    for (const c of this.#controllers.values()) c.start();
+    for (const c of this.#byUrgency(clock.now())) c.start();
     this.#cancels.push(
       clock.everyMinute(() => {
         void clock.track(this.#tick());
@@ -322,6 +342,7 @@ export class Daemon {
       random: this.#random,
       timing: this.#timing,
       limiter: this.#limiter,
+      bucket: this.#bucket,
     });
   }
 
@@ -426,6 +447,7 @@ export class Daemon {
               "month to date rebuilt from CloudWatch",
             );
           }
+          for (const c of group) this.#readThrough.set(c, now);
           this.#backfillPending.delete(region);
         } catch (error) {
           this.#backfillPending.add(region);
@@ -443,6 +465,7 @@ export class Daemon {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     for (const c of this.#controllers.values()) this.#rollMonth(c, now);
+    const readFrom = this.#readFrom([...this.#controllers.values()], now);
     const byRegion = groupByRegion([...this.#controllers.values()]);
     const cmuRetries = [...this.#controllers.values()]
       .filter(
@@ -475,18 +498,74 @@ export class Daemon {
     // Ready once a poll has been made for every region: the one still running sets it.
     if (!skipped) this.#firstReconcileDone = true;
     for (const c of this.#controllers.values()) this.#logSpend(c, now);
+    const summarised = await this.#writePendingSummary();
+    this.#noticeClockJump(now, readFrom, summarised);
   }
 
-  /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
+  /**
+   * One `clock-jump` line when the wall clock moved unlike the monotonic one since the last
+   * minute job (a suspend, NTP, an operator): how far, and what the daemon does about it.
+   */
+  #noticeClockJump(now: number, readFrom: number, summarised: string | undefined): void {
+    const monotonic = this.#deps.clock.monotonic();
+    const last = this.#lastTick;
+    this.#lastTick = { wall: now, monotonic };
+    if (!last) return;
+    const jumpMs = now - last.wall - (monotonic - last.monotonic);
+    if (Math.abs(jumpMs) < CLOCK_JUMP_MS) return;
+    const forward = jumpMs > 0;
+    const actions = forward
+      ? [
+          "one catch-up ping per model whose window is open; none for the missed pings of closed windows",
+          "ModelCopy read back over the gap, so month to date and the daily summary lose no minute",
+        ]
+      : [
+          "keep-alive pings follow the monotonic clock: none waits longer than the cadence",
+          "planned pings already sent are not repeated",
+        ];
+    if (summarised) actions.push(`daily summary for ${summarised} written after the catch-up read`);
+    this.#log.warn(
+      {
+        event: "clock-jump",
+        direction: forward ? "forward" : "back",
+        jumpSeconds: Math.round(jumpMs / 1_000),
+        from: new Date(last.wall + (monotonic - last.monotonic)).toISOString(),
+        to: new Date(now).toISOString(),
+        modelCopyReadFrom: new Date(readFrom).toISOString(),
+        actions,
+      },
+      `wall clock jumped ${forward ? "forward" : "back"} ${formatDuration(Math.abs(jumpMs))}`,
+    );
+  }
+
+  /** Controllers in the order their models need to be warm: open windows first, then the next lead. */
+  #byUrgency(now: number): Controller[] {
+    const needAt = (c: Controller) =>
+      c.planWarm(now) ? now : (c.planAround(now).pings.find((p) => p > now) ?? Infinity);
+    return [...this.#controllers.values()]
+      .map((c) => ({ c, at: needAt(c) }))
+      .sort((a, b) => a.at - b.at)
+      .map((e) => e.c);
+  }
+
+  /**
+   * Fills in month-to-date if it is still missing, then reads ModelCopy from where the last
+   * successful read of the group ended and observes it. A gap older than CloudWatch keeps
+   * 1-minute data for is rebuilt as the month's history is at start-up.
+   */
   async #poll(region: string, group: readonly Controller[], now: number): Promise<void> {
+    const from = this.#readFrom(group, now);
+    if (from < now - ONE_MINUTE_RETENTION_MS) this.#backfillPending.add(region);
     if (this.#backfillPending.has(region)) await this.#backfill(group);
     let points: Map<string, CopyPoint[]>;
     try {
+      // GetMetricData pages a long gap itself (100,800 datapoints a page); readModelCopies
+      // follows the pages.
       points = await readModelCopies(
         this.#deps.clients.get(region).cloudwatch,
         group.map(queryOf),
         {
-          start: floorTo(now, MINUTE_MS) - LOOKBACK_MS,
+          start: Math.max(this.#readFrom(group, now), now - ONE_MINUTE_RETENTION_MS),
           end: now,
           periodSeconds: 60,
         },
@@ -497,8 +576,19 @@ export class Daemon {
     }
     for (const c of group) {
       if (this.#stopped) return;
+      this.#readThrough.set(c, now);
       c.observe(points.get(c.model.name) ?? []);
     }
+  }
+
+  /**
+   * Start of the next ModelCopy read of `group`: the lookback before the oldest of their
+   * last reads, or before `now` when that is earlier (a wall clock stepped back).
+   */
+  #readFrom(group: readonly Controller[], now: number): number {
+    let through = now;
+    for (const c of group) through = Math.min(through, this.#readThrough.get(c) ?? now);
+    return floorTo(through, MINUTE_MS) - LOOKBACK_MS;
   }
 
   /** Logged once per overrunning poll: the state it reports is as old as that poll. */
@@ -546,8 +636,11 @@ export class Daemon {
   /** A new UTC month starts a new bill. */
   #rollMonth(c: Controller, now: number): void {
     if (now < c.history.month.end) return;
-    const recent = c.history.pointsIn({ start: now - LOOKBACK_MS, end: now });
-    c.history = c.history.rollTo(monthRange(monthOf(now)));
+    const month = monthRange(monthOf(now));
+    // Every point of the new month read so far: after an outage over the month's end these
+    // are more than the last poll's.
+    const recent = c.history.pointsIn({ start: month.start, end: now });
+    c.history = c.history.rollTo(month);
     c.history.merge(recent, now);
     this.#rest.delete(c.model.name);
   }
@@ -617,7 +710,11 @@ export class Daemon {
       );
   }
 
-  /** The midnight job: yesterday's figures per model and in total, logged and appended to disk. */
+  /**
+   * The midnight job: yesterday's figures per model and in total, logged and appended to
+   * disk. While ModelCopy has not been read up to the day's end (CloudWatch out, a suspend
+   * over midnight), the summary waits for the minute job that catches up.
+   */
   async #dailySummary(): Promise<void> {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
@@ -626,9 +723,35 @@ export class Daemon {
     // startOf again: a day that follows a midnight DST skipped starts at 01:00, not yesterday's.
     const yesterday = today.minus({ days: 1 }).startOf("day");
     const day: Interval = { start: yesterday.toMillis(), end: today.toMillis() };
-    const models = [...this.#controllers.values()].map((c) =>
-      this.#summarise(c, c.takeDay(), day, now),
+    // A summary still waiting is written as it stands: its day is over.
+    await this.#writePendingSummary(true);
+    this.#summaryPending = {
+      date: yesterday.toISODate() as string,
+      day,
+      counters: new Map([...this.#controllers.values()].map((c) => [c, c.takeDay()])),
+    };
+    await this.#writePendingSummary();
+  }
+
+  /**
+   * Writes the summary waiting, once every model's ModelCopy has been read to within the
+   * minute job's reach of the day's end (or at once when `force`); returns its date if written.
+   */
+  async #writePendingSummary(force = false): Promise<string | undefined> {
+    const pending = this.#summaryPending;
+    if (!pending || this.#stopped) return undefined;
+    const readTo = pending.day.end - 2 * MINUTE_MS;
+    const behind = [...pending.counters.keys()].some(
+      (c) => this.#controllers.get(c.model.name) === c && (this.#readThrough.get(c) ?? 0) < readTo,
     );
+    if (behind && !force) return undefined;
+    this.#summaryPending = undefined;
+    const now = this.#deps.clock.now();
+    const zone = this.#config.timezone;
+    const day = pending.day;
+    const models = [...pending.counters]
+      .filter(([c]) => this.#controllers.get(c.model.name) === c)
+      .map(([c, counters]) => this.#summarise(c, counters, day, now));
     const total = totalOf(models);
     const limit = this.#config.daemon.selfHostingUsdPerMonth;
     const hint =
@@ -636,7 +759,7 @@ export class Daemon {
         ? `projected ${formatUsd(total.projectedMonthUsd)} this month passes the self-hosting price of ${formatUsd(limit)} a month (two g6e.2xlarge reserved instances): self-hosting may be cheaper`
         : null;
     const summary: DailySummary = {
-      date: yesterday.toISODate() as string,
+      date: pending.date,
       timezone: zone,
       at: new Date(now).toISOString(),
       simulated: this.#deps.simulated ?? false,
@@ -657,6 +780,7 @@ export class Daemon {
     });
     this.#summaryWrite = write;
     await write;
+    return summary.date;
   }
 
   #summarise(c: Controller, day: ModelCounters, range: Interval, now: number): ModelDaySummary {

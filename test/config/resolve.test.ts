@@ -105,6 +105,8 @@ describe("parseConfigText", () => {
         httpHost: "127.0.0.1",
         httpPort: 9464,
         selfHostingUsdPerMonth: 2062.26,
+        invokeRatePerSecond: 5,
+        invokeBurst: 10,
       });
     });
   });

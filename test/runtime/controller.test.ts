@@ -12,13 +12,13 @@ import {
   decideObservation,
   ModelController,
   median,
-  RequestLimiter,
   readObservation,
   retryDelay,
 } from "../../src/runtime/controller.js";
 import { CopyHistory } from "../../src/runtime/copyHistory.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { noopObserver } from "../../src/runtime/observer.js";
+import { RequestLimiter, TokenBucket } from "../../src/runtime/rateLimiter.js";
 
 const T = Date.UTC(2026, 11, 7, 3, 0); // 11:00 in Shanghai
 const MIN = 60_000;
@@ -258,6 +258,7 @@ function businessHoursController(clock: RuntimeClock) {
   };
   const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
     limiter: new RequestLimiter(1),
+    bucket: new TokenBucket(1_000, 1_000),
     clock,
     logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }),
     clients: { runtime } as unknown as RegionClients,
@@ -286,8 +287,8 @@ describe("ModelController", () => {
       c.reconfigure(config, model);
       await vi.advanceTimersByTimeAsync(2 * 60 * MIN);
       expect(sent()).toBeGreaterThan(0);
-      // One controller, one pending timer: a second chain would be a leaked one.
-      expect(vi.getTimerCount()).toBe(1);
+      // One controller, one chain: the plan's wall-clock timer and the monotonic keep-alive.
+      expect(vi.getTimerCount()).toBe(2);
       c.stop();
       expect(vi.getTimerCount()).toBe(0);
     });

@@ -1,0 +1,73 @@
+/**
+ * Caps the InvokeModel requests in flight across all models. A thousand models warming at
+ * the same instant would otherwise open a thousand connections at once (the SDK gives each
+ * InvokeModel its own HTTP/2 session) and meet the account's request quota as a burst.
+ */
+export class RequestLimiter {
+  readonly #max: number;
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(max: number) {
+    if (!(max >= 1)) throw new RangeError(`RequestLimiter needs at least 1 slot, got ${max}`);
+    this.#max = max;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#max) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.#queue.shift();
+      // The slot passes straight to the next waiter, so `active` only drops when none waits.
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+/** InvokeModel requests in flight at most, across all models of a daemon. */
+export const MAX_PINGS_IN_FLIGHT = 16;
+
+/**
+ * Caps the rate of InvokeModel requests: at most `burst` at once, then one every
+ * 1/`ratePerSecond` s. Concurrency alone does not bound the rate (fast answers free their
+ * slot at once), and Bedrock's quotas count requests and tokens per minute.
+ *
+ * It hands out instants rather than waiting itself (a generic cell rate algorithm), so the
+ * caller waits on its own clock and a virtual clock can move on to the instant.
+ */
+export class TokenBucket {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly #intervalMs: number;
+  /** When the bucket would be full again if no further token were taken. */
+  #fullAt = Number.NEGATIVE_INFINITY;
+
+  constructor(ratePerSecond: number, burst = 1) {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
+      throw new RangeError(`TokenBucket rate must be a positive number, got ${ratePerSecond}`);
+    }
+    if (!Number.isInteger(burst) || burst < 1) {
+      throw new RangeError(`TokenBucket burst must be a whole number of at least 1, got ${burst}`);
+    }
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.#intervalMs = 1_000 / ratePerSecond;
+  }
+
+  /**
+   * Takes the next token and returns the instant (on the caller's monotonic clock, `now`
+   * being its present reading) from which it may be used: `now` when one is left.
+   */
+  reserve(now: number): number {
+    const fullAt = Math.max(this.#fullAt, now);
+    const at = Math.max(now, fullAt - (this.burst - 1) * this.#intervalMs);
+    this.#fullAt = fullAt + this.#intervalMs;
+    return at;
+  }
+}
