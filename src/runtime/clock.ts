@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { DateTime } from "luxon";
 import type { Clock } from "../sim/clock.js";
 

@@ -9,7 +9,7 @@ import type { Cancel, RuntimeClock } from "./clock.js";
 import type { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
-import type { RequestLimiter, TokenBucket } from "./rateLimiter.js";
+import type { InvokePacer, RequestLimiter } from "./rateLimiter.js";
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60_000;
@@ -243,7 +243,7 @@ interface Attempt {
 export interface ControllerDeps {
   readonly limiter: RequestLimiter;
   /** Paces every InvokeModel request, retries included, on the monotonic clock. */
-  readonly bucket: TokenBucket;
+  readonly pacer: InvokePacer;
   readonly clock: RuntimeClock;
   readonly logger: Logger;
   readonly clients: RegionClients;
@@ -634,19 +634,12 @@ export class ModelController {
     const attempt = this.#attempt;
     if (!attempt) return;
     attempt.cancelRetry = undefined;
-    const { clock, bucket } = this.#deps;
-    const mono = clock.monotonic();
-    const wait = bucket.reserve(mono) - mono;
-    if (wait > 0) {
-      // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
-      attempt.cancelRetry = clock.after(wait, () => {
-        attempt.cancelRetry = undefined;
-        if (this.#stopped || this.#attempt !== attempt) return;
-        this.#dispatch(attempt);
-      });
-      return;
-    }
-    this.#dispatch(attempt);
+    // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
+    // Cancelling a request already sent is harmless.
+    attempt.cancelRetry = this.#deps.pacer.schedule(() => {
+      if (this.#stopped || this.#attempt !== attempt) return;
+      this.#dispatch(attempt);
+    }, attempt.requests > 0);
   }
 
   #dispatch(attempt: Attempt): void {

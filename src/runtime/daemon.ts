@@ -27,7 +27,7 @@ import {
 import { CopyHistory } from "./copyHistory.js";
 import { describeError, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver, type WarmState } from "./observer.js";
-import { MAX_PINGS_IN_FLIGHT, RequestLimiter, TokenBucket } from "./rateLimiter.js";
+import { InvokePacer, MAX_PINGS_IN_FLIGHT, RequestLimiter, TokenBucket } from "./rateLimiter.js";
 import { appendSummary, type DailySummary, type ModelDaySummary, totalOf } from "./summary.js";
 
 const MINUTE_MS = 60_000;
@@ -115,7 +115,7 @@ export class Daemon {
   readonly #timing: ControllerTiming;
   readonly #random: () => number;
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
-  readonly #bucket: TokenBucket;
+  readonly #pacer: InvokePacer;
   /** Per model, the instant its last successful ModelCopy read reached. */
   readonly #readThrough = new WeakMap<Controller, number>();
   /** The last minute job, on both clocks: a difference between them is a clock step. */
@@ -146,7 +146,10 @@ export class Daemon {
     this.#observer = deps.observer ?? noopObserver;
     this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
     this.#random = deps.random ?? Math.random;
-    this.#bucket = new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst);
+    this.#pacer = new InvokePacer(
+      new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst),
+      deps.clock,
+    );
   }
 
   get config(): ResolvedConfig {
@@ -342,7 +345,7 @@ export class Daemon {
       random: this.#random,
       timing: this.#timing,
       limiter: this.#limiter,
-      bucket: this.#bucket,
+      pacer: this.#pacer,
     });
   }
 
@@ -528,7 +531,7 @@ export class Daemon {
       {
         event: "clock-jump",
         direction: forward ? "forward" : "back",
-        jumpSeconds: Math.round(jumpMs / 1_000),
+        jumpSeconds: Math.round(Math.abs(jumpMs) / 1_000),
         from: new Date(last.wall + (monotonic - last.monotonic)).toISOString(),
         to: new Date(now).toISOString(),
         modelCopyReadFrom: new Date(readFrom).toISOString(),

@@ -1,3 +1,5 @@
+import type { Cancel, RuntimeClock } from "./clock.js";
+
 /**
  * Caps the InvokeModel requests in flight across all models. A thousand models warming at
  * the same instant would otherwise open a thousand connections at once (the SDK gives each
@@ -65,9 +67,79 @@ export class TokenBucket {
    * being its present reading) from which it may be used: `now` when one is left.
    */
   reserve(now: number): number {
-    const fullAt = Math.max(this.#fullAt, now);
-    const at = Math.max(now, fullAt - (this.burst - 1) * this.#intervalMs);
-    this.#fullAt = fullAt + this.#intervalMs;
+    const at = this.availableAt(now);
+    this.#fullAt = Math.max(this.#fullAt, now) + this.#intervalMs;
     return at;
+  }
+
+  /** The instant from which the next token may be taken, without taking it. */
+  availableAt(now: number): number {
+    return Math.max(now, Math.max(this.#fullAt, now) - (this.burst - 1) * this.#intervalMs);
+  }
+}
+
+interface Waiting {
+  readonly fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Sends each InvokeModel request when the bucket has a token for it. A request that starts
+ * an attempt goes before the retries waiting: it may start a restore some window needs by
+ * its lead time, while a retry only asks whether a restore already under way is done.
+ */
+export class InvokePacer {
+  readonly #bucket: TokenBucket;
+  readonly #clock: Pick<RuntimeClock, "monotonic" | "after">;
+  readonly #first: Waiting[] = [];
+  readonly #retries: Waiting[] = [];
+  #cancelTimer: Cancel | undefined;
+
+  constructor(bucket: TokenBucket, clock: Pick<RuntimeClock, "monotonic" | "after">) {
+    this.#bucket = bucket;
+    this.#clock = clock;
+  }
+
+  /** Requests waiting for a token. */
+  get waiting(): number {
+    return [...this.#first, ...this.#retries].filter((w) => !w.cancelled).length;
+  }
+
+  /** Calls `fn` once a token is free, at once (before returning) if one is free now. */
+  schedule(fn: () => void, retry: boolean): Cancel {
+    const waiting: Waiting = { fn, cancelled: false };
+    (retry ? this.#retries : this.#first).push(waiting);
+    this.#pump();
+    return () => {
+      waiting.cancelled = true;
+    };
+  }
+
+  #pump(): void {
+    if (this.#cancelTimer) return;
+    for (;;) {
+      const queue = this.#next();
+      if (!queue) return;
+      const now = this.#clock.monotonic();
+      const at = this.#bucket.availableAt(now);
+      if (at > now) {
+        this.#cancelTimer = this.#clock.after(at - now, () => {
+          this.#cancelTimer = undefined;
+          this.#pump();
+        });
+        return;
+      }
+      this.#bucket.reserve(now);
+      (queue.shift() as Waiting).fn();
+    }
+  }
+
+  /** The queue whose head goes next, cancelled heads dropped; undefined when none waits. */
+  #next(): Waiting[] | undefined {
+    for (const queue of [this.#first, this.#retries]) {
+      while (queue[0]?.cancelled) queue.shift();
+      if (queue.length > 0) return queue;
+    }
+    return undefined;
   }
 }
