@@ -276,6 +276,8 @@ export class Daemon {
     ]);
     clearTimeout(timer);
     if (!finished) for (const c of this.#controllers.values()) c.abort();
+    // A day's summary still waiting for its last minutes is written with what is known.
+    await this.#writePendingSummary(true);
     await this.#summaryWrite;
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
@@ -737,13 +739,14 @@ export class Daemon {
   }
 
   /**
-   * Writes the summary waiting, once every model's ModelCopy has been read to within the
-   * minute job's reach of the day's end (or at once when `force`); returns its date if written.
+   * Writes the summary waiting once every model's ModelCopy has been read past the day's
+   * last minute and its publishing delay (or at once when `force`); returns its date if
+   * written. In a quiet night that is the third minute job after midnight.
    */
   async #writePendingSummary(force = false): Promise<string | undefined> {
     const pending = this.#summaryPending;
-    if (!pending || this.#stopped) return undefined;
-    const readTo = pending.day.end - 2 * MINUTE_MS;
+    if (!pending) return undefined;
+    const readTo = pending.day.end + this.#timing.publishDelayMs + MINUTE_MS;
     const behind = [...pending.counters.keys()].some(
       (c) => this.#controllers.get(c.model.name) === c && (this.#readThrough.get(c) ?? 0) < readTo,
     );
