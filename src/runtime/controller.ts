@@ -639,7 +639,21 @@ export class ModelController {
     attempt.cancelRetry = this.#deps.pacer.schedule(() => {
       if (this.#stopped || this.#attempt !== attempt) return;
       this.#dispatch(attempt);
-    }, attempt.requests > 0);
+    }, this.#needBy(attempt));
+  }
+
+  /**
+   * When this request's model must be answering, which orders the requests waiting for the
+   * rate: a model warm from a recent ping has until its idle eviction, a cold one none; a
+   * retry only asks whether a restore under way is done, so it waits behind both.
+   */
+  #needBy(attempt: Attempt): number {
+    const now = this.#deps.clock.now();
+    const model = this.#model;
+    if (attempt.requests > 0) return now + model.cadenceMs;
+    const lastOk = this.lastOkAt;
+    const warmUntil = lastOk === undefined ? now : lastOk + model.evictionDelayMs;
+    return Math.max(now, warmUntil);
   }
 
   #dispatch(attempt: Attempt): void {

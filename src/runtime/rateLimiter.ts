@@ -80,19 +80,23 @@ export class TokenBucket {
 
 interface Waiting {
   readonly fn: () => void;
+  readonly needBy: number;
+  readonly seq: number;
   cancelled: boolean;
 }
 
 /**
- * Sends each InvokeModel request when the bucket has a token for it. A request that starts
- * an attempt goes before the retries waiting: it may start a restore some window needs by
- * its lead time, while a retry only asks whether a restore already under way is done.
+ * Sends each InvokeModel request when the bucket has a token for it, the most urgent first:
+ * the one whose model must be answering soonest (a cold model's lead ping before the
+ * keep-alive of a model warmed a minute ago, and both before retries that only ask whether
+ * a restore under way is done). Equal urgency goes in order of arrival.
  */
 export class InvokePacer {
   readonly #bucket: TokenBucket;
   readonly #clock: Pick<RuntimeClock, "monotonic" | "after">;
-  readonly #first: Waiting[] = [];
-  readonly #retries: Waiting[] = [];
+  /** Ascending by need, then by arrival. */
+  readonly #queue: Waiting[] = [];
+  #seq = 0;
   #cancelTimer: Cancel | undefined;
 
   constructor(bucket: TokenBucket, clock: Pick<RuntimeClock, "monotonic" | "after">) {
@@ -102,13 +106,24 @@ export class InvokePacer {
 
   /** Requests waiting for a token. */
   get waiting(): number {
-    return [...this.#first, ...this.#retries].filter((w) => !w.cancelled).length;
+    return this.#queue.filter((w) => !w.cancelled).length;
   }
 
-  /** Calls `fn` once a token is free, at once (before returning) if one is free now. */
-  schedule(fn: () => void, retry: boolean): Cancel {
-    const waiting: Waiting = { fn, cancelled: false };
-    (retry ? this.#retries : this.#first).push(waiting);
+  /**
+   * Calls `fn` once a token is free, at once (before returning) if one is free now and no
+   * more urgent request waits. `needBy` is when the request's model must be answering.
+   */
+  schedule(fn: () => void, needBy: number): Cancel {
+    const waiting: Waiting = { fn, needBy, seq: this.#seq++, cancelled: false };
+    const queue = this.#queue;
+    let lo = 0;
+    let hi = queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((queue[mid] as Waiting).needBy <= needBy) lo = mid + 1;
+      else hi = mid;
+    }
+    queue.splice(lo, 0, waiting);
     this.#pump();
     return () => {
       waiting.cancelled = true;
@@ -117,9 +132,11 @@ export class InvokePacer {
 
   #pump(): void {
     if (this.#cancelTimer) return;
+    const queue = this.#queue;
     for (;;) {
-      const queue = this.#next();
-      if (!queue) return;
+      while (queue[0]?.cancelled) queue.shift();
+      const head = queue[0];
+      if (!head) return;
       const now = this.#clock.monotonic();
       const at = this.#bucket.availableAt(now);
       if (at > now) {
@@ -130,16 +147,8 @@ export class InvokePacer {
         return;
       }
       this.#bucket.reserve(now);
-      (queue.shift() as Waiting).fn();
+      queue.shift();
+      head.fn();
     }
-  }
-
-  /** The queue whose head goes next, cancelled heads dropped; undefined when none waits. */
-  #next(): Waiting[] | undefined {
-    for (const queue of [this.#first, this.#retries]) {
-      while (queue[0]?.cancelled) queue.shift();
-      if (queue.length > 0) return queue;
-    }
-    return undefined;
   }
 }

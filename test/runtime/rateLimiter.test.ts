@@ -97,7 +97,7 @@ describe("InvokePacer", () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(4, 1), clock);
       const sent: number[] = [];
-      for (let i = 0; i < 4; i++) pacer.schedule(() => sent.push(clock.monotonic() - T0), false);
+      for (let i = 0; i < 4; i++) pacer.schedule(() => sent.push(clock.monotonic() - T0), T0);
       expect(sent).toEqual([0]);
       // A wall-clock step back changes nothing: the spacing is monotonic.
       clock.stepWall(-600_000);
@@ -106,25 +106,26 @@ describe("InvokePacer", () => {
       expect(pacer.waiting).toBe(0);
     });
 
-    it("sends the first request of an attempt before the retries already waiting", async () => {
+    it("sends the most urgent request first, and equally urgent ones in order of arrival", async () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(1, 1), clock);
       const order: string[] = [];
-      pacer.schedule(() => order.push("first a"), false);
-      pacer.schedule(() => order.push("retry a"), true);
-      pacer.schedule(() => order.push("retry b"), true);
-      pacer.schedule(() => order.push("first c"), false);
-      await clock.advanceBy(5_000);
-      expect(order).toEqual(["first a", "first c", "retry a", "retry b"]);
+      pacer.schedule(() => order.push("a, sent at once"), T0 + 60_000);
+      pacer.schedule(() => order.push("retry b"), T0 + 14 * 60_000);
+      pacer.schedule(() => order.push("keep-alive c"), T0 + 10 * 60_000);
+      pacer.schedule(() => order.push("cold d"), T0);
+      pacer.schedule(() => order.push("cold e"), T0);
+      await clock.advanceBy(10_000);
+      expect(order).toEqual(["a, sent at once", "cold d", "cold e", "keep-alive c", "retry b"]);
     });
 
     it("skips a cancelled request without spending a token on it", async () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(1, 1), clock);
       const sent: [string, number][] = [];
-      pacer.schedule(() => sent.push(["a", clock.now() - T0]), false);
-      const cancel = pacer.schedule(() => sent.push(["b", clock.now() - T0]), false);
-      pacer.schedule(() => sent.push(["c", clock.now() - T0]), false);
+      pacer.schedule(() => sent.push(["a", clock.now() - T0]), T0);
+      const cancel = pacer.schedule(() => sent.push(["b", clock.now() - T0]), T0);
+      pacer.schedule(() => sent.push(["c", clock.now() - T0]), T0);
       cancel();
       await clock.advanceBy(5_000);
       expect(sent).toEqual([
