@@ -633,7 +633,6 @@ export class ModelController {
   #send(): void {
     const attempt = this.#attempt;
     if (!attempt) return;
-    attempt.cancelRetry = undefined;
     // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
     // Cancelling a request already sent is harmless.
     attempt.cancelRetry = this.#deps.pacer.schedule(() => {
