@@ -124,6 +124,8 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
       perModel: raw.daemon.spendLog.perModel,
       refreshMs: parseDurationMs(raw.daemon.spendLog.refresh) ?? 15 * 60_000,
     },
+    invokeRatePerSecond: raw.daemon.invokeRatePerSecond,
+    invokeBurst: raw.daemon.invokeBurst,
   };
   const budgets: Budgets | undefined = raw.budgets && {
     fleetUsd: raw.budgets.fleet,

@@ -433,6 +433,24 @@ const daemon = z
       })
       .prefault({})
       .meta({ description: "How much the minute's spend is logged." }),
+    // Bedrock's quotas are per model and count tokens per minute; some regions start as low
+    // as 20 requests a minute per model. Keep-alives of many models share this one rate.
+    invokeRatePerSecond: z
+      .number()
+      .refine((n) => Number.isFinite(n) && n > 0 && n <= 1000, {
+        error: (iss) =>
+          `${is(iss.input)}; allowed: a number of requests per second above 0, at most 1000`,
+      })
+      .meta({
+        description:
+          "InvokeModel requests per second at most, across all models and retries (a token bucket).",
+      })
+      .default(5),
+    invokeBurst: wholeNumber(
+      1,
+      1000,
+      "InvokeModel requests that may go out at once before the rate applies; in any second at most rate + burst - 1 go out.",
+    ).default(10),
   })
   .meta({ description: "Settings of the long-running daemon." });
 

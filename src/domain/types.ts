@@ -101,6 +101,9 @@ export interface DaemonSettings {
     readonly perModel: "every-minute" | "on-change";
     readonly refreshMs: number;
   };
+  /** Rate and burst of the token bucket in front of InvokeModel. */
+  readonly invokeRatePerSecond: number;
+  readonly invokeBurst: number;
 }
 
 /** Monthly budgets in USD, per UTC calendar month. */

@@ -1,5 +1,4 @@
 import { DateTime } from "luxon";
-import cron from "node-cron";
 import type { Clock } from "../sim/clock.js";
 
 /** Undoes a timer or a recurring job; calling it twice is harmless. */
@@ -15,6 +14,13 @@ export interface RuntimeClock extends Clock {
    * never before returning, so the caller holds the Cancel before `fn` can set a new timer.
    */
   setTimer(at: number, fn: () => void): Cancel;
+  /**
+   * Milliseconds on a clock that never steps: a wall-clock step (NTP, an operator) leaves it
+   * alone. Only differences between two readings mean anything.
+   */
+  monotonic(): number;
+  /** Calls `fn` once after `ms` of monotonic time, whatever the wall clock does meanwhile. */
+  after(ms: number, fn: () => void): Cancel;
   /** Calls `fn` at the start of every minute. */
   everyMinute(fn: () => void): Cancel;
   /** Calls `fn` every day at `hhmm` ("00:00") local time in the IANA `zone`. */
@@ -84,7 +90,11 @@ export interface RealClockOptions {
   readonly offsetMs?: number;
 }
 
-/** Wall-clock time (plus an optional offset), with node-cron for the minute job. */
+/**
+ * Wall-clock time (plus an optional offset) for the instants, `performance.now()` for spacing.
+ * The minute and midnight jobs are capped timers, not cron: after a suspend or a clock jump
+ * they fire once, late, and print nothing of their own on stdout.
+ */
 export function realClock(options: RealClockOptions = {}): RuntimeClock {
   const offsetMs = options.offsetMs ?? 0;
   const now = () => Date.now() + offsetMs;
@@ -111,27 +121,16 @@ export function realClock(options: RealClockOptions = {}): RuntimeClock {
     };
   };
 
-  const cronJob = (expression: string, zone: string | undefined, fn: () => void): Cancel => {
-    const task = cron.schedule(expression, () => fn(), {
-      ...(zone ? { timezone: zone } : {}),
-      noOverlap: false,
-    });
-    return () => {
-      void task.destroy();
-    };
-  };
-
   return {
     now,
     setTimer,
-    // With an offset the wall clock's minutes and midnights are not the shifted clock's, so
-    // the minute job follows the shifted clock through setTimer instead of node-cron.
-    everyMinute: (fn) =>
-      offsetMs === 0
-        ? cronJob("* * * * *", undefined, fn)
-        : repeatAt(setTimer, () => nextMinute(now()), fn),
-    // node-cron drops a run it wakes up more than a second late for (a suspend, a clock
-    // jump), which would lose a day's summary: setTimer fires late instead, and once.
+    monotonic: () => performance.now(),
+    // Node's own timers run on the monotonic clock already.
+    after: (ms, fn) => {
+      const handle = setTimeout(fn, Math.max(0, ms));
+      return () => clearTimeout(handle);
+    },
+    everyMinute: (fn) => repeatAt(setTimer, () => nextMinute(now()), fn),
     dailyAt: (hhmm, zone, fn) => {
       nextDailyAt(now(), hhmm, zone);
       return repeatAt(setTimer, () => nextDailyAt(now(), hhmm, zone), fn);
@@ -141,7 +140,11 @@ export function realClock(options: RealClockOptions = {}): RuntimeClock {
 }
 
 interface VirtualTimer {
-  readonly at: number;
+  /** When it fires, on the clock of the world outside (see `VirtualClock.reference`). */
+  key: number;
+  /** The instant asked for, on the wall clock for `setTimer`, on the monotonic one for `after`. */
+  readonly target: number;
+  readonly monotonic: boolean;
   readonly seq: number;
   readonly fn: () => void;
   cancelled: boolean;
@@ -152,9 +155,17 @@ interface VirtualTimer {
  * creation); between two timers the clock waits until every tracked piece of work has
  * settled, so a month of daemon activity against the simulator runs in seconds and
  * deterministically.
+ *
+ * Three clocks are modelled: the world's (what AWS and the simulator see), the host's wall
+ * clock (`now()`, which `stepWall` steps either way) and its monotonic clock (`monotonic()`,
+ * which stops while the host is suspended, `jumpTo`). They move together otherwise.
  */
 export class VirtualClock implements RuntimeClock {
-  #now: number;
+  #world: number;
+  /** Wall clock minus the world's. */
+  #wallOffset = 0;
+  /** The world's clock minus the monotonic one. */
+  #suspended = 0;
   #seq = 0;
   #timers: VirtualTimer[] = [];
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -162,40 +173,42 @@ export class VirtualClock implements RuntimeClock {
   /** The last instant onAdvance was told of. */
   #announced: number;
 
+  /** The world's time, which a host's clock step does not move: the simulator's clock. */
+  readonly reference: Clock = Object.freeze({ now: () => this.#world });
+
   /**
    * `onAdvance` is awaited each time the clock moves, before anything fires at the new
    * instant: it lets a simulator in another process follow the same virtual time.
    */
   constructor(start: number, options: { onAdvance?: (t: number) => Promise<void> } = {}) {
-    this.#now = start;
+    this.#world = start;
     this.#announced = start;
     this.#onAdvance = options.onAdvance;
   }
 
   now(): number {
-    return this.#now;
+    return this.#world + this.#wallOffset;
+  }
+
+  monotonic(): number {
+    return this.#world - this.#suspended;
   }
 
   setTimer(at: number, fn: () => void): Cancel {
-    const timer: VirtualTimer = {
-      at: Math.max(at, this.#now),
-      seq: this.#seq++,
-      fn,
-      cancelled: false,
-    };
-    this.#insert(timer);
-    return () => {
-      timer.cancelled = true;
-    };
+    return this.#add(at, false, fn);
+  }
+
+  after(ms: number, fn: () => void): Cancel {
+    return this.#add(this.monotonic() + Math.max(0, ms), true, fn);
   }
 
   everyMinute(fn: () => void): Cancel {
-    return this.#repeat(() => nextMinute(this.#now), fn);
+    return this.#repeat(() => nextMinute(this.now()), fn);
   }
 
   dailyAt(hhmm: string, zone: string, fn: () => void): Cancel {
-    nextDailyAt(this.#now, hhmm, zone);
-    return this.#repeat(() => nextDailyAt(this.#now, hhmm, zone), fn);
+    nextDailyAt(this.now(), hhmm, zone);
+    return this.#repeat(() => nextDailyAt(this.now(), hhmm, zone), fn);
   }
 
   track<T>(work: Promise<T>): Promise<T> {
@@ -224,21 +237,25 @@ export class VirtualClock implements RuntimeClock {
     }
   }
 
-  /** Fires every timer due up to and including `t`, in order, then sets the time to `t`. */
+  /**
+   * Fires every timer due until the wall clock reads `t`, in order, then sets the time
+   * there.
+   */
   async advanceTo(t: number): Promise<void> {
-    if (t < this.#now) throw new RangeError("VirtualClock cannot go back in time");
+    if (t < this.now()) throw new RangeError("VirtualClock cannot go back in time");
     await this.settle();
+    const until = t - this.#wallOffset;
     for (;;) {
       const next = this.#timers[0];
-      if (!next || next.at > t) break;
+      if (!next || next.key > until) break;
       this.#timers.shift();
       if (next.cancelled) continue;
-      // A timer made overdue by jumpTo fires late, at the jumped-to time.
-      await this.#moveTo(Math.max(this.#now, next.at));
+      // A timer made overdue by jumpTo or stepWall fires late, at the jumped-to time.
+      await this.#moveTo(Math.max(this.#world, next.key));
       next.fn();
       await this.settle();
     }
-    await this.#moveTo(t);
+    await this.#moveTo(until);
   }
 
   /** Same as advanceTo; reads better in tests that run a day. */
@@ -247,22 +264,67 @@ export class VirtualClock implements RuntimeClock {
   }
 
   advanceBy(ms: number): Promise<void> {
-    return this.advanceTo(this.#now + ms);
+    return this.advanceTo(this.now() + ms);
   }
 
   /**
-   * Moves the clock without firing anything, as a wall-clock jump or a suspend would;
-   * the next advance fires what became overdue.
+   * Moves the clock to `t` without firing anything, as a suspend would: the world and the
+   * wall clock move on, the monotonic clock does not. The next advance fires what became
+   * overdue.
    */
   jumpTo(t: number): void {
-    this.#now = t;
+    const by = t - this.now();
+    if (by < 0) throw new RangeError("VirtualClock.jumpTo cannot go back; use stepWall");
+    this.#world += by;
+    this.#suspended += by;
+    this.#rekey();
+  }
+
+  /**
+   * Steps the host's wall clock by `ms` (either sign), as NTP or an operator would: the
+   * world's time and the monotonic clock do not move.
+   */
+  stepWall(ms: number): void {
+    this.#wallOffset += ms;
+    this.#rekey();
   }
 
   async #moveTo(t: number): Promise<void> {
-    this.#now = t;
+    this.#world = t;
     if (this.#onAdvance && t !== this.#announced) {
       this.#announced = t;
       await this.#onAdvance(t);
+    }
+  }
+
+  #add(target: number, monotonic: boolean, fn: () => void): Cancel {
+    const timer: VirtualTimer = {
+      key: 0,
+      target,
+      monotonic,
+      seq: this.#seq++,
+      fn,
+      cancelled: false,
+    };
+    timer.key = this.#keyOf(timer);
+    this.#insert(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  #keyOf(timer: VirtualTimer): number {
+    const key = timer.monotonic ? timer.target + this.#suspended : timer.target - this.#wallOffset;
+    return Math.max(key, this.#world);
+  }
+
+  #rekey(): void {
+    const timers = this.#timers;
+    this.#timers = [];
+    for (const timer of timers) {
+      if (timer.cancelled) continue;
+      timer.key = this.#keyOf(timer);
+      this.#insert(timer);
     }
   }
 
@@ -277,7 +339,7 @@ export class VirtualClock implements RuntimeClock {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const other = timers[mid] as VirtualTimer;
-      if (other.at < timer.at || (other.at === timer.at && other.seq < timer.seq)) lo = mid + 1;
+      if (other.key < timer.key || (other.key === timer.key && other.seq < timer.seq)) lo = mid + 1;
       else hi = mid;
     }
     timers.splice(lo, 0, timer);

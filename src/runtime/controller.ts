@@ -27,6 +27,7 @@ import type { CopyHistory } from "./copyHistory.js";
 import type { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
 import type { DaemonObserver, PingResult, WarmState } from "./observer.js";
+import type { InvokePacer, RequestLimiter } from "./rateLimiter.js";
 import type { LastPing } from "./status.js";
 
 const SECOND_MS = 1_000;
@@ -255,43 +256,10 @@ interface Attempt {
   cancelRetry: Cancel | undefined;
 }
 
-/**
- * Caps the InvokeModel requests in flight across all models. A thousand models warming at
- * the same instant would otherwise open a thousand connections at once (the SDK gives each
- * InvokeModel its own HTTP/2 session) and meet the account's request quota as a burst.
- */
-export class RequestLimiter {
-  readonly #max: number;
-  #active = 0;
-  readonly #queue: (() => void)[] = [];
-
-  constructor(max: number) {
-    if (!(max >= 1)) throw new RangeError(`RequestLimiter needs at least 1 slot, got ${max}`);
-    this.#max = max;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#max) {
-      await new Promise<void>((resolve) => this.#queue.push(resolve));
-    } else {
-      this.#active++;
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = this.#queue.shift();
-      // The slot passes straight to the next waiter, so `active` only drops when none waits.
-      if (next) next();
-      else this.#active--;
-    }
-  }
-}
-
-/** InvokeModel requests in flight at most, across all models of a daemon. */
-export const MAX_PINGS_IN_FLIGHT = 16;
-
 export interface ControllerDeps {
   readonly limiter: RequestLimiter;
+  /** Paces every InvokeModel request, retries included, on the monotonic clock. */
+  readonly pacer: InvokePacer;
   readonly clock: RuntimeClock;
   readonly logger: Logger;
   readonly clients: RegionClients;
@@ -332,6 +300,9 @@ export class ModelController {
   #planRange: Interval | undefined;
   #lastDue: number;
   #cancelPing: Cancel | undefined;
+  #cancelKeepAlive: Cancel | undefined;
+  /** Monotonic reading at the last successful ping: keep-alive spacing ignores clock steps. */
+  #lastOkMonotonic: number | undefined;
   #attempt: Attempt | undefined;
   #inFlight: Promise<void> | undefined;
   #abort = new AbortController();
@@ -449,6 +420,7 @@ export class ModelController {
   stop(): void {
     this.#stopped = true;
     this.#cancelPing?.();
+    this.#cancelKeepAlive?.();
     this.#attempt?.cancelRetry?.();
   }
 
@@ -768,54 +740,49 @@ export class ModelController {
 
   #scheduleNext(): void {
     if (this.#stopped) return;
+    // Either timer may have fired: the other must not fire a second series.
+    this.#cancelPing?.();
+    this.#armKeepAlive();
     const now = this.#deps.clock.now();
     const after = Math.max(now, this.#lastDue);
     const plan = this.planAround(after);
     const next = plan.pings.find((p) => p > this.#lastDue);
     const range = this.#planRange as Interval;
-    const keepAlive = next === undefined ? undefined : this.#keepAliveBefore(plan, next, now);
-    if (keepAlive !== undefined) {
-      this.#cancelPing = this.#deps.clock.setTimer(keepAlive, () => this.#onKeepAlive());
-      return;
-    }
     // No ping within the horizon: look again when it runs out.
     const at = next ?? range.end - this.#timings.cadence.ms;
     this.#cancelPing = this.#deps.clock.setTimer(at, () => this.#onTimer(next !== undefined));
   }
 
   /**
-   * When the timings change inside a warm run, the plan's grid moves with them: its next
-   * ping can come later than a cadence after the last successful one. The instant a ping
-   * must go out to keep the spacing, if it comes before the planned one in the same run.
+   * Plan instants are wall-clock instants, so a step back would put the next one further
+   * off than the cadence: a monotonic timer makes sure a warm span never waits longer.
    */
-  #keepAliveBefore(plan: ModelPlan, next: number, now: number): number | undefined {
-    const lastOk = this.lastOkAt;
-    // A ping still retrying sets lastOkAt when it succeeds, and the success reschedules.
-    if (lastOk === undefined || this.attemptInProgress) return undefined;
-    const due = lastOk + this.#timings.cadence.ms;
-    if (due >= next) return undefined;
-    const run = plan.warm.find((w) => w.start <= lastOk && lastOk < w.end);
-    if (run === undefined || next >= run.end) return undefined;
-    return Math.max(due, now);
+  #armKeepAlive(): void {
+    this.#cancelKeepAlive?.();
+    this.#cancelKeepAlive = undefined;
+    const lastOk = this.#lastOkMonotonic;
+    if (this.#stopped || lastOk === undefined) return;
+    const { clock } = this.#deps;
+    const wait = lastOk + this.#timings.cadence.ms - clock.monotonic();
+    // Run out already: the caller has just judged it; the next success arms a new one.
+    if (wait <= 0) return;
+    this.#cancelKeepAlive = clock.after(wait, () => this.#onTimer(true));
   }
 
-  #onKeepAlive(): void {
-    if (this.#stopped) return;
-    const now = this.#deps.clock.now();
-    this.#lastDue = Math.max(this.#lastDue, now);
-    if (!this.attemptInProgress) {
-      this.#carryOut({
-        action: "ping",
-        reason: "keep-alive: a cadence since the last successful ping (the plan's grid moved)",
-      });
-    }
-    this.#scheduleNext();
+  /** Minutes since the last successful ping when the cadence has run out inside a warm span. */
+  #keepAliveOverdue(now: number): number | undefined {
+    const lastOk = this.#lastOkMonotonic;
+    if (lastOk === undefined || this.attemptInProgress) return undefined;
+    const since = this.#deps.clock.monotonic() - lastOk;
+    if (since < this.#timings.cadence.ms || !this.planWarm(now)) return undefined;
+    return since / MINUTE_MS;
   }
 
   #onTimer(pingDue: boolean): void {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     const due = pingDue ? this.#pingsIn({ start: this.#lastDue + 1, end: now + 1 }) : [];
+    const overdue = due.length === 0 ? this.#keepAliveOverdue(now) : undefined;
     if (due.length > 0) {
       this.#lastDue = due[due.length - 1] as number;
       this.#rejected = false;
@@ -828,6 +795,11 @@ export class ModelController {
           attemptInProgress: this.attemptInProgress,
         }),
       );
+    } else if (overdue !== undefined) {
+      this.#carryOut({
+        action: "ping",
+        reason: `keep-alive: ${round1(overdue)} min since the last successful ping (the wall clock was stepped back, or new timings moved the plan)`,
+      });
     } else if (!pingDue) {
       this.#lastDue = now;
     }
@@ -914,7 +886,29 @@ export class ModelController {
   #send(): void {
     const attempt = this.#attempt;
     if (!attempt) return;
-    attempt.cancelRetry = undefined;
+    // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
+    // Cancelling a request already sent is harmless.
+    attempt.cancelRetry = this.#deps.pacer.schedule(() => {
+      if (this.#stopped || this.#attempt !== attempt) return;
+      this.#dispatch(attempt);
+    }, this.#needBy(attempt));
+  }
+
+  /**
+   * When this request's model must be answering, which orders the requests waiting for the
+   * rate: a model warm from a recent ping has until its idle eviction, a cold one none; a
+   * retry only asks whether a restore under way is done, so it waits behind both.
+   */
+  #needBy(attempt: Attempt): number {
+    const now = this.#deps.clock.now();
+    const { cadence, evictionDelay } = this.#timings;
+    if (attempt.requests > 0) return now + cadence.ms;
+    const lastOk = this.lastOkAt;
+    const warmUntil = lastOk === undefined ? now : lastOk + evictionDelay.ms;
+    return Math.max(now, warmUntil);
+  }
+
+  #dispatch(attempt: Attempt): void {
     const work = this.#request(attempt);
     this.#inFlight = work;
     void this.#deps.clock.track(work).finally(() => {
@@ -964,13 +958,10 @@ export class ModelController {
     this.day.pingsOk++;
     this.lastOkAt = now;
     this.lastPing = { at: now, result: "ok", reason: attempt.reason };
+    this.#lastOkMonotonic = clock.monotonic();
+    this.#armKeepAlive();
     this.#awaitingCool = true;
     if (this.#attempt === attempt) this.#attempt = undefined;
-    if (!this.#stopped) {
-      // The spacing of the next ping counts from this success.
-      this.#cancelPing?.();
-      this.#scheduleNext();
-    }
     const fields = {
       event: "ping",
       result: "ok",
@@ -1026,11 +1017,13 @@ export class ModelController {
           "cold start: the model is restoring",
         );
       }
-      if (now - attempt.startedAt >= model.warmupTimeoutMs) {
+      // The budget is the restore's, not the attempt's: a long backoff before the model
+      // reported itself restoring must not use it up.
+      if (now - attempt.firstNotReadyAt >= model.warmupTimeoutMs) {
         this.#giveUp(
           attempt,
           "warmup-timeout",
-          `not warm after ${round1((now - attempt.startedAt) / MINUTE_MS)} min`,
+          `not warm ${round1((now - attempt.firstNotReadyAt) / MINUTE_MS)} min after the restore began`,
         );
         return;
       }

@@ -6,7 +6,7 @@ const MINUTE_MS = 60_000;
 
 /**
  * A datapoint this old is final: CloudWatch publishes ModelCopy within a few minutes, and
- * the daemon reads the last ten on every poll.
+ * each poll reads from ten minutes before the end of the last one that worked.
  */
 export const SETTLE_MS = 10 * MINUTE_MS;
 

@@ -4,6 +4,7 @@ import type { RegionClientPool } from "../aws/clients.js";
 import { AwsCallError, errorNameOf } from "../aws/errors.js";
 import { getImportedModel } from "../aws/importedModel.js";
 import { type CopyPoint, type CopyQuery, readModelCopies } from "../aws/metrics.js";
+import { formatDuration } from "../config/formats.js";
 import {
   type BudgetCrossing,
   budgetStandings,
@@ -28,16 +29,15 @@ import {
   type ModelController as Controller,
   type ControllerTiming,
   DEFAULT_TIMING,
-  MAX_PINGS_IN_FLIGHT,
   ModelController,
   type ModelCounters,
   median,
-  RequestLimiter,
 } from "./controller.js";
 import { CopyHistory } from "./copyHistory.js";
 import { LearnedTimings } from "./learnedTimings.js";
 import { describeError, type Logger } from "./logger.js";
 import { type BudgetScope, type DaemonObserver, noopObserver } from "./observer.js";
+import { InvokePacer, MAX_PINGS_IN_FLIGHT, RequestLimiter, TokenBucket } from "./rateLimiter.js";
 import { StateFileError, type StateFileSystem } from "./stateFiles.js";
 import type { DaemonStatus, DayTimeline, ModelStatus, SpendFigures } from "./status.js";
 import {
@@ -52,8 +52,13 @@ import {
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
-/** Each poll reads this much ModelCopy history, so a late or missed minute is filled in. */
+/**
+ * Each poll reads from this long before the end of the last successful read, so a late
+ * minute is filled in and a failed poll (an outage, a suspend, a clock jump) is caught up.
+ */
 const LOOKBACK_MS = 10 * MINUTE_MS;
+/** A wall clock that moved this much more or less than the monotonic one was stepped. */
+const CLOCK_JUMP_MS = 5_000;
 /** CloudWatch keeps 1-minute data 15 days; older history is read at 5-minute resolution. */
 const ONE_MINUTE_RETENTION_MS = 15 * DAY_MS - HOUR_MS;
 /** While a model's CMU is unknown, GetImportedModel is asked again this often. */
@@ -75,13 +80,20 @@ export interface DaemonDeps {
 }
 
 /** A daily summary not yet on disk, and how its failures were logged. */
-interface PendingSummary {
+interface UnwrittenSummary {
   readonly summary: DailySummary;
   failures: number;
   loggedAt: number | undefined;
 }
 
 export type { DaemonStatus, ModelStatus, SpendFigures } from "./status.js";
+
+interface PendingSummary {
+  readonly date: string;
+  readonly day: Interval;
+  /** Each model's counters of that day, taken at midnight. */
+  readonly counters: Map<Controller, ModelCounters>;
+}
 
 interface RestCache {
   readonly validUntil: number;
@@ -104,6 +116,13 @@ export class Daemon {
   readonly #random: () => number;
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
   readonly #learned: LearnedTimings;
+  readonly #pacer: InvokePacer;
+  /** Per model, the instant its last successful ModelCopy read reached. */
+  readonly #readThrough = new WeakMap<Controller, number>();
+  /** The last minute job, on both clocks: a difference between them is a clock step. */
+  #lastTick: { wall: number; monotonic: number } | undefined;
+  /** A daily summary waiting for ModelCopy to be read through the end of its day. */
+  #summaryPending: PendingSummary | undefined;
   readonly #controllers = new Map<string, Controller>();
   readonly #rest = new Map<string, RestCache>();
   readonly #backfillPending = new Set<string>();
@@ -125,7 +144,7 @@ export class Daemon {
   /** Budgets whose gauges are set, so that one a reload drops is removed. */
   readonly #budgetGauges = new Map<string, BudgetScope>();
   #budgetWrite: Promise<unknown> = Promise.resolve();
-  readonly #pendingSummaries: PendingSummary[] = [];
+  readonly #pendingSummaries: UnwrittenSummary[] = [];
   /** When each model's spend line was last logged, and what it said, for `on-change`. */
   readonly #spendLogged = new WeakMap<Controller, { at: number; key: string }>();
 
@@ -137,6 +156,10 @@ export class Daemon {
     this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
     this.#random = deps.random ?? Math.random;
     this.#learned = new LearnedTimings(deps.stateDir, deps.logger);
+    this.#pacer = new InvokePacer(
+      new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst),
+      deps.clock,
+    );
   }
 
   get config(): ResolvedConfig {
@@ -170,7 +193,7 @@ export class Daemon {
     }
     await Promise.all([...this.#controllers.values()].map((c) => this.#discoverCmu(c)));
     await this.#backfill([...this.#controllers.values()]);
-    for (const c of this.#controllers.values()) c.start();
+    for (const c of this.#byUrgency(clock.now())) c.start();
     this.#cancels.push(
       clock.everyMinute(() => {
         void clock.track(this.#tick());
@@ -272,6 +295,8 @@ export class Daemon {
       );
       for (const c of this.#controllers.values()) c.abort();
     }
+    // A day's summary still waiting for its last minutes is written with what is known.
+    await this.#writePendingSummary(true);
     await Promise.all([this.#summaryWrite, this.#budgetWrite, this.#learned.flush()]);
     if (this.#pendingSummaries.length > 0) await this.#writeSummaries(true);
     this.#log.info(
@@ -391,6 +416,7 @@ export class Daemon {
       timing: this.#timing,
       limiter: this.#limiter,
       learned: this.#learned,
+      pacer: this.#pacer,
     });
   }
 
@@ -498,6 +524,7 @@ export class Daemon {
               "month to date rebuilt from CloudWatch",
             );
           }
+          for (const c of group) this.#readThrough.set(c, now);
           this.#backfillPending.delete(region);
         } catch (error) {
           this.#backfillPending.add(region);
@@ -515,6 +542,7 @@ export class Daemon {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
     for (const c of this.#controllers.values()) this.#rollMonth(c, now);
+    const readFrom = this.#readFrom([...this.#controllers.values()], now);
     const byRegion = groupByRegion([...this.#controllers.values()]);
     const cmuRetries = [...this.#controllers.values()]
       .filter(
@@ -549,6 +577,8 @@ export class Daemon {
     this.#logSpendAll(now);
     void this.#deps.clock.track(this.#learned.flush());
     if (this.#pendingSummaries.length > 0) await this.#writeSummaries(false);
+    const summarised = await this.#writePendingSummary();
+    this.#noticeClockJump(now, readFrom, summarised);
     await this.#checkBudgets(now);
   }
 
@@ -633,16 +663,70 @@ export class Daemon {
     );
   }
 
-  /** Fills in month-to-date if it is still missing, then reads ModelCopy and observes it. */
+  /**
+   * One `clock-jump` line when the wall clock moved unlike the monotonic one since the last
+   * minute job (a suspend, NTP, an operator): how far, and what the daemon does about it.
+   */
+  #noticeClockJump(now: number, readFrom: number, summarised: string | undefined): void {
+    const monotonic = this.#deps.clock.monotonic();
+    const last = this.#lastTick;
+    this.#lastTick = { wall: now, monotonic };
+    if (!last) return;
+    const jumpMs = now - last.wall - (monotonic - last.monotonic);
+    if (Math.abs(jumpMs) < CLOCK_JUMP_MS) return;
+    const forward = jumpMs > 0;
+    const actions = forward
+      ? [
+          "one catch-up ping per model whose window is open; none for the missed pings of closed windows",
+          "ModelCopy read back over the gap, so month to date and the daily summary lose no minute",
+        ]
+      : [
+          "keep-alive pings follow the monotonic clock: none waits longer than the cadence",
+          "planned pings already sent are not repeated",
+        ];
+    if (summarised) actions.push(`daily summary for ${summarised} written after the catch-up read`);
+    this.#log.warn(
+      {
+        event: "clock-jump",
+        direction: forward ? "forward" : "back",
+        jumpSeconds: Math.round(Math.abs(jumpMs) / 1_000),
+        from: new Date(last.wall + (monotonic - last.monotonic)).toISOString(),
+        to: new Date(now).toISOString(),
+        modelCopyReadFrom: new Date(readFrom).toISOString(),
+        actions,
+      },
+      `wall clock jumped ${forward ? "forward" : "back"} ${formatDuration(Math.abs(jumpMs))}`,
+    );
+  }
+
+  /** Controllers in the order their models need to be warm: open windows first, then the next lead. */
+  #byUrgency(now: number): Controller[] {
+    const needAt = (c: Controller) =>
+      c.planWarm(now) ? now : (c.planAround(now).pings.find((p) => p > now) ?? Infinity);
+    return [...this.#controllers.values()]
+      .map((c) => ({ c, at: needAt(c) }))
+      .sort((a, b) => a.at - b.at)
+      .map((e) => e.c);
+  }
+
+  /**
+   * Fills in month-to-date if it is still missing, then reads ModelCopy from where the last
+   * successful read of the group ended and observes it. A gap older than CloudWatch keeps
+   * 1-minute data for is rebuilt as the month's history is at start-up.
+   */
   async #poll(region: string, group: readonly Controller[], now: number): Promise<void> {
+    const from = this.#readFrom(group, now);
+    if (from < now - ONE_MINUTE_RETENTION_MS) this.#backfillPending.add(region);
     if (this.#backfillPending.has(region)) await this.#backfill(group);
     let points: Map<string, CopyPoint[]>;
     try {
+      // GetMetricData pages a long gap itself (100,800 datapoints a page); readModelCopies
+      // follows the pages.
       points = await readModelCopies(
         this.#deps.clients.get(region).cloudwatch,
         group.flatMap((c) => [queryOf(c), invocationsQueryOf(c)]),
         {
-          start: floorTo(now, MINUTE_MS) - LOOKBACK_MS,
+          start: Math.max(this.#readFrom(group, now), now - ONE_MINUTE_RETENTION_MS),
           end: now,
           periodSeconds: 60,
         },
@@ -653,8 +737,19 @@ export class Daemon {
     }
     for (const c of group) {
       if (this.#stopped) return;
+      this.#readThrough.set(c, now);
       c.observe(points.get(c.model.name) ?? [], points.get(invocationsKey(c)) ?? []);
     }
+  }
+
+  /**
+   * Start of the next ModelCopy read of `group`: the lookback before the oldest of their
+   * last reads, or before `now` when that is earlier (a wall clock stepped back).
+   */
+  #readFrom(group: readonly Controller[], now: number): number {
+    let through = now;
+    for (const c of group) through = Math.min(through, this.#readThrough.get(c) ?? now);
+    return floorTo(through, MINUTE_MS) - LOOKBACK_MS;
   }
 
   /** Logged once per overrunning poll: the state it reports is as old as that poll. */
@@ -744,8 +839,11 @@ export class Daemon {
   /** A new UTC month starts a new bill. */
   #rollMonth(c: Controller, now: number): void {
     if (now < c.history.month.end) return;
-    const recent = c.history.pointsIn({ start: now - LOOKBACK_MS, end: now });
-    c.history = c.history.rollTo(monthRange(monthOf(now)));
+    const month = monthRange(monthOf(now));
+    // Every point of the new month read so far: after an outage over the month's end these
+    // are more than the last poll's.
+    const recent = c.history.pointsIn({ start: month.start, end: now });
+    c.history = c.history.rollTo(month);
     c.history.merge(recent, now);
     this.#rest.delete(c.model.name);
   }
@@ -817,7 +915,11 @@ export class Daemon {
       );
   }
 
-  /** The midnight job: yesterday's figures per model and in total, logged and appended to disk. */
+  /**
+   * The midnight job: yesterday's figures per model and in total, logged and appended to
+   * disk. While ModelCopy has not been read up to the day's end (CloudWatch out, a suspend
+   * over midnight), the summary waits for the minute job that catches up.
+   */
   async #dailySummary(): Promise<void> {
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
@@ -826,9 +928,36 @@ export class Daemon {
     // startOf again: a day that follows a midnight DST skipped starts at 01:00, not yesterday's.
     const yesterday = today.minus({ days: 1 }).startOf("day");
     const day: Interval = { start: yesterday.toMillis(), end: today.toMillis() };
-    const models = [...this.#controllers.values()].map((c) =>
-      this.#summarise(c, c.takeDay(), day, now),
+    // A summary still waiting is written as it stands: its day is over.
+    await this.#writePendingSummary(true);
+    this.#summaryPending = {
+      date: yesterday.toISODate() as string,
+      day,
+      counters: new Map([...this.#controllers.values()].map((c) => [c, c.takeDay()])),
+    };
+    await this.#writePendingSummary();
+  }
+
+  /**
+   * Writes the summary waiting once every model's ModelCopy has been read past the day's
+   * last minute and its publishing delay (or at once when `force`); returns its date if
+   * written. In a quiet night that is the third minute job after midnight.
+   */
+  async #writePendingSummary(force = false): Promise<string | undefined> {
+    const pending = this.#summaryPending;
+    if (!pending) return undefined;
+    const readTo = pending.day.end + this.#timing.publishDelayMs + MINUTE_MS;
+    const behind = [...pending.counters.keys()].some(
+      (c) => this.#controllers.get(c.model.name) === c && (this.#readThrough.get(c) ?? 0) < readTo,
     );
+    if (behind && !force) return undefined;
+    this.#summaryPending = undefined;
+    const now = this.#deps.clock.now();
+    const zone = this.#config.timezone;
+    const day = pending.day;
+    const models = [...pending.counters]
+      .filter(([c]) => this.#controllers.get(c.model.name) === c)
+      .map(([c, counters]) => this.#summarise(c, counters, day, now));
     const total = totalOf(models);
     const limit = this.#config.daemon.selfHostingUsdPerMonth;
     const hint =
@@ -838,7 +967,7 @@ export class Daemon {
     const fleetUsd = this.#config.budgets?.fleetUsd;
     const crossings = (await this.#budgetCrossings) ?? [];
     const summary: DailySummary = {
-      date: yesterday.toISODate() as string,
+      date: pending.date,
       timezone: zone,
       at: new Date(now).toISOString(),
       simulated: this.#deps.simulated ?? false,
@@ -856,6 +985,7 @@ export class Daemon {
     this.#log.info({ event: "daily-summary", ...summary }, `daily summary for ${summary.date}`);
     this.#pendingSummaries.push({ summary, failures: 0, loggedAt: undefined });
     await this.#writeSummaries(false);
+    return summary.date;
   }
 
   /**
@@ -868,7 +998,7 @@ export class Daemon {
       .catch(() => undefined)
       .then(async () => {
         while (this.#pendingSummaries.length > 0) {
-          const pending = this.#pendingSummaries[0] as PendingSummary;
+          const pending = this.#pendingSummaries[0] as UnwrittenSummary;
           const now = this.#deps.clock.now();
           try {
             const path = await appendSummary(this.#deps.stateDir, pending.summary, this.#deps.fs);

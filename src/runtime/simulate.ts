@@ -329,6 +329,8 @@ function sparseMinuteClock(clock: VirtualClock, n: number): RuntimeClock {
   return {
     now: () => clock.now(),
     setTimer: (at, fn) => clock.setTimer(at, fn),
+    monotonic: () => clock.monotonic(),
+    after: (ms, fn) => clock.after(ms, fn),
     dailyAt: (hhmm, zone, fn) => clock.dailyAt(hhmm, zone, fn),
     track: (work) => clock.track(work),
     everyMinute: (fn) =>

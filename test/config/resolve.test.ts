@@ -108,6 +108,8 @@ describe("parseConfigText", () => {
         httpPort: 9464,
         selfHostingUsdPerMonth: 2062.26,
         spendLog: { perModel: "every-minute", refreshMs: 15 * 60_000 },
+        invokeRatePerSecond: 5,
+        invokeBurst: 10,
       });
     });
   });

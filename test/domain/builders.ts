@@ -103,6 +103,8 @@ export function config(
       httpHost: "127.0.0.1",
       httpPort: 9464,
       selfHostingUsdPerMonth: 2062.26,
+      invokeRatePerSecond: 5,
+      invokeBurst: 10,
     },
   };
 }

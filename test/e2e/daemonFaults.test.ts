@@ -89,6 +89,28 @@ describe("Daemon", () => {
     });
   });
 
+  describe("a 30-minute throttling storm that outlasts the idle eviction", () => {
+    it("rides out the restore that begins after it instead of timing the warm-up from the storm", async () => {
+      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      // The 10:05 ping meets the storm; the last success (09:51) is evicted at 10:06.
+      const storm = { start: local("10:05"), end: local("10:35") };
+      h.sim.faults.add({ kind: "throttling", modelArn: ARN, from: storm.start, until: storm.end });
+      await h.daemon.start();
+      await h.clock.runUntil(local("11:00"));
+
+      expect(eventsOf(h.lines, "warmup-timeout", "mimo-vl")).toHaveLength(0);
+      const cold = eventsOf(h.lines, "cold-start", "mimo-vl").filter((l) => at(l) >= storm.end);
+      expect(cold).toHaveLength(1);
+      const warm = eventsOf(h.lines, "warm", "mimo-vl").filter((l) => at(l) >= storm.end);
+      expect(warm).toHaveLength(1);
+      // Warm once the simulator's 90 s restore is done, within one 5 s retry.
+      const restore = Number(warm[0]?.restoreSeconds);
+      expect(restore).toBeGreaterThanOrEqual(90);
+      expect(restore).toBeLessThanOrEqual(90 + 6);
+      expect(h.sim.modelState(ARN).state).not.toBe("cold");
+    });
+  });
+
   describe("a ModelCopy poll that outlasts its minute", () => {
     it("makes the next ticks skip their poll, logged once, and still logs spend every minute", async () => {
       const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
@@ -98,6 +120,8 @@ describe("Daemon", () => {
       const clock: RuntimeClock = {
         now: () => h.clock.now(),
         setTimer: (at, fn) => h.clock.setTimer(at, fn),
+        monotonic: () => h.clock.monotonic(),
+        after: (ms, fn) => h.clock.after(ms, fn),
         everyMinute: (fn) =>
           h.clock.everyMinute(() => {
             inMinuteJob = true;

@@ -146,7 +146,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = new VirtualClock(options.start);
   const sim = new Simulator({
-    clock,
+    clock: clock.reference,
     settings: { restoreJitterMs: 0, ...(options.sim ?? {}) },
     models: options.config.models.map((m) => ({
       modelArn: m.modelArn,

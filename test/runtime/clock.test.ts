@@ -93,6 +93,49 @@ describe("VirtualClock", () => {
     });
   });
 
+  describe("stepWall", () => {
+    it("moves wall-clock timers with the step and leaves monotonic ones alone", async () => {
+      const clock = new VirtualClock(T0);
+      const fired: [string, number, number][] = [];
+      const note = (name: string) => () =>
+        fired.push([name, clock.now() - T0, clock.monotonic() - T0]);
+      clock.setTimer(T0 + 5 * 60_000, note("wall 00:05"));
+      clock.after(5 * 60_000, note("after 5 min"));
+      clock.stepWall(-10 * 60_000);
+      expect(clock.now()).toBe(T0 - 10 * 60_000);
+      expect(clock.monotonic()).toBe(T0);
+      expect(clock.reference.now()).toBe(T0);
+      await clock.advanceTo(T0 + 5 * 60_000);
+      expect(fired).toEqual([
+        ["after 5 min", -5 * 60_000, 5 * 60_000],
+        ["wall 00:05", 5 * 60_000, 15 * 60_000],
+      ]);
+    });
+
+    it("makes a wall-clock timer due at once when it steps past it", async () => {
+      const clock = new VirtualClock(T0);
+      const fired: number[] = [];
+      clock.setTimer(T0 + 60 * 60_000, () => fired.push(clock.monotonic() - T0));
+      clock.stepWall(3 * 60 * 60_000);
+      await clock.advanceBy(0);
+      expect(fired).toEqual([0]);
+    });
+  });
+
+  describe("jumpTo (a suspend)", () => {
+    it("moves the world and the wall clock, not the monotonic clock", async () => {
+      const clock = new VirtualClock(T0);
+      const fired: number[] = [];
+      clock.after(60_000, () => fired.push(clock.now() - T0));
+      clock.jumpTo(T0 + 3_600_000);
+      expect(clock.monotonic()).toBe(T0);
+      expect(clock.reference.now()).toBe(T0 + 3_600_000);
+      await clock.advanceBy(60_000);
+      expect(fired).toEqual([3_660_000]);
+      expect(() => clock.jumpTo(T0)).toThrow(RangeError);
+    });
+  });
+
   describe("everyMinute", () => {
     it("fires at each minute boundary after now", async () => {
       const clock = new VirtualClock(T0 + 30_000);
@@ -221,6 +264,40 @@ describe("realClock", () => {
       cancel();
       vi.advanceTimersByTime(60_000);
       expect(fired).toBe(false);
+    });
+  });
+
+  describe("everyMinute", () => {
+    it("fires once, late, after a 3-hour jump, and writes nothing to stdout", async () => {
+      vi.useFakeTimers({ now: T0 + 30_000 });
+      const writes = vi.spyOn(process.stdout, "write");
+      const warn = vi.spyOn(console, "warn");
+      const log = vi.spyOn(console, "log");
+      const clock = realClock();
+      const fired: number[] = [];
+      const cancel = clock.everyMinute(() => fired.push(Date.now()));
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(fired).toEqual([T0 + 60_000]);
+      vi.setSystemTime(T0 + 3 * 3_600_000 + 60_000);
+      await vi.advanceTimersByTimeAsync(TIMER_CAP_MS);
+      cancel();
+      expect(fired).toHaveLength(2);
+      expect(writes).not.toHaveBeenCalled();
+      expect(warn).not.toHaveBeenCalled();
+      expect(log).not.toHaveBeenCalled();
+    });
+  });
+
+  describe("monotonic and after", () => {
+    it("ignore a wall-clock step", async () => {
+      vi.useFakeTimers({ now: T0 });
+      const clock = realClock();
+      const start = clock.monotonic();
+      const fired: number[] = [];
+      clock.after(60_000, () => fired.push(clock.monotonic() - start));
+      vi.setSystemTime(T0 - 600_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fired).toEqual([60_000]);
     });
   });
 

@@ -12,7 +12,6 @@ import {
   decideObservation,
   ModelController,
   median,
-  RequestLimiter,
   readObservation,
   retryDelay,
 } from "../../src/runtime/controller.js";
@@ -20,6 +19,7 @@ import { CopyHistory } from "../../src/runtime/copyHistory.js";
 import { LearnedTimings } from "../../src/runtime/learnedTimings.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { noopObserver } from "../../src/runtime/observer.js";
+import { InvokePacer, RequestLimiter, TokenBucket } from "../../src/runtime/rateLimiter.js";
 
 const T = Date.UTC(2026, 11, 7, 3, 0); // 11:00 in Shanghai
 const MIN = 60_000;
@@ -210,36 +210,6 @@ describe("median", () => {
   });
 });
 
-describe("RequestLimiter", () => {
-  describe("run", () => {
-    it("keeps at most `max` calls in flight and runs the rest in order", async () => {
-      const limiter = new RequestLimiter(2);
-      let active = 0;
-      let peak = 0;
-      const order: number[] = [];
-      const task = (i: number) =>
-        limiter.run(async () => {
-          active++;
-          peak = Math.max(peak, active);
-          await new Promise((r) => setTimeout(r, 5));
-          order.push(i);
-          active--;
-          return i;
-        });
-      const results = await Promise.all([0, 1, 2, 3, 4].map(task));
-      expect(results).toEqual([0, 1, 2, 3, 4]);
-      expect(peak).toBe(2);
-      expect(order).toEqual([0, 1, 2, 3, 4]);
-    });
-
-    it("frees the slot of a call that throws", async () => {
-      const limiter = new RequestLimiter(1);
-      await expect(limiter.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-      await expect(limiter.run(() => Promise.resolve(7))).resolves.toBe(7);
-    });
-  });
-});
-
 /** A controller of one model on business hours in Shanghai, whose pings all succeed. */
 function businessHoursController(clock: RuntimeClock) {
   const arn = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
@@ -260,6 +230,7 @@ function businessHoursController(clock: RuntimeClock) {
   const logger = createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) });
   const c = new ModelController(loaded.config, model, new CopyHistory(monthRange(monthOf(T))), {
     limiter: new RequestLimiter(1),
+    pacer: new InvokePacer(new TokenBucket(1_000, 1_000), clock),
     clock,
     logger,
     clients: { runtime } as unknown as RegionClients,
@@ -289,8 +260,8 @@ describe("ModelController", () => {
       c.reconfigure(config, model);
       await vi.advanceTimersByTimeAsync(2 * 60 * MIN);
       expect(sent()).toBeGreaterThan(0);
-      // One controller, one pending timer: a second chain would be a leaked one.
-      expect(vi.getTimerCount()).toBe(1);
+      // One controller, one chain: the plan's wall-clock timer and the monotonic keep-alive.
+      expect(vi.getTimerCount()).toBe(2);
       c.stop();
       expect(vi.getTimerCount()).toBe(0);
     });
