@@ -8,6 +8,7 @@ import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { type SimSettings, Simulator } from "../sim/index.js";
+import { InProcessSimHandler } from "../sim/inProcess.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -19,6 +20,8 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 const CRON_MINUTES = new Set([0, 14, 28, 42, 56]);
 /** Credentials the simulator accepts; it checks that requests are signed, not by whom. */
 const SIM_CREDENTIALS = { accessKeyId: "AKIDSIMULATE", secretAccessKey: "simulated" };
+
+const IN_PROCESS_ENDPOINT = "http://127.0.0.1:1";
 
 /** How a model was kept warm in one simulated month. */
 export type Scenario = "keepwarm" | "cron" | "alwaysOn";
@@ -93,7 +96,15 @@ export interface SimulateOptions {
   readonly pollMinutes?: number;
   /** The daemon's log; silent when omitted. */
   readonly logger?: Logger;
+  /**
+   * What carries the daemon's SDK requests to the simulator: handed to its dispatch in
+   * process (the default), or over a loopback socket (h2c and HTTP/1.1) as `keepwarm sim`
+   * serves them. Both run the same SDK clients and give the same figures.
+   */
+  readonly transport?: SimulateTransport;
 }
+
+export type SimulateTransport = "inProcess" | "socket";
 
 export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
 
@@ -215,8 +226,13 @@ async function runScenario(
   const logger = input.logger ?? createLogger({ level: "silent" });
   let driver: Driver;
   if (scenario === "keepwarm") {
-    const server = await sim.listen();
-    const clients = new RegionClientPool({ endpoint: server.url, credentials: SIM_CREDENTIALS });
+    const server = input.transport === "socket" ? await sim.listen() : undefined;
+    const clients = new RegionClientPool({
+      // The in-process handler never connects; the endpoint only names the host to sign for.
+      endpoint: server?.url ?? IN_PROCESS_ENDPOINT,
+      credentials: SIM_CREDENTIALS,
+      ...(server ? {} : { requestHandler: new InProcessSimHandler(sim) }),
+    });
     const daemon = new Daemon(config, {
       clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
       logger,
@@ -230,7 +246,7 @@ async function runScenario(
       async stop() {
         await daemon.stop({ graceMs: 1_000 });
         clients.destroy();
-        await server.close();
+        await server?.close();
       },
     };
   } else {

@@ -120,7 +120,17 @@ export class Simulator {
     if (this.#fleets.has(spec.modelArn)) {
       throw new SimModelError(`model ${spec.modelArn} is already simulated`);
     }
-    const fleet = new ModelFleet(Object.freeze({ ...spec }), this.settings, this.faults);
+    let settings = this.settings;
+    if (spec.settings) {
+      try {
+        settings = resolveSimSettings({ ...this.settings, ...spec.settings });
+      } catch (err) {
+        throw new SimModelError(`settings of ${spec.modelArn}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    const fleet = new ModelFleet(Object.freeze({ ...spec }), settings, this.faults);
     this.#fleets.set(spec.modelArn, fleet);
     this.#byId.set(parts.modelId, fleet);
     this.#created.set(spec.modelArn, this.clock.now());
@@ -282,7 +292,7 @@ export class Simulator {
   #restoreDuration(fleet: ModelFleet, t: number): number {
     const scripted = this.faults.restoreOverride(fleet.spec.modelArn, t);
     if (scripted !== undefined) return scripted;
-    const { restoreMs, restoreJitterMs, seed } = this.settings;
+    const { restoreMs, restoreJitterMs, seed } = fleet.settings;
     const u = unitRandom(seed, fleet.spec.modelArn, fleet.episodes.length);
     return Math.round(restoreMs + (2 * u - 1) * restoreJitterMs);
   }
