@@ -30,6 +30,8 @@ export interface ClientOverrides {
   readonly requestTimeoutMs?: number;
   /** What carries the SDK's requests instead of its HTTP handlers (the in-process simulator). */
   readonly requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+  /** The SDK's `cacheMiddleware`: resolve each command's middleware stack once, not per call. */
+  readonly cacheMiddleware?: boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export function createRegionClients(
     region,
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+    ...(overrides.cacheMiddleware ? { cacheMiddleware: true } : {}),
   };
   const timeouts = overrides.requestHandler ?? {
     requestTimeout: overrides.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,

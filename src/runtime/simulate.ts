@@ -7,7 +7,7 @@ import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
-import { type SimSettings, Simulator } from "../sim/index.js";
+import { type FaultSpec, type SimModelSpec, type SimSettings, Simulator } from "../sim/index.js";
 import { InProcessSimHandler } from "../sim/inProcess.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
@@ -78,8 +78,17 @@ export interface SimulateOptions {
   readonly config: ResolvedConfig;
   /** "2026-12": a UTC calendar month, as AWS bills. */
   readonly month: string;
+  /** Only the month's first `days` days (a quick what-if); the whole month when omitted. */
+  readonly days?: number;
   /** Simulator settings (restore time, eviction delay...); the reference defaults otherwise. */
   readonly sim?: Partial<SimSettings>;
+  /**
+   * Simulated models from a sim config (`--sim-config`): one with the ARN of a configured
+   * model gives it its CMU and its own restore and eviction. Others are not simulated.
+   */
+  readonly simModels?: readonly SimModelSpec[];
+  /** Scripted faults, the same in each of the three runs. */
+  readonly faults?: readonly FaultSpec[];
   /** CMU of a model whose config leaves it out (the simulator must serve some number). */
   readonly defaultCmu?: number;
   /**
@@ -102,6 +111,15 @@ export interface SimulateOptions {
    * serves them. Both run the same SDK clients and give the same figures.
    */
   readonly transport?: SimulateTransport;
+  /** Told at the end of each simulated day of each run (preroll included). */
+  readonly onProgress?: (progress: SimulateProgress) => void;
+}
+
+export interface SimulateProgress {
+  readonly scenario: Scenario;
+  /** Days simulated so far in this run and in all of it, preroll included. */
+  readonly day: number;
+  readonly days: number;
 }
 
 export type SimulateTransport = "inProcess" | "socket";
@@ -117,7 +135,15 @@ export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
  */
 export async function simulateMonth(options: SimulateOptions): Promise<MonthSimulation> {
   const startedAt = performance.now();
-  const range = monthRange(options.month);
+  const month = monthRange(options.month);
+  const days = options.days;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
+    throw new RangeError(`days must be a whole number of at least 1, got ${days}`);
+  }
+  const range =
+    days === undefined
+      ? month
+      : { start: month.start, end: Math.min(month.end, month.start + days * DAY_MS) };
   const prerollMs = options.prerollMs ?? DAY_MS;
   const pollMinutes = options.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES;
   if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
@@ -128,7 +154,9 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
   try {
     const models = options.config.models;
-    const cmuOf = (m: ModelConfig) => m.customModelUnits ?? options.defaultCmu ?? 4;
+    const simSpecs = new Map((options.simModels ?? []).map((m) => [m.modelArn, m]));
+    const cmuOf = (m: ModelConfig) =>
+      simSpecs.get(m.modelArn)?.customModelUnits ?? m.customModelUnits ?? options.defaultCmu ?? 4;
     const windows = new Map(models.map((m) => [m.name, windowsInMonth(options.config, m, range)]));
     const run = (scenario: Scenario) =>
       runScenario({
@@ -139,6 +167,7 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
         pollMinutes,
         stateDir,
         cmuOf,
+        simSpecs,
         windows,
       });
     const keepwarm = await run("keepwarm");
@@ -195,6 +224,7 @@ interface ScenarioInput extends SimulateOptions {
   readonly pollMinutes: number;
   readonly stateDir: string;
   readonly cmuOf: (m: ModelConfig) => number;
+  readonly simSpecs: ReadonlyMap<string, SimModelSpec>;
   readonly windows: ReadonlyMap<string, readonly Interval[]>;
 }
 
@@ -213,8 +243,13 @@ async function runScenario(
   const sim = new Simulator({
     clock,
     settings: input.sim ?? {},
-    models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: input.cmuOf(m) })),
+    models: config.models.map((m) => ({
+      ...input.simSpecs.get(m.modelArn),
+      modelArn: m.modelArn,
+      customModelUnits: input.cmuOf(m),
+    })),
   });
+  for (const fault of input.faults ?? []) sim.faults.add(fault);
   const coverage = new Map(config.models.map((m) => [m.name, new CoverageTracker()]));
   const projections = new Map<string, number | undefined>();
   const observer: DaemonObserver = {
@@ -231,6 +266,8 @@ async function runScenario(
       // The in-process handler never connects; the endpoint only names the host to sign for.
       endpoint: server?.url ?? IN_PROCESS_ENDPOINT,
       credentials: SIM_CREDENTIALS,
+      // A month is ~90,000 calls of the same few commands: the stacks are resolved once.
+      cacheMiddleware: true,
       ...(server ? {} : { requestHandler: new InProcessSimHandler(sim) }),
     });
     const daemon = new Daemon(config, {
@@ -259,9 +296,14 @@ async function runScenario(
       coverage.get(m.name)?.sample(t, sim.modelState(m.modelArn).copies > 0),
     ),
   );
+  const firstDay = clock.now();
+  const days = Math.ceil((range.end - firstDay) / DAY_MS);
   try {
     await driver.start();
-    await clock.runUntil(range.end);
+    for (let day = 1; day <= days; day++) {
+      await clock.runUntil(Math.min(firstDay + day * DAY_MS, range.end));
+      input.onProgress?.({ scenario, day, days });
+    }
     const ledger = sim.ledger(range);
     const results = new Map<string, ScenarioOutcome>();
     for (const m of config.models) {
