@@ -15,7 +15,7 @@ const EXACT = { restoreJitterMs: 0 };
 
 function simWith(
   settings: Partial<SimSettings>,
-  models = [{ modelArn: ARN, customModelUnits: 4 }],
+  models: SimModelSpec[] = [{ modelArn: ARN, customModelUnits: 4 }],
 ) {
   const clock = new ManualClock(at("08:00:00"));
   const sim = new Simulator({ clock, settings: { ...EXACT, ...settings }, models });
