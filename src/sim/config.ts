@@ -336,11 +336,16 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
     const { settings: own, ...spec } = m;
     if (!own) return spec;
     const overrides = toSettings(own) as Partial<SimModelSettings>;
-    try {
-      resolveSimSettings({ ...settings, ...overrides });
-    } catch (err) {
-      if (!(err instanceof SimSettingsError)) throw err;
-      problems.push(parsed.problemAt(["models", i, "settings"], err.message));
+    const restoreMs = overrides.restoreMs ?? settings.restoreMs;
+    const jitterMs = overrides.restoreJitterMs ?? settings.restoreJitterMs;
+    if (jitterMs > restoreMs) {
+      const field = own.restoreJitter === undefined ? "restore" : "restoreJitter";
+      problems.push(
+        parsed.problemAt(
+          ["models", i, "settings", field],
+          `restoreJitter ${jitterMs / 1000}s is longer than restore ${restoreMs / 1000}s${own.restoreJitter === undefined ? " (restoreJitter from settings)" : ""}; allowed: a jitter of at most restore`,
+        ),
+      );
     }
     return { ...spec, settings: overrides };
   });
