@@ -134,3 +134,65 @@ describe("simulateMonth", () => {
     });
   });
 });
+
+describe("simulateMonth over a day", () => {
+  const MIMO = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+  const LLAMA = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6";
+  const figures = (r: MonthSimulation) => r.models;
+
+  it("gives the same figures in process as over the socket, reading ModelCopy every minute", async () => {
+    const config = await sampleConfig();
+    const run = (transport: "inProcess" | "socket") =>
+      simulateMonth({ config, month: "2026-12", days: 1, pollMinutes: 1, transport });
+    const [inProcess, socket] = [await run("inProcess"), await run("socket")];
+    expect(inProcess.range).toEqual({
+      start: Date.parse("2026-12-01T00:00:00Z"),
+      end: Date.parse("2026-12-02T00:00:00Z"),
+    });
+    expect(figures(inProcess)).toEqual(figures(socket));
+    // A day that did something: mimo-vl is always-on under the override, batch-llama has a night.
+    const mimo = inProcess.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    expect(mimo.keepwarm.windowMinutes).toBe(24 * 60);
+    expect(mimo.keepwarm.invocations).toBeGreaterThan(90);
+    expect(mimo.keepwarm.projectedUsd).toBeDefined();
+  }, 120_000);
+
+  it("plays a sim config's settings, per-model settings, CMU and faults, and tells each day done", async () => {
+    const config = await sampleConfig();
+    const progress: string[] = [];
+    const result = await simulateMonth({
+      config,
+      month: "2026-12",
+      days: 1,
+      // Everywhere 15 minutes after the last call, but batch-llama goes 5 minutes after.
+      sim: { evictionDelayMs: 15 * 60_000 },
+      simModels: [
+        { modelArn: MIMO, customModelUnits: 8 },
+        {
+          modelArn: LLAMA,
+          customModelUnits: 2,
+          settings: { evictionRule: "afterLastCall", evictionDelayMs: 5 * 60_000 },
+        },
+      ],
+      faults: [{ kind: "evict", modelArn: MIMO, at: Date.parse("2026-12-01T12:00:30Z") }],
+      onProgress: (p) => progress.push(`${p.scenario} ${p.day}/${p.days}`),
+    });
+    const mimo = result.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    const llama = result.models.find((m) => m.model === "batch-llama") as ModelSimulation;
+    expect(mimo.cmu).toBe(8);
+    // The scripted eviction at 12:00:30 leaves the always-on pinger cold until its next ping.
+    expect(mimo.alwaysOn.coldStartsInWindows).toBe(1);
+    expect(mimo.cron.coldStartsInWindows).toBeGreaterThanOrEqual(1);
+    // Pings 14 minutes apart cannot hold a copy that goes 5 minutes after each.
+    expect(llama.cron.coveragePct).toBeLessThan(60);
+    expect(llama.alwaysOn.coveragePct).toBeLessThan(60);
+    expect(progress).toEqual([
+      "keepwarm 1/2",
+      "keepwarm 2/2",
+      "cron 1/2",
+      "cron 2/2",
+      "alwaysOn 1/2",
+      "alwaysOn 2/2",
+    ]);
+  }, 120_000);
+});
