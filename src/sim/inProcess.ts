@@ -99,7 +99,8 @@ export class InProcessSimHandler
   }
 }
 
-function toServerRequest(request: HttpRequest, sink: ResponseSink): Readable {
+/** The part of a Node request the dispatch reads: url, method, headers, the body as chunks. */
+function toServerRequest(request: HttpRequest, sink: ResponseSink) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
   const query = request.query
@@ -110,16 +111,16 @@ function toServerRequest(request: HttpRequest, sink: ResponseSink): Readable {
       ).toString()
     : "";
   const body = bodyBytes(request.body);
-  const req = new Readable({ read() {} });
-  if (body.length > 0) req.push(body);
-  req.push(null);
-  return Object.assign(req, {
+  return {
     method: request.method,
     url: query ? `${request.path}?${query}` : request.path,
     headers,
     // A `dropConnection` fault destroys the socket: the SDK sees a reset connection.
     socket: { destroy: () => sink.drop() },
-  });
+    async *[Symbol.asyncIterator]() {
+      if (body.length > 0) yield body;
+    },
+  };
 }
 
 function bodyBytes(body: unknown): Buffer {
