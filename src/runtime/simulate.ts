@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DateTime } from "luxon";
 import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import { zoneOffsetMs } from "../domain/zone.js";
 import { type FaultSpec, type SimModelSpec, type SimSettings, Simulator } from "../sim/index.js";
 import { InProcessSimHandler } from "../sim/inProcess.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver } from "./observer.js";
 
 const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 /** Minutes past the hour of the article's cron, `*\/14`. */
 const CRON_MINUTES = new Set([0, 14, 28, 42, 56]);
@@ -411,9 +412,16 @@ export function cronInstants(
   const instants: number[] = [];
   for (const w of plan.windows) {
     const first = Math.ceil(Math.max(w.start, from) / MINUTE_MS) * MINUTE_MS;
-    for (let t = first; t < Math.min(w.end, to); t += MINUTE_MS) {
-      if (CRON_MINUTES.has(DateTime.fromMillis(t, { zone: plan.timezone }).minute))
-        instants.push(t);
+    const last = Math.min(w.end, to);
+    if (first >= last) continue;
+    // One offset for the whole window unless it spans a DST change: 100 models' month is
+    // over a million minutes, too many to build a zoned date for each.
+    const offset = zoneOffsetMs(plan.timezone, first);
+    const fixed = offset === zoneOffsetMs(plan.timezone, last - 1);
+    for (let t = first; t < last; t += MINUTE_MS) {
+      const local = t + (fixed ? offset : zoneOffsetMs(plan.timezone, t));
+      const minute = Math.floor((((local % HOUR_MS) + HOUR_MS) % HOUR_MS) / MINUTE_MS);
+      if (CRON_MINUTES.has(minute)) instants.push(t);
     }
   }
   return instants;

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { DateTime } from "luxon";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFile } from "../../src/config/load.js";
+import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import {
   cronInstants,
@@ -62,6 +62,38 @@ describe("cronInstants", () => {
       expect(hhmm.slice(0, 6)).toEqual(first);
       expect(hhmm.slice(-3)).toEqual(last);
       expect(instants).toHaveLength(n);
+    },
+  );
+
+  it.each([
+    ["America/Los_Angeles", "2026-10-30T00:00", "2026-11-03T00:00"],
+    ["Asia/Kathmandu", "2026-12-07T00:00", "2026-12-09T00:00"],
+  ])(
+    "keeps to local minutes across a DST change and a 45-minute offset (%s)",
+    async (zone, from, to) => {
+      const yaml = [
+        "policies:",
+        `  nights: { timezone: ${zone}, windows: [{ days: daily, from: "22:00", to: "03:00" }] }`,
+        "models:",
+        "  - name: m",
+        "    modelArn: arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6",
+        "    policy: nights",
+        "    request: { prompt: ping, max_gen_len: 1 }",
+      ].join("\n");
+      const loaded = parseConfigText(yaml, "k.yaml", { stateDir: "/nonexistent" });
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+      const m = modelOf(loaded.config, "m");
+      const instants = cronInstants(loaded.config, m, local(from, zone), local(to, zone));
+      const minutes = instants.map((t) => DateTime.fromMillis(t, { zone }).minute);
+      expect(new Set(minutes)).toEqual(new Set([0, 14, 28, 42, 56]));
+      // Every minute of each window whose local minute is a cron minute, and no other.
+      const expected: number[] = [];
+      for (let t = local(from, zone); t < local(to, zone); t += 60_000) {
+        const d = DateTime.fromMillis(t, { zone });
+        const inWindow = d.hour >= 22 || d.hour < 3;
+        if (inWindow && [0, 14, 28, 42, 56].includes(d.minute)) expected.push(t);
+      }
+      expect(instants).toEqual(expected);
     },
   );
 
