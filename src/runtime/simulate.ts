@@ -7,8 +7,13 @@ import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { zoneOffsetMs } from "../domain/zone.js";
-import { type FaultSpec, type SimModelSpec, type SimSettings, Simulator } from "../sim/index.js";
-import { InProcessSimHandler } from "../sim/inProcess.js";
+import {
+  type FaultSpec,
+  InProcessSimHandler,
+  type SimModelSpec,
+  type SimSettings,
+  Simulator,
+} from "../sim/index.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";

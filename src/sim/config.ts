@@ -74,23 +74,15 @@ const modelSettingsShape = {
   ),
 };
 
-/** restoreJitter may not exceed restore, with either taken from `fallback` when not set. */
-function jitterWithinRestore(fallback: { restoreMs: number; restoreJitterMs: number }) {
-  return (
-    s: { restore?: string | undefined; restoreJitter?: string | undefined },
-    ctx: z.RefinementCtx,
-  ) => {
-    const restore = s.restore === undefined ? fallback.restoreMs : parseDurationMs(s.restore);
-    const jitter =
-      s.restoreJitter === undefined ? fallback.restoreJitterMs : parseDurationMs(s.restoreJitter);
-    if (restore !== undefined && jitter !== undefined && jitter > restore) {
-      ctx.addIssue({
-        code: "custom",
-        path: [s.restoreJitter === undefined ? "restore" : "restoreJitter"],
-        message: `restoreJitter ${jitter / 1000}s is longer than restore ${restore / 1000}s; allowed: a jitter of at most restore`,
-      });
-    }
-  };
+/** Why a restore cannot take this jitter, if it cannot: the jitter would make it negative. */
+function jitterProblem(restoreMs: number, jitterMs: number, note = ""): string | undefined {
+  if (jitterMs <= restoreMs) return undefined;
+  return `restoreJitter ${jitterMs / 1000}s is longer than restore ${restoreMs / 1000}s${note}; allowed: a jitter of at most restore`;
+}
+
+/** Points a jitter problem at the jitter if it is set here, else at the restore. */
+function jitterField(s: { restoreJitter?: string | undefined }): "restore" | "restoreJitter" {
+  return s.restoreJitter === undefined ? "restore" : "restoreJitter";
 }
 
 const settingsSchema = z
@@ -120,7 +112,14 @@ const settingsSchema = z
       .meta({ description: "Price of one CMU-minute." }),
     seed: wholeNumber(0, 2 ** 31 - 1, "Seeds the restore jitter."),
   })
-  .superRefine(jitterWithinRestore(d));
+  .superRefine((s, ctx) => {
+    const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
+    const jitter =
+      s.restoreJitter === undefined ? d.restoreJitterMs : parseDurationMs(s.restoreJitter);
+    const message =
+      restore === undefined || jitter === undefined ? undefined : jitterProblem(restore, jitter);
+    if (message) ctx.addIssue({ code: "custom", path: [jitterField(s)], message });
+  });
 
 const modelSettingsSchema = z.strictObject(modelSettingsShape).meta({
   description: "This model's own restore and eviction, over the simulator-wide settings.",
@@ -336,17 +335,13 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
     const { settings: own, ...spec } = m;
     if (!own) return spec;
     const overrides = toSettings(own) as Partial<SimModelSettings>;
-    const restoreMs = overrides.restoreMs ?? settings.restoreMs;
-    const jitterMs = overrides.restoreJitterMs ?? settings.restoreJitterMs;
-    if (jitterMs > restoreMs) {
-      const field = own.restoreJitter === undefined ? "restore" : "restoreJitter";
-      problems.push(
-        parsed.problemAt(
-          ["models", i, "settings", field],
-          `restoreJitter ${jitterMs / 1000}s is longer than restore ${restoreMs / 1000}s${own.restoreJitter === undefined ? " (restoreJitter from settings)" : ""}; allowed: a jitter of at most restore`,
-        ),
-      );
-    }
+    const message = jitterProblem(
+      overrides.restoreMs ?? settings.restoreMs,
+      overrides.restoreJitterMs ?? settings.restoreJitterMs,
+      own.restoreJitter === undefined ? " (restoreJitter from settings)" : "",
+    );
+    if (message)
+      problems.push(parsed.problemAt(["models", i, "settings", jitterField(own)], message));
     return { ...spec, settings: overrides };
   });
   if (problems.length > 0) return { ok: false, problems };
