@@ -232,9 +232,11 @@ function scenarioRow(label: string, s: ScenarioResult, note: string): string[] {
 function modelBlock(m: ModelSimulation): string[] {
   const kw = m.keepwarm;
   const projection =
-    kw.projectedUsd === undefined || kw.projectionErrorPct === undefined
+    kw.projectedUsd === undefined
       ? "no projection"
-      : `projected ${formatUsd(kw.projectedUsd)} (${signedPct(kw.projectionErrorPct)} vs ledger)`;
+      : kw.projectionErrorPct === undefined
+        ? `projected ${formatUsd(kw.projectedUsd)} for the whole month`
+        : `projected ${formatUsd(kw.projectedUsd)} (${signedPct(kw.projectionErrorPct)} vs ledger)`;
   const saving = (s: ScenarioResult) => {
     const d = s.totalUsd - kw.totalUsd;
     return `keepwarm ${d >= 0 ? "saves" : "costs"} ${formatUsd(Math.abs(d))}`;

@@ -55,7 +55,7 @@ export interface ScenarioResult {
 export interface KeepwarmResult extends ScenarioResult {
   /** The daemon's projection of the month's total at its first minute (month to date 0 + plan + storage). */
   readonly projectedUsd: number | undefined;
-  /** (projection - ledger total) / ledger total, in percent. */
+  /** (projection - ledger total) / ledger total, in percent; undefined for part of a month. */
   readonly projectionErrorPct: number | undefined;
 }
 
@@ -194,8 +194,9 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
           cmu: cmuOf(m),
           keepwarm: {
             ...kw,
+            // The projection is of the whole month: a ledger of its first days is no check of it.
             projectionErrorPct:
-              kw.projectedUsd === undefined || kw.totalUsd === 0
+              kw.projectedUsd === undefined || kw.totalUsd === 0 || range.end < month.end
                 ? undefined
                 : ((kw.projectedUsd - kw.totalUsd) / kw.totalUsd) * 100,
           },

@@ -138,6 +138,9 @@ describe("simulateCommand --sim-config", () => {
     expect(json.to).toBe("2026-12-02T00:00:00.000Z");
     const llama = json.models.find((m: { model: string }) => m.model === "batch-llama");
     expect(llama.cron.coveragePct).toBeLessThan(60);
+    // A day's ledger is no check of the month's projection.
+    expect(llama.keepwarm.projectedUsd).toBeGreaterThan(0);
+    expect(llama.keepwarm.projectionErrorPct).toBeUndefined();
     expect(progress).toEqual([
       "keepwarm simulate: keepwarm day 1/2 (run 1 of 3)",
       "keepwarm simulate: keepwarm day 2/2 (run 1 of 3)",
