@@ -257,7 +257,6 @@ async function runScenario(
     })),
   });
   for (const fault of input.faults ?? []) sim.faults.add(fault);
-  const coverage = new Map(config.models.map((m) => [m.name, new CoverageTracker()]));
   const projections = new Map<string, number | undefined>();
   const observer: DaemonObserver = {
     ...noopObserver,
@@ -298,11 +297,6 @@ async function runScenario(
       scenario === "cron" ? cronInstants(config, m, clock.now(), range.end) : undefined,
     );
   }
-  const cancelSampling = config.models.map((m) =>
-    sampleWindowMinutes(clock, input.windows.get(m.name) ?? [], (t) =>
-      coverage.get(m.name)?.sample(t, sim.modelState(m.modelArn).copies > 0),
-    ),
-  );
   const firstDay = clock.now();
   const days = Math.ceil((range.end - firstDay) / DAY_MS);
   try {
@@ -319,7 +313,7 @@ async function runScenario(
       const billedMinutes = billed?.billedMinutes ?? 0;
       const computeUsd = billedMinutes * cmu * m.price.usdPerCmuMinute;
       const storageUsd = cmu * m.price.storageUsdPerCmuMonth;
-      const cov = coverage.get(m.name) as CoverageTracker;
+      const cov = coverageOf(input.windows.get(m.name) ?? [], sim.warmSpans(m.modelArn));
       results.set(m.name, {
         windowMinutes: cov.windowMinutes,
         coveredMinutes: cov.coveredMinutes,
@@ -335,53 +329,45 @@ async function runScenario(
     }
     return { results, ms: Math.round(performance.now() - startedAt) };
   } finally {
-    for (const cancel of cancelSampling) cancel();
     await driver.stop();
   }
 }
 
-/**
- * Window minutes sampled in time order: how many had a copy up, and how many stretches of
- * minutes without one a user ran into.
- */
-class CoverageTracker {
-  #lastColdAt: number | undefined;
-  windowMinutes = 0;
-  coveredMinutes = 0;
-  coldStretches = 0;
-
-  sample(t: number, warm: boolean): void {
-    this.windowMinutes++;
-    if (warm) {
-      this.coveredMinutes++;
-      return;
-    }
-    if (this.#lastColdAt !== t - MINUTE_MS) this.coldStretches++;
-    this.#lastColdAt = t;
-  }
+interface Coverage {
+  readonly windowMinutes: number;
+  readonly coveredMinutes: number;
+  readonly coldStretches: number;
 }
 
-/** Calls `fn` at the start of every minute inside `windows` (sorted, disjoint), in order. */
-function sampleWindowMinutes(
-  clock: VirtualClock,
+/**
+ * Each minute inside `windows` (sorted, disjoint): was a copy up at its start, so that a
+ * user's call would have been answered? Counted after the run from the simulator's warm
+ * spans (its state is a function of the calls), rather than sampled by a timer per model
+ * per minute; cold stretches are runs of window minutes without a copy up.
+ */
+export function coverageOf(
   windows: readonly Interval[],
-  fn: (t: number) => void,
-): () => void {
-  let cancel = () => {};
+  warm: readonly { readonly start: number; readonly end: number | undefined }[],
+): Coverage {
+  let windowMinutes = 0;
+  let coveredMinutes = 0;
+  let coldStretches = 0;
+  let lastColdAt: number | undefined;
   let i = 0;
-  const arm = (t: number) => {
-    let w = windows[i];
-    while (w && t >= w.end) w = windows[++i];
-    if (!w) return;
-    const at = Math.max(t, Math.ceil(w.start / MINUTE_MS) * MINUTE_MS);
-    if (at >= w.end) return arm(w.end);
-    cancel = clock.setTimer(at, () => {
-      fn(at);
-      arm(at + MINUTE_MS);
-    });
-  };
-  arm(clock.now());
-  return () => cancel();
+  for (const w of windows) {
+    for (let t = Math.ceil(w.start / MINUTE_MS) * MINUTE_MS; t < w.end; t += MINUTE_MS) {
+      while (i < warm.length && (warm[i]?.end ?? Number.POSITIVE_INFINITY) <= t) i++;
+      const span = warm[i];
+      windowMinutes++;
+      if (span && span.start <= t) {
+        coveredMinutes++;
+        continue;
+      }
+      if (lastColdAt !== t - MINUTE_MS) coldStretches++;
+      lastColdAt = t;
+    }
+  }
+  return { windowMinutes, coveredMinutes, coldStretches };
 }
 
 /**

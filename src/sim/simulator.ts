@@ -247,6 +247,23 @@ export class Simulator {
     return this.#fleet(modelArn).stateAt(this.clock.now());
   }
 
+  /**
+   * The stretches in which the model had a copy up (a user's call would have been
+   * answered), up to clock.now(): each from a restore's end to the unload. A last
+   * stretch still up has no end.
+   */
+  warmSpans(
+    modelArn: string,
+  ): readonly { readonly start: number; readonly end: number | undefined }[] {
+    const fleet = this.#fleet(modelArn);
+    fleet.advance(this.clock.now());
+    return fleet.episodes
+      .filter(
+        (ep) => ep.readyAt <= this.clock.now() && (ep.end === undefined || ep.end > ep.readyAt),
+      )
+      .map((ep) => ({ start: ep.readyAt, end: ep.end }));
+  }
+
   /** Successful InvokeModel calls of the model, in the range when given. */
   invokeCount(modelArn: string, range?: TimeRange): number {
     const successes = this.#fleet(modelArn).successes;

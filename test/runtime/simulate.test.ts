@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import {
+  coverageOf,
   cronInstants,
   type ModelSimulation,
   type MonthSimulation,
@@ -107,6 +108,39 @@ describe("cronInstants", () => {
       local("2026-12-26T00:00", zone),
     );
     expect(christmas).toEqual([]);
+  });
+});
+
+describe("coverageOf", () => {
+  const t = (hhmm: string) => Date.parse(`2026-12-01T${hhmm}:00Z`);
+  const windows = [
+    { start: t("09:00"), end: t("09:10") },
+    { start: t("12:00"), end: t("12:05") },
+  ];
+  it.each([
+    ["never warm", [], { windowMinutes: 15, coveredMinutes: 0, coldStretches: 2 }],
+    [
+      "warm throughout, still up",
+      [{ start: t("08:00"), end: undefined }],
+      { windowMinutes: 15, coveredMinutes: 15, coldStretches: 0 },
+    ],
+    // Up from 09:01:30: the minutes starting 09:00 and 09:01 were cold, one stretch.
+    [
+      "restored 90 s in",
+      [{ start: t("09:01") + 30_000, end: undefined }],
+      { windowMinutes: 15, coveredMinutes: 13, coldStretches: 1 },
+    ],
+    // Unloaded at 09:04 exactly: 09:04 is cold; back at 09:06: 09:04 and 09:05 one stretch.
+    [
+      "a gap inside a window and another window cold",
+      [
+        { start: t("08:00"), end: t("09:04") },
+        { start: t("09:06"), end: t("09:30") },
+      ],
+      { windowMinutes: 15, coveredMinutes: 8, coldStretches: 2 },
+    ],
+  ])("%s", (_, warm, expected) => {
+    expect(coverageOf(windows, warm)).toEqual(expected);
   });
 });
 
