@@ -142,7 +142,15 @@ export async function simulateCommand(
   if (progress) progress("");
   const settings = sim?.settings ?? DEFAULT_SIM_SETTINGS;
   if (opts.json) out.stdout(JSON.stringify(toJson(opts.config, result, settings, sim), null, 2));
-  else for (const line of formatSimulation(opts.config, result, settings)) out.stdout(line);
+  else {
+    // A model's own settings from the sim config, by the name the keepwarm config gives it.
+    const own = new Map<string, SimSettings>();
+    for (const m of loaded.config.models) {
+      const spec = sim?.models.find((s) => s.modelArn === m.modelArn);
+      if (spec?.settings) own.set(m.name, { ...settings, ...spec.settings });
+    }
+    for (const line of formatSimulation(opts.config, result, settings, own)) out.stdout(line);
+  }
   return ExitCode.ok;
 }
 
@@ -257,6 +265,7 @@ export function formatSimulation(
   file: string,
   r: MonthSimulation,
   settings: SimSettings = DEFAULT_SIM_SETTINGS,
+  modelSettings: ReadonlyMap<string, SimSettings> = new Map(),
 ): string[] {
   const total = (pick: (m: ModelSimulation) => ScenarioResult) =>
     r.models.reduce((sum, m) => sum + pick(m).totalUsd, 0);
@@ -265,7 +274,12 @@ export function formatSimulation(
     "coverage: window minutes in which a user's call would have been answered; cold starts: stretches of window minutes without a copy up; billed minutes and USD: the simulator's ledger (storage included in total).",
     "",
   ];
-  for (const m of r.models) lines.push(...modelBlock(m), "");
+  for (const m of r.models) {
+    const own = modelSettings.get(m.model);
+    const block = modelBlock(m);
+    if (own) block.splice(1, 0, `  simulated for this model: ${describeSimSettings(own)}`);
+    lines.push(...block, "");
+  }
   const kw = total((m) => m.keepwarm);
   lines.push(
     `total: keepwarm ${formatUsd(kw)}, cron */14 ${formatUsd(total((m) => m.cron))}, always-on ${formatUsd(total((m) => m.alwaysOn))}`,

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatSimulation, simulateCommand } from "../../src/cli/simulate.js";
 import type { MonthSimulation, ScenarioResult } from "../../src/runtime/simulate.js";
+import { DEFAULT_SIM_SETTINGS } from "../../src/sim/index.js";
 
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
 const BROKEN = fileURLToPath(new URL("../fixtures/invalid/", import.meta.url));
@@ -176,6 +177,23 @@ describe("formatSimulation", () => {
     };
     const lines = formatSimulation("config/keepwarm.yaml", result);
     const text = lines.join("\n");
+    expect(lines[0]).toBe(
+      "keepwarm simulate: config/keepwarm.yaml, 2026-12 (UTC), simulated: restore 90 s +-10 s, idle eviction 15 min after the last call, billing windows 5 min",
+    );
+    const own = formatSimulation(
+      "config/keepwarm.yaml",
+      result,
+      { ...DEFAULT_SIM_SETTINGS, evictionRule: "billingWindows" },
+      new Map([
+        ["batch-llama", { ...DEFAULT_SIM_SETTINGS, restoreMs: 60_000, restoreJitterMs: 0 }],
+      ]),
+    );
+    expect(own[0]).toMatch(
+      /idle eviction at the end of the last call's billing window \+ 2 idle windows/,
+    );
+    expect(own).toContain(
+      "  simulated for this model: restore 60 s +-0 s, idle eviction 15 min after the last call, billing windows 5 min",
+    );
     expect(text).toContain("batch-llama  (night-batch, us-east-1, 2 CMU; 7,440 window minutes)");
     expect(lines.find((l) => l.startsWith("  keepwarm"))).toMatch(
       /^ {2}keepwarm +100\.00% +0 +558 +7,905 +\$904\.02 +\$907\.92 +projected \$907\.92 \(\+0\.00% vs ledger\)$/,
