@@ -1,7 +1,13 @@
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { AwsCredentialIdentity } from "@smithy/types";
+import type {
+  AwsCredentialIdentity,
+  HttpHandlerOptions,
+  HttpRequest,
+  HttpResponse,
+  RequestHandler,
+} from "@smithy/types";
 import { addEndpointOnError } from "./errors.js";
 
 /**
@@ -23,6 +29,10 @@ export interface ClientOverrides {
   readonly credentials?: AwsCredentialIdentity;
   /** Per-request timeout of the Bedrock control-plane and CloudWatch clients. */
   readonly requestTimeoutMs?: number;
+  /** What carries the SDK's requests instead of its HTTP handlers (the in-process simulator). */
+  readonly requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+  /** The SDK's `cacheMiddleware`: resolve each command's middleware stack once, not per call. */
+  readonly cacheMiddleware?: boolean;
 }
 
 /**
@@ -41,8 +51,9 @@ export function createRegionClients(
     region,
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+    ...(overrides.cacheMiddleware ? { cacheMiddleware: true } : {}),
   };
-  const timeouts = {
+  const timeouts = overrides.requestHandler ?? {
     requestTimeout: overrides.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     // Without it the SDK only logs a warning when requestTimeout passes and keeps waiting.
@@ -52,7 +63,11 @@ export function createRegionClients(
     region,
     // The SDK retries ModelNotReadyException for ~2 s, which hides a cold start and is far
     // shorter than a restore: keepwarm runs its own cold-start and backoff loops instead.
-    runtime: new BedrockRuntimeClient({ ...common, maxAttempts: 1 }),
+    runtime: new BedrockRuntimeClient({
+      ...common,
+      maxAttempts: 1,
+      ...(overrides.requestHandler ? { requestHandler: overrides.requestHandler } : {}),
+    }),
     bedrock: new BedrockClient({ ...common, requestHandler: timeouts }),
     cloudwatch: new CloudWatchClient({ ...common, requestHandler: timeouts }),
   };

@@ -5,10 +5,17 @@ import {
   DEFAULT_SIMULATE_POLL_MINUTES,
   type ModelSimulation,
   type MonthSimulation,
+  type Scenario,
   type ScenarioResult,
+  type SimulateProgress,
   simulateMonth,
 } from "../runtime/simulate.js";
-import { DEFAULT_SIM_SETTINGS } from "../sim/index.js";
+import {
+  DEFAULT_SIM_SETTINGS,
+  loadSimConfigFile,
+  type SimConfig,
+  type SimSettings,
+} from "../sim/index.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";
 
@@ -19,8 +26,14 @@ export interface SimulateCommandOptions {
   readonly month: string | undefined;
   readonly json?: boolean;
   readonly pollMinutes?: string;
+  /** `--days`: only the month's first n days. */
+  readonly days?: string;
+  /** `--sim-config`: the simulator's settings, per-model settings and faults (`keepwarm sim --config`). */
+  readonly simConfig?: string;
   /** The instant the default month is taken from. */
   readonly now: number;
+  /** A line per simulated day on stderr, rewritten in place: only when stderr is a terminal. */
+  readonly progress?: (line: string) => void;
 }
 
 export function registerSimulate(program: Command): void {
@@ -34,16 +47,32 @@ export function registerSimulate(program: Command): void {
     .option("--json", "print JSON instead of tables")
     .option(
       "--poll-minutes <n>",
-      `virtual minutes between the daemon's ModelCopy reads, 1-5 (1 is the daemon as it runs; default ${DEFAULT_SIMULATE_POLL_MINUTES}, the same figures without faults, faster)`,
+      `virtual minutes between the daemon's ModelCopy reads, 1-5 (default ${DEFAULT_SIMULATE_POLL_MINUTES}; 1 is the daemon as it runs)`,
+    )
+    .option("--days <n>", "simulate only the first n days of the month (a quick what-if)")
+    .option(
+      "--sim-config <file>",
+      "simulator settings, per-model settings and faults: the file `keepwarm sim --config` takes",
     )
     .action(
-      async (opts: { config?: string; month?: string; json?: boolean; pollMinutes?: string }) => {
+      async (opts: {
+        config?: string;
+        month?: string;
+        json?: boolean;
+        pollMinutes?: string;
+        days?: string;
+        simConfig?: string;
+      }) => {
+        const tty = process.stderr.isTTY === true;
         process.exitCode = await simulateCommand(
           {
             ...opts,
             config: opts.config ?? process.env.KEEPWARM_CONFIG,
             month: opts.month,
             now: Date.now(),
+            ...(tty
+              ? { progress: (line: string) => process.stderr.write(`\r\x1b[2K${line}`) }
+              : {}),
           },
           {
             stdout: (line) => process.stdout.write(`${line}\n`),
@@ -77,30 +106,94 @@ export async function simulateCommand(
     );
     return ExitCode.badInput;
   }
-  const loaded = await loadConfigFile(opts.config);
-  if (!loaded.ok) {
-    for (const problem of loaded.problems) out.stderr(formatProblem(problem));
+  const days = opts.days === undefined ? undefined : Number(opts.days);
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 31)) {
+    out.stderr(`keepwarm simulate: --days "${opts.days}" is not an integer from 1 to 31`);
     return ExitCode.badInput;
   }
+  const loaded = await loadConfigFile(opts.config);
+  let sim: SimConfig | undefined;
+  const simLoaded =
+    opts.simConfig === undefined ? undefined : await loadSimConfigFile(opts.simConfig);
+  if (!loaded.ok || (simLoaded && !simLoaded.ok)) {
+    for (const problem of loaded.ok ? [] : loaded.problems) out.stderr(formatProblem(problem));
+    for (const problem of simLoaded?.ok === false ? simLoaded.problems : []) {
+      out.stderr(formatProblem(problem));
+    }
+    return ExitCode.badInput;
+  }
+  if (simLoaded?.ok) sim = simLoaded.config;
+  const progress = opts.progress;
   let result: MonthSimulation;
   try {
-    result = await simulateMonth({ config: loaded.config, month, pollMinutes });
+    result = await simulateMonth({
+      config: loaded.config,
+      month,
+      pollMinutes,
+      ...(days !== undefined ? { days } : {}),
+      ...(sim ? { sim: sim.settings, simModels: sim.models, faults: sim.faults } : {}),
+      ...(progress ? { onProgress: (p: SimulateProgress) => progress(progressLine(p)) } : {}),
+    });
   } catch (error) {
+    if (progress) progress("");
     out.stderr(`keepwarm simulate: ${error instanceof Error ? error.message : String(error)}`);
     return ExitCode.failure;
   }
-  if (opts.json) out.stdout(JSON.stringify(toJson(opts.config, result), null, 2));
-  else for (const line of formatSimulation(opts.config, result)) out.stdout(line);
+  if (progress) progress("");
+  const settings = sim?.settings ?? DEFAULT_SIM_SETTINGS;
+  if (opts.json) out.stdout(JSON.stringify(toJson(opts.config, result, settings, sim), null, 2));
+  else {
+    // A model's own settings from the sim config, by the name the keepwarm config gives it.
+    const own = new Map<string, SimSettings>();
+    for (const m of loaded.config.models) {
+      const spec = sim?.models.find((s) => s.modelArn === m.modelArn);
+      if (spec?.settings) own.set(m.name, { ...settings, ...spec.settings });
+    }
+    for (const line of formatSimulation(opts.config, result, settings, own)) out.stdout(line);
+  }
   return ExitCode.ok;
 }
 
-function toJson(file: string, r: MonthSimulation): unknown {
+const SCENARIO_LABELS: Record<Scenario, string> = {
+  keepwarm: "keepwarm",
+  cron: "cron */14",
+  alwaysOn: "always-on",
+};
+
+/** `keepwarm simulate: keepwarm day 12/32 (run 1 of 3)`: the day counts the preroll. */
+export function progressLine(p: SimulateProgress): string {
+  const run = Object.keys(SCENARIO_LABELS).indexOf(p.scenario) + 1;
+  return `keepwarm simulate: ${SCENARIO_LABELS[p.scenario]} day ${p.day}/${p.days} (run ${run} of 3)`;
+}
+
+/** The eviction rule and restore, as the header prints them. */
+export function describeSimSettings(s: SimSettings): string {
+  const eviction =
+    s.evictionRule === "afterLastCall"
+      ? `idle eviction ${s.evictionDelayMs / 60_000} min after the last call`
+      : `idle eviction at the end of the last call's billing window + ${s.evictionIdleWindows} idle windows`;
+  return `restore ${s.restoreMs / 1000} s +-${s.restoreJitterMs / 1000} s, ${eviction}, billing windows ${s.billingWindowMs / 60_000} min`;
+}
+
+function toJson(
+  file: string,
+  r: MonthSimulation,
+  settings: SimSettings,
+  sim: SimConfig | undefined,
+): unknown {
   return {
     config: file,
     month: r.month,
     from: new Date(r.range.start).toISOString(),
     to: new Date(r.range.end).toISOString(),
-    simulator: DEFAULT_SIM_SETTINGS,
+    simulator: settings,
+    ...(sim
+      ? {
+          simulatorModels: sim.models
+            .filter((m) => m.settings)
+            .map((m) => ({ modelArn: m.modelArn, settings: m.settings })),
+        }
+      : {}),
     pollMinutes: r.pollMinutes,
     elapsedMs: r.elapsedMs,
     scenarioMs: r.scenarioMs,
@@ -147,9 +240,11 @@ function scenarioRow(label: string, s: ScenarioResult, note: string): string[] {
 function modelBlock(m: ModelSimulation): string[] {
   const kw = m.keepwarm;
   const projection =
-    kw.projectedUsd === undefined || kw.projectionErrorPct === undefined
+    kw.projectedUsd === undefined
       ? "no projection"
-      : `projected ${formatUsd(kw.projectedUsd)} (${signedPct(kw.projectionErrorPct)} vs ledger)`;
+      : kw.projectionErrorPct === undefined
+        ? `projected ${formatUsd(kw.projectedUsd)} for the whole month`
+        : `projected ${formatUsd(kw.projectedUsd)} (${signedPct(kw.projectionErrorPct)} vs ledger)`;
   const saving = (s: ScenarioResult) => {
     const d = s.totalUsd - kw.totalUsd;
     return `keepwarm ${d >= 0 ? "saves" : "costs"} ${formatUsd(Math.abs(d))}`;
@@ -166,16 +261,25 @@ function modelBlock(m: ModelSimulation): string[] {
 }
 
 /** The human report: one block per model, then totals. */
-export function formatSimulation(file: string, r: MonthSimulation): string[] {
-  const s = DEFAULT_SIM_SETTINGS;
+export function formatSimulation(
+  file: string,
+  r: MonthSimulation,
+  settings: SimSettings = DEFAULT_SIM_SETTINGS,
+  modelSettings: ReadonlyMap<string, SimSettings> = new Map(),
+): string[] {
   const total = (pick: (m: ModelSimulation) => ScenarioResult) =>
     r.models.reduce((sum, m) => sum + pick(m).totalUsd, 0);
   const lines = [
-    `keepwarm simulate: ${file}, ${r.month} (UTC), simulated: restore ${s.restoreMs / 1000} s +-${s.restoreJitterMs / 1000} s, idle eviction ${s.evictionDelayMs / 60_000} min, billing windows ${s.billingWindowMs / 60_000} min`,
+    `keepwarm simulate: ${file}, ${r.month} (UTC), simulated: ${describeSimSettings(settings)}`,
     "coverage: window minutes in which a user's call would have been answered; cold starts: stretches of window minutes without a copy up; billed minutes and USD: the simulator's ledger (storage included in total).",
     "",
   ];
-  for (const m of r.models) lines.push(...modelBlock(m), "");
+  for (const m of r.models) {
+    const own = modelSettings.get(m.model);
+    const block = modelBlock(m);
+    if (own) block.splice(1, 0, `  simulated for this model: ${describeSimSettings(own)}`);
+    lines.push(...block, "");
+  }
   const kw = total((m) => m.keepwarm);
   lines.push(
     `total: keepwarm ${formatUsd(kw)}, cron */14 ${formatUsd(total((m) => m.cron))}, always-on ${formatUsd(total((m) => m.alwaysOn))}`,

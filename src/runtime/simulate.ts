@@ -1,25 +1,34 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DateTime } from "luxon";
 import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
 import { initialTimings } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
-import { type SimSettings, Simulator } from "../sim/index.js";
+import { zoneOffsetMs } from "../domain/zone.js";
+import {
+  type FaultSpec,
+  InProcessSimHandler,
+  type SimModelSpec,
+  type SimSettings,
+  Simulator,
+} from "../sim/index.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type DaemonObserver, noopObserver } from "./observer.js";
 
 const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 /** Minutes past the hour of the article's cron, `*\/14`. */
 const CRON_MINUTES = new Set([0, 14, 28, 42, 56]);
 /** Credentials the simulator accepts; it checks that requests are signed, not by whom. */
 const SIM_CREDENTIALS = { accessKeyId: "AKIDSIMULATE", secretAccessKey: "simulated" };
+
+const IN_PROCESS_ENDPOINT = "http://127.0.0.1:1";
 
 /** How a model was kept warm in one simulated month. */
 export type Scenario = "keepwarm" | "cron" | "alwaysOn";
@@ -47,7 +56,7 @@ export interface ScenarioResult {
 export interface KeepwarmResult extends ScenarioResult {
   /** The daemon's projection of the month's total at its first minute (month to date 0 + plan + storage). */
   readonly projectedUsd: number | undefined;
-  /** (projection - ledger total) / ledger total, in percent. */
+  /** (projection - ledger total) / ledger total, in percent; undefined for part of a month. */
   readonly projectionErrorPct: number | undefined;
 }
 
@@ -76,8 +85,17 @@ export interface SimulateOptions {
   readonly config: ResolvedConfig;
   /** "2026-12": a UTC calendar month, as AWS bills. */
   readonly month: string;
+  /** Only the month's first `days` days (a quick what-if); the whole month when omitted. */
+  readonly days?: number;
   /** Simulator settings (restore time, eviction delay...); the reference defaults otherwise. */
   readonly sim?: Partial<SimSettings>;
+  /**
+   * Simulated models from a sim config (`--sim-config`): one with the ARN of a configured
+   * model gives it its CMU and its own restore and eviction. Others are not simulated.
+   */
+  readonly simModels?: readonly SimModelSpec[];
+  /** Scripted faults, the same in each of the three runs. */
+  readonly faults?: readonly FaultSpec[];
   /** CMU of a model whose config leaves it out (the simulator must serve some number). */
   readonly defaultCmu?: number;
   /**
@@ -94,7 +112,24 @@ export interface SimulateOptions {
   readonly pollMinutes?: number;
   /** The daemon's log; silent when omitted. */
   readonly logger?: Logger;
+  /**
+   * What carries the daemon's SDK requests to the simulator: handed to its dispatch in
+   * process (the default), or over a loopback socket (h2c and HTTP/1.1) as `keepwarm sim`
+   * serves them. Both run the same SDK clients and give the same figures.
+   */
+  readonly transport?: SimulateTransport;
+  /** Told at the end of each simulated day of each run (preroll included). */
+  readonly onProgress?: (progress: SimulateProgress) => void;
 }
+
+export interface SimulateProgress {
+  readonly scenario: Scenario;
+  /** Days simulated so far in this run and in all of it, preroll included. */
+  readonly day: number;
+  readonly days: number;
+}
+
+export type SimulateTransport = "inProcess" | "socket";
 
 export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
 
@@ -107,7 +142,15 @@ export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
  */
 export async function simulateMonth(options: SimulateOptions): Promise<MonthSimulation> {
   const startedAt = performance.now();
-  const range = monthRange(options.month);
+  const month = monthRange(options.month);
+  const days = options.days;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
+    throw new RangeError(`days must be a whole number of at least 1, got ${days}`);
+  }
+  const range =
+    days === undefined
+      ? month
+      : { start: month.start, end: Math.min(month.end, month.start + days * DAY_MS) };
   const prerollMs = options.prerollMs ?? DAY_MS;
   const pollMinutes = options.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES;
   if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
@@ -118,7 +161,9 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
   try {
     const models = options.config.models;
-    const cmuOf = (m: ModelConfig) => m.customModelUnits ?? options.defaultCmu ?? 4;
+    const simSpecs = new Map((options.simModels ?? []).map((m) => [m.modelArn, m]));
+    const cmuOf = (m: ModelConfig) =>
+      simSpecs.get(m.modelArn)?.customModelUnits ?? m.customModelUnits ?? options.defaultCmu ?? 4;
     const windows = new Map(models.map((m) => [m.name, windowsInMonth(options.config, m, range)]));
     const run = (scenario: Scenario) =>
       runScenario({
@@ -129,6 +174,7 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
         pollMinutes,
         stateDir,
         cmuOf,
+        simSpecs,
         windows,
       });
     const keepwarm = await run("keepwarm");
@@ -149,8 +195,9 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
           cmu: cmuOf(m),
           keepwarm: {
             ...kw,
+            // The projection is of the whole month: a ledger of its first days is no check of it.
             projectionErrorPct:
-              kw.projectedUsd === undefined || kw.totalUsd === 0
+              kw.projectedUsd === undefined || kw.totalUsd === 0 || range.end < month.end
                 ? undefined
                 : ((kw.projectedUsd - kw.totalUsd) / kw.totalUsd) * 100,
           },
@@ -185,6 +232,7 @@ interface ScenarioInput extends SimulateOptions {
   readonly pollMinutes: number;
   readonly stateDir: string;
   readonly cmuOf: (m: ModelConfig) => number;
+  readonly simSpecs: ReadonlyMap<string, SimModelSpec>;
   readonly windows: ReadonlyMap<string, readonly Interval[]>;
 }
 
@@ -203,9 +251,13 @@ async function runScenario(
   const sim = new Simulator({
     clock,
     settings: input.sim ?? {},
-    models: config.models.map((m) => ({ modelArn: m.modelArn, customModelUnits: input.cmuOf(m) })),
+    models: config.models.map((m) => ({
+      ...input.simSpecs.get(m.modelArn),
+      modelArn: m.modelArn,
+      customModelUnits: input.cmuOf(m),
+    })),
   });
-  const coverage = new Map(config.models.map((m) => [m.name, new CoverageTracker()]));
+  for (const fault of input.faults ?? []) sim.faults.add(fault);
   const projections = new Map<string, number | undefined>();
   const observer: DaemonObserver = {
     ...noopObserver,
@@ -216,8 +268,15 @@ async function runScenario(
   const logger = input.logger ?? createLogger({ level: "silent" });
   let driver: Driver;
   if (scenario === "keepwarm") {
-    const server = await sim.listen();
-    const clients = new RegionClientPool({ endpoint: server.url, credentials: SIM_CREDENTIALS });
+    const server = input.transport === "socket" ? await sim.listen() : undefined;
+    const clients = new RegionClientPool({
+      // The in-process handler never connects; the endpoint only names the host to sign for.
+      endpoint: server?.url ?? IN_PROCESS_ENDPOINT,
+      credentials: SIM_CREDENTIALS,
+      // A month is ~90,000 calls of the same few commands: the stacks are resolved once.
+      cacheMiddleware: true,
+      ...(server ? {} : { requestHandler: new InProcessSimHandler(sim) }),
+    });
     const daemon = new Daemon(config, {
       clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
       logger,
@@ -231,7 +290,7 @@ async function runScenario(
       async stop() {
         await daemon.stop({ graceMs: 1_000 });
         clients.destroy();
-        await server.close();
+        await server?.close();
       },
     };
   } else {
@@ -239,14 +298,14 @@ async function runScenario(
       scenario === "cron" ? cronInstants(config, m, clock.now(), range.end) : undefined,
     );
   }
-  const cancelSampling = config.models.map((m) =>
-    sampleWindowMinutes(clock, input.windows.get(m.name) ?? [], (t) =>
-      coverage.get(m.name)?.sample(t, sim.modelState(m.modelArn).copies > 0),
-    ),
-  );
+  const firstDay = clock.now();
+  const days = Math.ceil((range.end - firstDay) / DAY_MS);
   try {
     await driver.start();
-    await clock.runUntil(range.end);
+    for (let day = 1; day <= days; day++) {
+      await clock.runUntil(Math.min(firstDay + day * DAY_MS, range.end));
+      input.onProgress?.({ scenario, day, days });
+    }
     const ledger = sim.ledger(range);
     const results = new Map<string, ScenarioOutcome>();
     for (const m of config.models) {
@@ -255,7 +314,7 @@ async function runScenario(
       const billedMinutes = billed?.billedMinutes ?? 0;
       const computeUsd = billedMinutes * cmu * m.price.usdPerCmuMinute;
       const storageUsd = cmu * m.price.storageUsdPerCmuMonth;
-      const cov = coverage.get(m.name) as CoverageTracker;
+      const cov = coverageOf(input.windows.get(m.name) ?? [], sim.warmSpans(m.modelArn));
       results.set(m.name, {
         windowMinutes: cov.windowMinutes,
         coveredMinutes: cov.coveredMinutes,
@@ -271,53 +330,45 @@ async function runScenario(
     }
     return { results, ms: Math.round(performance.now() - startedAt) };
   } finally {
-    for (const cancel of cancelSampling) cancel();
     await driver.stop();
   }
 }
 
-/**
- * Window minutes sampled in time order: how many had a copy up, and how many stretches of
- * minutes without one a user ran into.
- */
-class CoverageTracker {
-  #lastColdAt: number | undefined;
-  windowMinutes = 0;
-  coveredMinutes = 0;
-  coldStretches = 0;
-
-  sample(t: number, warm: boolean): void {
-    this.windowMinutes++;
-    if (warm) {
-      this.coveredMinutes++;
-      return;
-    }
-    if (this.#lastColdAt !== t - MINUTE_MS) this.coldStretches++;
-    this.#lastColdAt = t;
-  }
+interface Coverage {
+  readonly windowMinutes: number;
+  readonly coveredMinutes: number;
+  readonly coldStretches: number;
 }
 
-/** Calls `fn` at the start of every minute inside `windows` (sorted, disjoint), in order. */
-function sampleWindowMinutes(
-  clock: VirtualClock,
+/**
+ * Each minute inside `windows` (sorted, disjoint): was a copy up at its start, so that a
+ * user's call would have been answered? Counted after the run from the simulator's warm
+ * spans (its state is a function of the calls), rather than sampled by a timer per model
+ * per minute; cold stretches are runs of window minutes without a copy up.
+ */
+export function coverageOf(
   windows: readonly Interval[],
-  fn: (t: number) => void,
-): () => void {
-  let cancel = () => {};
+  warm: readonly { readonly start: number; readonly end: number | undefined }[],
+): Coverage {
+  let windowMinutes = 0;
+  let coveredMinutes = 0;
+  let coldStretches = 0;
+  let lastColdAt: number | undefined;
   let i = 0;
-  const arm = (t: number) => {
-    let w = windows[i];
-    while (w && t >= w.end) w = windows[++i];
-    if (!w) return;
-    const at = Math.max(t, Math.ceil(w.start / MINUTE_MS) * MINUTE_MS);
-    if (at >= w.end) return arm(w.end);
-    cancel = clock.setTimer(at, () => {
-      fn(at);
-      arm(at + MINUTE_MS);
-    });
-  };
-  arm(clock.now());
-  return () => cancel();
+  for (const w of windows) {
+    for (let t = Math.ceil(w.start / MINUTE_MS) * MINUTE_MS; t < w.end; t += MINUTE_MS) {
+      while (i < warm.length && (warm[i]?.end ?? Number.POSITIVE_INFINITY) <= t) i++;
+      const span = warm[i];
+      windowMinutes++;
+      if (span && span.start <= t) {
+        coveredMinutes++;
+        continue;
+      }
+      if (lastColdAt !== t - MINUTE_MS) coldStretches++;
+      lastColdAt = t;
+    }
+  }
+  return { windowMinutes, coveredMinutes, coldStretches };
 }
 
 /**
@@ -356,9 +407,16 @@ export function cronInstants(
   const instants: number[] = [];
   for (const w of plan.windows) {
     const first = Math.ceil(Math.max(w.start, from) / MINUTE_MS) * MINUTE_MS;
-    for (let t = first; t < Math.min(w.end, to); t += MINUTE_MS) {
-      if (CRON_MINUTES.has(DateTime.fromMillis(t, { zone: plan.timezone }).minute))
-        instants.push(t);
+    const last = Math.min(w.end, to);
+    if (first >= last) continue;
+    // One offset for the whole window unless it spans a DST change: 100 models' month is
+    // over a million minutes, too many to build a zoned date for each.
+    const offset = zoneOffsetMs(plan.timezone, first);
+    const fixed = offset === zoneOffsetMs(plan.timezone, last - 1);
+    for (let t = first; t < last; t += MINUTE_MS) {
+      const local = t + (fixed ? offset : zoneOffsetMs(plan.timezone, t));
+      const minute = Math.floor((((local % HOUR_MS) + HOUR_MS) % HOUR_MS) / MINUTE_MS);
+      if (CRON_MINUTES.has(minute)) instants.push(t);
     }
   }
   return instants;

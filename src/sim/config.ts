@@ -16,7 +16,9 @@ import {
 import type { FaultKind, FaultSpec, SimOperation } from "./faults.js";
 import {
   DEFAULT_SIM_SETTINGS,
+  EVICTION_RULES,
   resolveSimSettings,
+  type SimModelSettings,
   type SimModelSpec,
   type SimSettings,
   SimSettingsError,
@@ -46,17 +48,46 @@ function wholeNumber(min: number, max: number, description: string) {
 
 const d = DEFAULT_SIM_SETTINGS;
 
+/** What a model may set for itself; also part of the simulator-wide settings. */
+const modelSettingsShape = {
+  restore: duration("How long a cold model takes to restore.", d.restoreMs),
+  restoreJitter: duration(
+    "Each restore lasts restore plus or minus up to this.",
+    d.restoreJitterMs,
+  ),
+  eviction: z
+    .enum(EVICTION_RULES, {
+      error: (iss) => `${is(iss.input)}; allowed: ${EVICTION_RULES.join(" or ")}`,
+    })
+    .optional()
+    .meta({
+      description: `Which rule unloads an idle copy. afterLastCall: evictionDelay after its last successful call. billingWindows: at the end of the billing window of its last call plus evictionIdleWindows more; a copy's windows start at its first successful call. Default ${d.evictionRule}.`,
+    }),
+  evictionDelay: duration(
+    "afterLastCall: idle time after the last successful call before a copy is unloaded.",
+    d.evictionDelayMs,
+  ),
+  evictionIdleWindows: wholeNumber(
+    0,
+    1000,
+    `billingWindows: idle billing windows a copy is kept after the window of its last call. Default ${d.evictionIdleWindows}.`,
+  ),
+};
+
+/** Why a restore cannot take this jitter, if it cannot: the jitter would make it negative. */
+function jitterProblem(restoreMs: number, jitterMs: number, note = ""): string | undefined {
+  if (jitterMs <= restoreMs) return undefined;
+  return `restoreJitter ${jitterMs / 1000}s is longer than restore ${restoreMs / 1000}s${note}; allowed: a jitter of at most restore`;
+}
+
+/** Points a jitter problem at the jitter if it is set here, else at the restore. */
+function jitterField(s: { restoreJitter?: string | undefined }): "restore" | "restoreJitter" {
+  return s.restoreJitter === undefined ? "restore" : "restoreJitter";
+}
+
 const settingsSchema = z
   .strictObject({
-    restore: duration("How long a cold model takes to restore.", d.restoreMs),
-    restoreJitter: duration(
-      "Each restore lasts restore plus or minus up to this.",
-      d.restoreJitterMs,
-    ),
-    evictionDelay: duration(
-      "Idle time after the last successful call before a copy is unloaded.",
-      d.evictionDelayMs,
-    ),
+    ...modelSettingsShape,
     billingWindow: duration(
       "Copies are billed in whole windows of this length.",
       d.billingWindowMs,
@@ -85,14 +116,14 @@ const settingsSchema = z
     const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
     const jitter =
       s.restoreJitter === undefined ? d.restoreJitterMs : parseDurationMs(s.restoreJitter);
-    if (restore !== undefined && jitter !== undefined && jitter > restore) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["restoreJitter"],
-        message: `is ${jitter / 1000}s, longer than restore (${restore / 1000}s); allowed: at most restore`,
-      });
-    }
+    const message =
+      restore === undefined || jitter === undefined ? undefined : jitterProblem(restore, jitter);
+    if (message) ctx.addIssue({ code: "custom", path: [jitterField(s)], message });
   });
+
+const modelSettingsSchema = z.strictObject(modelSettingsShape).meta({
+  description: "This model's own restore and eviction, over the simulator-wide settings.",
+});
 
 const modelSchema = z.strictObject({
   modelArn: z.string().regex(IMPORTED_MODEL_ARN_PATTERN, {
@@ -105,6 +136,7 @@ const modelSchema = z.strictObject({
   architecture: z.string().min(1).optional(),
   instructSupported: z.boolean().optional(),
   name: z.string().min(1).optional(),
+  settings: modelSettingsSchema.optional(),
 });
 
 const instant = z
@@ -280,6 +312,7 @@ export type SimConfigResult =
 const SETTING_FIELDS: Record<string, keyof SimSettings> = {
   restore: "restoreMs",
   restoreJitter: "restoreJitterMs",
+  eviction: "evictionRule",
   evictionDelay: "evictionDelayMs",
   billingWindow: "billingWindowMs",
   publishDelay: "publishDelayMs",
@@ -290,30 +323,51 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
   const parsed = parseYamlWithSchema(text, file, simConfigSchema);
   if (!parsed.ok) return { ok: false, problems: parsed.problems };
   const raw = parsed.value;
-  const partial: Record<string, number> = {};
-  for (const [key, value] of Object.entries(raw.settings)) {
-    if (value === undefined) continue;
-    const field = SETTING_FIELDS[key];
-    if (field) partial[field] = parseDurationMs(value as string) as number;
-    else partial[key] = value as number;
-  }
   let settings: SimSettings;
   try {
-    settings = resolveSimSettings(partial as Partial<SimSettings>);
+    settings = resolveSimSettings(toSettings(raw.settings));
   } catch (err) {
     if (!(err instanceof SimSettingsError)) throw err;
     return { ok: false, problems: [parsed.problemAt(["settings"], err.message)] };
   }
+  const problems: ConfigProblem[] = [];
+  const models = raw.models.map((m, i): SimModelSpec => {
+    const { settings: own, ...spec } = m;
+    if (!own) return spec;
+    const overrides = toSettings(own) as Partial<SimModelSettings>;
+    const message = jitterProblem(
+      overrides.restoreMs ?? settings.restoreMs,
+      overrides.restoreJitterMs ?? settings.restoreJitterMs,
+      own.restoreJitter === undefined ? " (restoreJitter from settings)" : "",
+    );
+    if (message)
+      problems.push(parsed.problemAt(["models", i, "settings", jitterField(own)], message));
+    return { ...spec, settings: overrides };
+  });
+  if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
     config: {
       settings,
-      models: raw.models.map((m) => ({ ...m })),
+      models,
       speed: raw.clock.speed,
       start: raw.clock.start === undefined ? undefined : Date.parse(raw.clock.start),
       faults: raw.faults.map(toFaultSpec),
     },
   };
+}
+
+/** YAML settings (durations as written) -> SimSettings fields in milliseconds. */
+function toSettings(raw: Record<string, unknown>): Partial<SimSettings> {
+  const partial: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const field = SETTING_FIELDS[key];
+    if (!field) partial[key] = value;
+    else if (field === "evictionRule") partial[field] = value;
+    else partial[field] = parseDurationMs(value as string);
+  }
+  return partial as Partial<SimSettings>;
 }
 
 export async function loadSimConfigFile(path: string): Promise<SimConfigResult> {

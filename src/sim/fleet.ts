@@ -1,5 +1,5 @@
 import type { FaultSchedule } from "./faults.js";
-import type { SimModelSpec, SimSettings } from "./settings.js";
+import { idleOutAt, type SimModelSpec, type SimSettings } from "./settings.js";
 
 /** One copy of a model, billed from its first successful call until it is unloaded. */
 export interface CopyRun {
@@ -51,23 +51,23 @@ interface MutableEpisode {
  */
 export class ModelFleet {
   readonly spec: SimModelSpec;
-  readonly #settings: SimSettings;
+  /** The simulator's settings with this model's own restore and eviction over them. */
+  readonly settings: SimSettings;
   readonly #faults: FaultSchedule;
   #phase: Phase = "cold";
   #processedTo = Number.NEGATIVE_INFINITY;
   readonly #episodes: MutableEpisode[] = [];
   readonly #runs: MutableRun[] = [];
   readonly #open: (MutableRun | undefined)[] = [];
+  /** The last successful call each copy served: the idle clock of its eviction. */
   readonly #lastNeeded: number[] = [];
-  /** Since the copy was restored or last served a call: the idle clock of eviction. */
-  #idleSince = 0;
   /** Successful calls, ascending. */
   readonly #successes: number[] = [];
   #inflightFrom = 0;
 
   constructor(spec: SimModelSpec, settings: SimSettings, faults: FaultSchedule) {
     this.spec = spec;
-    this.#settings = settings;
+    this.settings = settings;
     this.#faults = faults;
   }
 
@@ -86,24 +86,30 @@ export class ModelFleet {
   /** Replays what is due up to t: restores finishing, copies idling out, scripted evictions. */
   advance(t: number): void {
     if (t < this.#processedTo) return;
-    const s = this.#settings;
     const episode = this.#episodes.at(-1);
-    if (this.#phase === "restoring" && episode && t >= episode.readyAt) {
-      this.#phase = "loaded";
-      this.#idleSince = episode.readyAt;
-    }
+    if (this.#phase === "restoring" && episode && t >= episode.readyAt) this.#phase = "loaded";
     if ((this.#phase === "loaded" || this.#phase === "serving") && episode) {
-      const idleOut = this.#idleSince + s.evictionDelayMs;
-      const scripted = this.#faults.firstEviction(
-        this.spec.modelArn,
-        Math.max(this.#processedTo, episode.readyAt),
-        t,
-      );
-      const evictAt = Math.min(idleOut, scripted ?? Number.POSITIVE_INFINITY);
-      this.#closeIdleExtraCopies(Math.min(t, evictAt));
-      if (evictAt <= t) {
-        for (let copy = 0; copy < this.#open.length; copy++) this.#close(copy, evictAt);
-        episode.end = evictAt;
+      const scripted =
+        this.#faults.firstEviction(
+          this.spec.modelArn,
+          Math.max(this.#processedTo, episode.readyAt),
+          t,
+        ) ?? Number.POSITIVE_INFINITY;
+      const limit = Math.min(t, scripted);
+      let end: number | undefined;
+      if (this.#phase === "loaded") {
+        // Restored but never called: idle from the instant it was ready.
+        const idleOut = idleOutAt(this.settings, episode.readyAt, episode.readyAt);
+        if (idleOut <= limit) end = idleOut;
+      } else {
+        end = this.#closeIdleCopies(limit);
+      }
+      if (end === undefined && scripted <= t) {
+        for (let copy = 0; copy < this.#open.length; copy++) this.#close(copy, scripted);
+        end = scripted;
+      }
+      if (end !== undefined) {
+        episode.end = end;
         // Cold until the next call, which only `call` records.
         this.#phase = "cold";
       }
@@ -121,7 +127,7 @@ export class ModelFleet {
     }
     if (this.#phase === "restoring") return { kind: "notReady" };
 
-    const s = this.#settings;
+    const s = this.settings;
     while (
       this.#inflightFrom < this.#successes.length &&
       (this.#successes[this.#inflightFrom] as number) <= t - s.invocationMs
@@ -141,7 +147,6 @@ export class ModelFleet {
       this.#lastNeeded[copy] = t;
     }
     this.#phase = "serving";
-    this.#idleSince = t;
     this.#successes.push(t);
     return { kind: "ok", copies: this.#openCount() };
   }
@@ -166,14 +171,26 @@ export class ModelFleet {
     }
   }
 
-  /** Copies added under load are unloaded once they have not been needed for the eviction delay. */
-  #closeIdleExtraCopies(upTo: number): void {
-    for (let copy = 1; copy < this.#open.length; copy++) {
-      const lastNeeded = this.#lastNeeded[copy];
-      if (!this.#open[copy] || lastNeeded === undefined) continue;
-      const idleOut = lastNeeded + this.#settings.evictionDelayMs;
-      if (idleOut <= upTo) this.#close(copy, idleOut);
+  /**
+   * Unloads every copy whose eviction rule says so by `upTo`, each at its own instant
+   * (copies added under load have billing windows of their own). Returns when the last
+   * one went, once none is left.
+   */
+  #closeIdleCopies(upTo: number): number | undefined {
+    let last = Number.NEGATIVE_INFINITY;
+    let open = 0;
+    for (let copy = 0; copy < this.#open.length; copy++) {
+      const run = this.#open[copy];
+      if (!run) continue;
+      const idleOut = idleOutAt(this.settings, run.start, this.#lastNeeded[copy] as number);
+      if (idleOut <= upTo) {
+        this.#close(copy, idleOut);
+        if (idleOut > last) last = idleOut;
+      } else {
+        open++;
+      }
     }
+    return open === 0 && last > Number.NEGATIVE_INFINITY ? last : undefined;
   }
 
   #close(copy: number, at: number): void {

@@ -24,12 +24,21 @@ export {
   type SimOperation,
 } from "./faults.js";
 export type { CopyRun, Episode, ModelState, ModelStateName } from "./fleet.js";
+export {
+  InProcessSimHandler,
+  SimConnectionDroppedError,
+  SimRequestAbortedError,
+} from "./inProcess.js";
 export type { Ledger, LedgerCopy, LedgerModel, LedgerRun, TimeRange } from "./ledger.js";
 export { SimServerError } from "./server.js";
 export {
   DEFAULT_SIM_SETTINGS,
+  EVICTION_RULES,
+  type EvictionRule,
+  idleOutAt,
   parseImportedModelArn,
   resolveSimSettings,
+  type SimModelSettings,
   type SimModelSpec,
   type SimSettings,
   SimSettingsError,

@@ -115,7 +115,13 @@ export async function startSimServer(
   };
 }
 
-async function handle(sim: Simulator, req: Request, res: Response, pending: Set<NodeJS.Timeout>) {
+/** Answers one HTTP request; also the dispatch of the in-process transport (inProcess.ts). */
+export async function handle(
+  sim: Simulator,
+  req: Request,
+  res: Response,
+  pending: Set<NodeJS.Timeout>,
+) {
   const rawUrl = req.url ?? "/";
   const q = rawUrl.indexOf("?");
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);

@@ -9,8 +9,15 @@ export interface SimSettings {
   readonly restoreMs: number;
   /** Each restore lasts restoreMs plus a seeded uniform offset in [-jitter, +jitter]. */
   readonly restoreJitterMs: number;
-  /** A copy is unloaded this long after the last successful call it served (facts §3: 15 min). */
+  /** Which rule unloads an idle copy (facts §3 gives three; none is documented by AWS). */
+  readonly evictionRule: EvictionRule;
+  /** afterLastCall: a copy is unloaded this long after the last successful call it served (facts §3: 15 min). */
   readonly evictionDelayMs: number;
+  /**
+   * billingWindows: a copy is kept to the end of the billing window of its last call, then
+   * this many idle windows more (the article's measurement: 2, so 10-15 minutes by phase).
+   */
+  readonly evictionIdleWindows: number;
   /** Copies are billed in whole windows from their first successful call (facts §2: 5 min). */
   readonly billingWindowMs: number;
   /** A minute's ModelCopy/Invocations datapoint is readable this long after it ends (facts §6: 2 min). */
@@ -27,10 +34,23 @@ export interface SimSettings {
   readonly seed: number;
 }
 
+/**
+ * afterLastCall: a fixed delay after the copy's last successful call (an AWS blog's
+ * "5 minutes", support's "typically one hour", or the 15-minute default). billingWindows:
+ * the article's rule, in the copy's own billing windows, which start at its first
+ * successful call (facts §2); a restored copy nobody has called yet counts its windows
+ * from the instant it was ready.
+ */
+export type EvictionRule = "afterLastCall" | "billingWindows";
+
+export const EVICTION_RULES: readonly EvictionRule[] = ["afterLastCall", "billingWindows"];
+
 export const DEFAULT_SIM_SETTINGS: SimSettings = Object.freeze({
   restoreMs: 90_000,
   restoreJitterMs: 10_000,
+  evictionRule: "afterLastCall",
   evictionDelayMs: 15 * 60_000,
+  evictionIdleWindows: 2,
   billingWindowMs: 5 * 60_000,
   publishDelayMs: 2 * 60_000,
   perCopyConcurrency: 4,
@@ -50,17 +70,53 @@ export interface SimModelSpec {
   readonly instructSupported?: boolean;
   /** Defaults to the id at the end of the ARN. */
   readonly modelName?: string;
+  /** This model's own restore and eviction, over the simulator's settings. */
+  readonly settings?: Partial<SimModelSettings>;
 }
+
+/** The settings one model may override: how it restores and how it is unloaded. */
+export type SimModelSettings = Pick<
+  SimSettings,
+  "restoreMs" | "restoreJitterMs" | "evictionRule" | "evictionDelayMs" | "evictionIdleWindows"
+>;
+
+export const MODEL_SETTING_KEYS: readonly (keyof SimModelSettings)[] = [
+  "restoreMs",
+  "restoreJitterMs",
+  "evictionRule",
+  "evictionDelayMs",
+  "evictionIdleWindows",
+];
 
 export class SimSettingsError extends Error {
   override readonly name = "SimSettingsError";
+}
+
+type NumericSetting = Exclude<keyof SimSettings, "evictionRule">;
+
+/**
+ * When a copy that last served a call at `lastCall` is unloaded, if nothing calls it again.
+ * `anchor` is where the copy's billing windows start (its first successful call).
+ */
+export function idleOutAt(
+  s: Pick<
+    SimSettings,
+    "evictionRule" | "evictionDelayMs" | "evictionIdleWindows" | "billingWindowMs"
+  >,
+  anchor: number,
+  lastCall: number,
+): number {
+  if (s.evictionRule === "afterLastCall") return lastCall + s.evictionDelayMs;
+  const w = s.billingWindowMs;
+  const windowEnd = anchor + (Math.floor((lastCall - anchor) / w) + 1) * w;
+  return windowEnd + s.evictionIdleWindows * w;
 }
 
 /** Fills in defaults and rejects values the fleet cannot run with. */
 export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSettings {
   const s = { ...DEFAULT_SIM_SETTINGS, ...partial };
   const problems: string[] = [];
-  const atLeast = (key: keyof SimSettings, min: number, integer = false) => {
+  const atLeast = (key: NumericSetting, min: number, integer = false) => {
     const v = s[key];
     if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
       problems.push(`${key} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${v}`);
@@ -69,6 +125,12 @@ export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSetti
   atLeast("restoreMs", 0);
   atLeast("restoreJitterMs", 0);
   atLeast("evictionDelayMs", 1);
+  atLeast("evictionIdleWindows", 0, true);
+  if (!EVICTION_RULES.includes(s.evictionRule)) {
+    problems.push(
+      `evictionRule must be one of ${EVICTION_RULES.join(", ")}, got ${s.evictionRule}`,
+    );
+  }
   atLeast("billingWindowMs", 1);
   atLeast("publishDelayMs", 0);
   atLeast("perCopyConcurrency", 1, true);

@@ -124,7 +124,17 @@ export class Simulator {
     if (this.#fleets.has(spec.modelArn)) {
       throw new SimModelError(`model ${spec.modelArn} is already simulated`);
     }
-    const fleet = new ModelFleet(Object.freeze({ ...spec }), this.settings, this.faults);
+    let settings = this.settings;
+    if (spec.settings) {
+      try {
+        settings = resolveSimSettings({ ...this.settings, ...spec.settings });
+      } catch (err) {
+        throw new SimModelError(`settings of ${spec.modelArn}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    const fleet = new ModelFleet(Object.freeze({ ...spec }), settings, this.faults);
     this.#fleets.set(spec.modelArn, fleet);
     this.#byId.set(parts.modelId, fleet);
     this.#created.set(spec.modelArn, this.clock.now());
@@ -264,6 +274,23 @@ export class Simulator {
     return this.#fleet(modelArn).stateAt(this.clock.now());
   }
 
+  /**
+   * The stretches in which the model had a copy up (a user's call would have been
+   * answered), up to clock.now(): each from a restore's end to the unload. A last
+   * stretch still up has no end.
+   */
+  warmSpans(
+    modelArn: string,
+  ): readonly { readonly start: number; readonly end: number | undefined }[] {
+    const fleet = this.#fleet(modelArn);
+    fleet.advance(this.clock.now());
+    return fleet.episodes
+      .filter(
+        (ep) => ep.readyAt <= this.clock.now() && (ep.end === undefined || ep.end > ep.readyAt),
+      )
+      .map((ep) => ({ start: ep.readyAt, end: ep.end }));
+  }
+
   /** Successful InvokeModel calls of the model, in the range when given. */
   invokeCount(modelArn: string, range?: TimeRange): number {
     const successes = this.#fleet(modelArn).successes;
@@ -309,7 +336,7 @@ export class Simulator {
   #restoreDuration(fleet: ModelFleet, t: number): number {
     const scripted = this.faults.restoreOverride(fleet.spec.modelArn, t);
     if (scripted !== undefined) return scripted;
-    const { restoreMs, restoreJitterMs, seed } = this.settings;
+    const { restoreMs, restoreJitterMs, seed } = fleet.settings;
     const u = unitRandom(seed, fleet.spec.modelArn, fleet.episodes.length);
     return Math.round(restoreMs + (2 * u - 1) * restoreJitterMs);
   }

@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatSimulation, simulateCommand } from "../../src/cli/simulate.js";
 import type { MonthSimulation, ScenarioResult } from "../../src/runtime/simulate.js";
+import { DEFAULT_SIM_SETTINGS } from "../../src/sim/index.js";
 
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
 const BROKEN = fileURLToPath(new URL("../fixtures/invalid/", import.meta.url));
@@ -73,6 +76,85 @@ describe("simulateCommand", () => {
   });
 });
 
+describe("simulateCommand --sim-config", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keepwarm-simulate-cli-"));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it("reports every problem of a bad sim config as file:line:col and exits 2 before simulating", async () => {
+    const bad = file(
+      "bad.yaml",
+      [
+        "settings:",
+        "  eviction: sometimes",
+        "models:",
+        "  - modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel",
+        "    customModelUnits: 4",
+        "    settings: {evictionDelay: soon}",
+        "",
+      ].join("\n"),
+    );
+    const { out, stdout, stderr } = collect();
+    const opts = { config: SAMPLE, month: "2026-12", simConfig: bad, now: NOW };
+    expect(await simulateCommand(opts, out)).toBe(2);
+    expect(stderr).toEqual([
+      `${bad}:2:13: settings.eviction: is "sometimes"; allowed: afterLastCall or billingWindows`,
+      `${bad}:6:31: models[0].settings.evictionDelay: is "soon"; allowed: a duration such as 0s, 90s, 15m or 1h`,
+    ]);
+    expect(stdout).toEqual([]);
+  });
+
+  it("says a missing sim config cannot be read, with exit 2", async () => {
+    const { out, stderr } = collect();
+    const missing = join(dir, "missing.yaml");
+    const opts = { config: SAMPLE, month: "2026-12", simConfig: missing, now: NOW };
+    expect(await simulateCommand(opts, out)).toBe(2);
+    expect(stderr).toEqual([`${missing}:1:1: (file): cannot be read (ENOENT)`]);
+  });
+
+  it("runs against the sim config's rule, prints it, and draws a progress line per simulated day", async () => {
+    const sim = file("five.yaml", "settings: {eviction: afterLastCall, evictionDelay: 5m}\n");
+    const { out, stdout, stderr } = collect();
+    const progress: string[] = [];
+    const opts = {
+      config: SAMPLE,
+      month: "2026-12",
+      days: "1",
+      pollMinutes: "1",
+      simConfig: sim,
+      json: true,
+      now: NOW,
+      progress: (line: string) => progress.push(line),
+    };
+    expect(await simulateCommand(opts, out)).toBe(0);
+    expect(stderr).toEqual([]);
+    const json = JSON.parse(stdout.join("\n"));
+    expect(json.simulator).toMatchObject({
+      evictionRule: "afterLastCall",
+      evictionDelayMs: 300_000,
+    });
+    expect(json.to).toBe("2026-12-02T00:00:00.000Z");
+    const llama = json.models.find((m: { model: string }) => m.model === "batch-llama");
+    expect(llama.cron.coveragePct).toBeLessThan(60);
+    // A day's ledger is no check of the month's projection.
+    expect(llama.keepwarm.projectedUsd).toBeGreaterThan(0);
+    expect(llama.keepwarm.projectionErrorPct).toBeUndefined();
+    expect(progress).toEqual([
+      "keepwarm simulate: keepwarm day 1/2 (run 1 of 3)",
+      "keepwarm simulate: keepwarm day 2/2 (run 1 of 3)",
+      "keepwarm simulate: cron */14 day 1/2 (run 2 of 3)",
+      "keepwarm simulate: cron */14 day 2/2 (run 2 of 3)",
+      "keepwarm simulate: always-on day 1/2 (run 3 of 3)",
+      "keepwarm simulate: always-on day 2/2 (run 3 of 3)",
+      // Cleared before the report.
+      "",
+    ]);
+  }, 120_000);
+});
+
 describe("formatSimulation", () => {
   it("shows each scenario of each model with coverage, billed minutes, USD and the projection's error", () => {
     const result: MonthSimulation = {
@@ -95,6 +177,23 @@ describe("formatSimulation", () => {
     };
     const lines = formatSimulation("config/keepwarm.yaml", result);
     const text = lines.join("\n");
+    expect(lines[0]).toBe(
+      "keepwarm simulate: config/keepwarm.yaml, 2026-12 (UTC), simulated: restore 90 s +-10 s, idle eviction 15 min after the last call, billing windows 5 min",
+    );
+    const own = formatSimulation(
+      "config/keepwarm.yaml",
+      result,
+      { ...DEFAULT_SIM_SETTINGS, evictionRule: "billingWindows" },
+      new Map([
+        ["batch-llama", { ...DEFAULT_SIM_SETTINGS, restoreMs: 60_000, restoreJitterMs: 0 }],
+      ]),
+    );
+    expect(own[0]).toMatch(
+      /idle eviction at the end of the last call's billing window \+ 2 idle windows/,
+    );
+    expect(own).toContain(
+      "  simulated for this model: restore 60 s +-0 s, idle eviction 15 min after the last call, billing windows 5 min",
+    );
     expect(text).toContain("batch-llama  (night-batch, us-east-1, 2 CMU; 7,440 window minutes)");
     expect(lines.find((l) => l.startsWith("  keepwarm"))).toMatch(
       /^ {2}keepwarm +100\.00% +0 +558 +7,905 +\$904\.02 +\$907\.92 +projected \$907\.92 \(\+0\.00% vs ledger\)$/,

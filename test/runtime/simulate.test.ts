@@ -1,9 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { DateTime } from "luxon";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfigFile } from "../../src/config/load.js";
+import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import {
+  coverageOf,
   cronInstants,
   type ModelSimulation,
   type MonthSimulation,
@@ -65,6 +66,38 @@ describe("cronInstants", () => {
     },
   );
 
+  it.each([
+    ["America/Los_Angeles", "2026-10-30T00:00", "2026-11-03T00:00"],
+    ["Asia/Kathmandu", "2026-12-07T00:00", "2026-12-09T00:00"],
+  ])(
+    "keeps to local minutes across a DST change and a 45-minute offset (%s)",
+    async (zone, from, to) => {
+      const yaml = [
+        "policies:",
+        `  nights: { timezone: ${zone}, windows: [{ days: daily, from: "22:00", to: "03:00" }] }`,
+        "models:",
+        "  - name: m",
+        "    modelArn: arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6",
+        "    policy: nights",
+        "    request: { prompt: ping, max_gen_len: 1 }",
+      ].join("\n");
+      const loaded = parseConfigText(yaml, "k.yaml", { stateDir: "/nonexistent" });
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+      const m = modelOf(loaded.config, "m");
+      const instants = cronInstants(loaded.config, m, local(from, zone), local(to, zone));
+      const minutes = instants.map((t) => DateTime.fromMillis(t, { zone }).minute);
+      expect(new Set(minutes)).toEqual(new Set([0, 14, 28, 42, 56]));
+      // Every minute of each window whose local minute is a cron minute, and no other.
+      const expected: number[] = [];
+      for (let t = local(from, zone); t < local(to, zone); t += 60_000) {
+        const d = DateTime.fromMillis(t, { zone });
+        const inWindow = d.hour >= 22 || d.hour < 3;
+        if (inWindow && [0, 14, 28, 42, 56].includes(d.minute)) expected.push(t);
+      }
+      expect(instants).toEqual(expected);
+    },
+  );
+
   it("pings nothing on a holiday of the policy", async () => {
     const config = await sampleConfig();
     const zone = "Asia/Shanghai";
@@ -75,6 +108,39 @@ describe("cronInstants", () => {
       local("2026-12-26T00:00", zone),
     );
     expect(christmas).toEqual([]);
+  });
+});
+
+describe("coverageOf", () => {
+  const t = (hhmm: string) => Date.parse(`2026-12-01T${hhmm}:00Z`);
+  const windows = [
+    { start: t("09:00"), end: t("09:10") },
+    { start: t("12:00"), end: t("12:05") },
+  ];
+  it.each([
+    ["never warm", [], { windowMinutes: 15, coveredMinutes: 0, coldStretches: 2 }],
+    [
+      "warm throughout, still up",
+      [{ start: t("08:00"), end: undefined }],
+      { windowMinutes: 15, coveredMinutes: 15, coldStretches: 0 },
+    ],
+    // Up from 09:01:30: the minutes starting 09:00 and 09:01 were cold, one stretch.
+    [
+      "restored 90 s in",
+      [{ start: t("09:01") + 30_000, end: undefined }],
+      { windowMinutes: 15, coveredMinutes: 13, coldStretches: 1 },
+    ],
+    // Unloaded at 09:04 exactly: 09:04 is cold; back at 09:06: 09:04 and 09:05 one stretch.
+    [
+      "a gap inside a window and another window cold",
+      [
+        { start: t("08:00"), end: t("09:04") },
+        { start: t("09:06"), end: t("09:30") },
+      ],
+      { windowMinutes: 15, coveredMinutes: 8, coldStretches: 2 },
+    ],
+  ])("%s", (_, warm, expected) => {
+    expect(coverageOf(windows, warm)).toEqual(expected);
   });
 });
 
@@ -133,4 +199,66 @@ describe("simulateMonth", () => {
       expect(mimo.keepwarm.totalUsd).toBeLessThan(mimo.alwaysOn.totalUsd / 3);
     });
   });
+});
+
+describe("simulateMonth over a day", () => {
+  const MIMO = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
+  const LLAMA = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6";
+  const figures = (r: MonthSimulation) => r.models;
+
+  it("gives the same figures in process as over the socket, reading ModelCopy every minute", async () => {
+    const config = await sampleConfig();
+    const run = (transport: "inProcess" | "socket") =>
+      simulateMonth({ config, month: "2026-12", days: 1, pollMinutes: 1, transport });
+    const [inProcess, socket] = [await run("inProcess"), await run("socket")];
+    expect(inProcess.range).toEqual({
+      start: Date.parse("2026-12-01T00:00:00Z"),
+      end: Date.parse("2026-12-02T00:00:00Z"),
+    });
+    expect(figures(inProcess)).toEqual(figures(socket));
+    // A day that did something: mimo-vl is always-on under the override, batch-llama has a night.
+    const mimo = inProcess.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    expect(mimo.keepwarm.windowMinutes).toBe(24 * 60);
+    expect(mimo.keepwarm.invocations).toBeGreaterThan(90);
+    expect(mimo.keepwarm.projectedUsd).toBeDefined();
+  }, 120_000);
+
+  it("plays a sim config's settings, per-model settings, CMU and faults, and tells each day done", async () => {
+    const config = await sampleConfig();
+    const progress: string[] = [];
+    const result = await simulateMonth({
+      config,
+      month: "2026-12",
+      days: 1,
+      // Everywhere 15 minutes after the last call, but batch-llama goes 5 minutes after.
+      sim: { evictionDelayMs: 15 * 60_000 },
+      simModels: [
+        { modelArn: MIMO, customModelUnits: 8 },
+        {
+          modelArn: LLAMA,
+          customModelUnits: 2,
+          settings: { evictionRule: "afterLastCall", evictionDelayMs: 5 * 60_000 },
+        },
+      ],
+      faults: [{ kind: "evict", modelArn: MIMO, at: Date.parse("2026-12-01T12:00:30Z") }],
+      onProgress: (p) => progress.push(`${p.scenario} ${p.day}/${p.days}`),
+    });
+    const mimo = result.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    const llama = result.models.find((m) => m.model === "batch-llama") as ModelSimulation;
+    expect(mimo.cmu).toBe(8);
+    // The scripted eviction at 12:00:30 leaves the always-on pinger cold until its next ping.
+    expect(mimo.alwaysOn.coldStartsInWindows).toBe(1);
+    expect(mimo.cron.coldStartsInWindows).toBeGreaterThanOrEqual(1);
+    // Pings 14 minutes apart cannot hold a copy that goes 5 minutes after each.
+    expect(llama.cron.coveragePct).toBeLessThan(60);
+    expect(llama.alwaysOn.coveragePct).toBeLessThan(60);
+    expect(progress).toEqual([
+      "keepwarm 1/2",
+      "keepwarm 2/2",
+      "cron 1/2",
+      "cron 2/2",
+      "alwaysOn 1/2",
+      "alwaysOn 2/2",
+    ]);
+  }, 120_000);
 });
