@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
 import { createLogger } from "../../src/runtime/logger.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import { skipWithout } from "../requiredTools.js";
 import { daemonStatus } from "../runtime/statusPageFixture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -139,7 +140,7 @@ describe("deploy/monitoring", () => {
       }
     });
 
-    it.skipIf(!havePromtool)(
+    it.skipIf(skipWithout(havePromtool, "promtool (Debian: prometheus)"))(
       `pass promtool check rules and test rules (${havePromtool ? "promtool found" : NO_PROMETHEUS})`,
       async () => {
         const check = await run("promtool", ["check", "rules", `${MON}keepwarm.rules.yaml`], {
@@ -155,27 +156,30 @@ describe("deploy/monitoring", () => {
       },
     );
 
-    it.skipIf(!havePromtool)("fail promtool test rules when a threshold moves", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "keepwarm-rules-"));
-      try {
-        copyFileSync(`${MON}keepwarm.rules.test.yaml`, join(dir, "keepwarm.rules.test.yaml"));
-        const moved = rulesText.replace(
-          'seconds{job="keepwarm"} > 600',
-          'seconds{job="keepwarm"} > 900',
-        );
-        expect(moved).not.toBe(rulesText);
-        writeFileSync(join(dir, "keepwarm.rules.yaml"), moved);
-        const test = await run(
-          "promtool",
-          ["test", "rules", join(dir, "keepwarm.rules.test.yaml")],
-          { timeout: 60_000 },
-        );
-        expect(test.code).not.toBe(0);
-        expect(test.out).toContain("KeepwarmModelCopyStale");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    it.skipIf(skipWithout(havePromtool, "promtool (Debian: prometheus)"))(
+      "fail promtool test rules when a threshold moves",
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), "keepwarm-rules-"));
+        try {
+          copyFileSync(`${MON}keepwarm.rules.test.yaml`, join(dir, "keepwarm.rules.test.yaml"));
+          const moved = rulesText.replace(
+            'seconds{job="keepwarm"} > 600',
+            'seconds{job="keepwarm"} > 900',
+          );
+          expect(moved).not.toBe(rulesText);
+          writeFileSync(join(dir, "keepwarm.rules.yaml"), moved);
+          const test = await run(
+            "promtool",
+            ["test", "rules", join(dir, "keepwarm.rules.test.yaml")],
+            { timeout: 60_000 },
+          );
+          expect(test.code).not.toBe(0);
+          expect(test.out).toContain("KeepwarmModelCopyStale");
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
   });
 
   describe("keepwarm.dashboard.json", () => {
@@ -357,7 +361,7 @@ describe("deploy/monitoring", () => {
 
     // The same check, scraping a registry fed through every observer method: each
     // expression of the mixin returns series once the daemon feeds what it declares.
-    it.skipIf(!havePrometheus)(
+    it.skipIf(skipWithout(havePrometheus, "prometheus"))(
       `every expression, budgets included, returns series (${havePrometheus ? "prometheus found" : NO_PROMETHEUS})`,
       async () => {
         const r = await run(process.execPath, [CHECK], {
@@ -379,10 +383,14 @@ describe("deploy/monitoring", () => {
 
   describe("against a real Prometheus scraping keepwarm on the simulator", () => {
     // About 4 minutes: the check scrapes for KEEPWARM_CHECK_SECONDS (default 200 s).
-    it.skipIf(!havePrometheus)(
+    it.skipIf(skipWithout(havePrometheus, "prometheus"))(
       `every expression parses and returns the series it must (${havePrometheus ? "prometheus found" : NO_PROMETHEUS})`,
       async () => {
-        const r = await run(process.execPath, [CHECK], { timeout: 360_000 });
+        // Budgets configured: their series must be there too.
+        const r = await run(process.execPath, [CHECK], {
+          timeout: 360_000,
+          env: { ...process.env, KEEPWARM_CHECK_BUDGETS: "1" },
+        });
         console.log(r.out);
         expect(r.out).toContain("all");
         expect(r.code, r.out).toBe(0);

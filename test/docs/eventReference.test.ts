@@ -11,6 +11,7 @@ import {
   local,
   MIMO_VL,
 } from "../e2e/daemonHarness.js";
+import { skipWithout } from "../requiredTools.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -253,28 +254,31 @@ function hasJq(): boolean {
 describe("README permission one-liner", () => {
   const start = harnessPerTest();
 
-  it.skipIf(!hasJq())("finds an AccessDenied on InvokeModel and on GetImportedModel", async () => {
-    const config = configOf(businessHoursYaml({ models: [{ ...MIMO_VL, lines: [] }] }));
-    const h = await start({ config, start: local("10:00") });
-    h.sim.faults.add({ kind: "accessDenied" });
-    await h.daemon.start();
-    await h.clock.runUntil(local("10:02"));
-    expect(eventsOf(h.lines, "cmu-unknown")).toHaveLength(1);
-    expect(eventsOf(h.lines, "ping-rejected")).toHaveLength(1);
-    // kwlog() is `jq -rR "fromjson? | $1"` over the journal: here over the same lines.
-    const out = execFileSync("jq", ["-rR", `fromjson? | ${permissionOneLiner()}`], {
-      input: h.lines.map((l) => JSON.stringify(l)).join("\n"),
-      encoding: "utf8",
-    });
-    const rows = out
-      .trim()
-      .split("\n")
-      .map((r) => r.split("\t"));
-    expect(rows.map((r) => [r[1], r[3]])).toEqual(
-      expect.arrayContaining([
-        ["cmu-unknown", "bedrock:GetImportedModel"],
-        ["ping-rejected", "bedrock:InvokeModel"],
-      ]),
-    );
-  });
+  it.skipIf(skipWithout(hasJq(), "jq"))(
+    "finds an AccessDenied on InvokeModel and on GetImportedModel",
+    async () => {
+      const config = configOf(businessHoursYaml({ models: [{ ...MIMO_VL, lines: [] }] }));
+      const h = await start({ config, start: local("10:00") });
+      h.sim.faults.add({ kind: "accessDenied" });
+      await h.daemon.start();
+      await h.clock.runUntil(local("10:02"));
+      expect(eventsOf(h.lines, "cmu-unknown")).toHaveLength(1);
+      expect(eventsOf(h.lines, "ping-rejected")).toHaveLength(1);
+      // kwlog() is `jq -rR "fromjson? | $1"` over the journal: here over the same lines.
+      const out = execFileSync("jq", ["-rR", `fromjson? | ${permissionOneLiner()}`], {
+        input: h.lines.map((l) => JSON.stringify(l)).join("\n"),
+        encoding: "utf8",
+      });
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((r) => r.split("\t"));
+      expect(rows.map((r) => [r[1], r[3]])).toEqual(
+        expect.arrayContaining([
+          ["cmu-unknown", "bedrock:GetImportedModel"],
+          ["ping-rejected", "bedrock:InvokeModel"],
+        ]),
+      );
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { skipWithout } from "../requiredTools.js";
 
 /** Debian's libfaketime (apt-get install faketime): it moves the wall clock of a process. */
 const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
@@ -55,7 +56,7 @@ describe("keepwarm run", () => {
   });
 
   describe("a wall clock that jumps 3 hours ahead (libfaketime)", () => {
-    it.skipIf(!existsSync(LIBFAKETIME))(
+    it.skipIf(skipWithout(existsSync(LIBFAKETIME), "libfaketime (Debian: faketime)"))(
       "writes only JSON lines with an event on stdout, among them one clock-jump",
       async () => {
         const dir = mkdtempSync(join(tmpdir(), "kw-jump-"));

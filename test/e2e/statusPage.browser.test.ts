@@ -8,6 +8,7 @@ import { formatUsd } from "../../src/domain/spend.js";
 import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
 import { PromMetrics } from "../../src/runtime/promMetrics.js";
 import type { StatusJson } from "../../src/runtime/statusJson.js";
+import { skipWithout } from "../requiredTools.js";
 import { ARN, configOf, type Harness, local, startHarness, ZONE } from "./daemonHarness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -47,7 +48,7 @@ models:
 /** Monday 7 December 2026, 13:30 in Asia/Shanghai: half a working day behind the page. */
 const NOW = local("13:30");
 
-describe.skipIf(!hasChromium)(
+describe.skipIf(skipWithout(hasChromium, "/usr/bin/chromium"))(
   hasChromium
     ? "the status page in headless Chromium"
     : `the status page in headless Chromium (SKIPPED: ${CHROMIUM} is missing; apt-get install chromium)`,

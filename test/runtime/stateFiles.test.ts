@@ -8,6 +8,7 @@ import {
   StateFileError,
   writeFileAtomic,
 } from "../../src/runtime/stateFiles.js";
+import { skipWithout } from "../requiredTools.js";
 import { fullDisk, tryTmpfs } from "./fullDisk.js";
 
 const fresh = () => mkdtempSync(join(tmpdir(), "kw-state-"));
@@ -52,7 +53,7 @@ describe("appendLine", () => {
     expect(parsed.skipped.map((s) => s.line)).toEqual([2]);
   });
 
-  it.skipIf(tmpfs === undefined)(
+  it.skipIf(skipWithout(tmpfs !== undefined, "a tmpfs mount (root)"))(
     "on a real full tmpfs writes every line whole or not at all",
     async () => {
       const dir = join(tmpfs?.dir as string, "lines");

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { appendSummary, type DailySummary, totalOf } from "../../src/runtime/summary.js";
+import { skipWithout } from "../requiredTools.js";
 import { tryTmpfs } from "./fullDisk.js";
 
 const tmpfs = tryTmpfs();
@@ -41,7 +42,7 @@ function summaryOf(day: number): DailySummary {
 }
 
 describe("appendSummary on a real full disk", () => {
-  it.skipIf(tmpfs === undefined)(
+  it.skipIf(skipWithout(tmpfs !== undefined, "a tmpfs mount (root)"))(
     "never leaves a torn line: each summary is on disk whole or the call fails",
     async () => {
       const stateDir = join(tmpfs?.dir as string, "state");
