@@ -11,17 +11,18 @@ import { loadConfigFile } from "../../src/config/load.js";
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
 
 describe("demoOffset", () => {
-  // The sample config: mimo-vl 09:00-18:00 Mon-Fri Shanghai (pinged from 08:55), batch-llama
-  // 22:00-02:00 daily Los Angeles (from 21:55), mimo-vl always-on 1-3 December 2026.
+  // The sample config, timings auto and nothing learned yet (lead 6m, cadence 4m): mimo-vl
+  // 09:00-18:00 Mon-Fri Shanghai (pinged from 08:54), batch-llama 22:00-02:00 daily Los
+  // Angeles (from 21:54), mimo-vl always-on 1-3 December 2026 (every 4 minutes from 23:54).
   it.each([
-    ["Wednesday 20:30 Shanghai", "2026-11-25T20:30:00+08:00", "2026-11-26T08:54:50.000+08:00"],
-    ["Thursday 08:00 Shanghai", "2026-11-26T08:00:00+08:00", "2026-11-26T08:54:50.000+08:00"],
+    ["Wednesday 20:30 Shanghai", "2026-11-25T20:30:00+08:00", "2026-11-26T08:53:50.000+08:00"],
+    ["Thursday 08:00 Shanghai", "2026-11-26T08:00:00+08:00", "2026-11-26T08:53:50.000+08:00"],
     [
       "Friday 21:00 Shanghai: Los Angeles' night first",
       "2026-11-27T21:00:00+08:00",
-      "2026-11-28T13:54:50.000+08:00",
+      "2026-11-28T13:53:50.000+08:00",
     ],
-    ["inside the always-on override", "2026-12-02T12:03:00+08:00", "2026-12-02T12:04:50.000+08:00"],
+    ["inside the always-on override", "2026-12-02T12:03:00+08:00", "2026-12-02T12:05:50.000+08:00"],
   ])("%s: the clock starts 10 s before the next planned ping", async (_label, now, expected) => {
     const loaded = await loadConfigFile(SAMPLE);
     if (!loaded.ok) throw new Error("sample config invalid");

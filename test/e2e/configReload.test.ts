@@ -19,7 +19,7 @@ import {
 } from "./daemonHarness.js";
 
 const yaml = (cadence: string) =>
-  businessHoursYaml({ defaults: [`cadence: ${cadence}`], models: [MIMO_VL] });
+  businessHoursYaml({ defaults: [`cadence: ${cadence}`], models: [MIMO_VL], timings: "fixed" });
 
 /** Two mistakes: a cadence of 15m (must be less) and a policy that does not exist. */
 const BROKEN = yaml("15m").replace("policy: business-hours", "policy: busines-hours");
@@ -79,9 +79,9 @@ describe("watchConfig with the daemon", () => {
     const rejected = eventsOf(harness.lines, "reload-rejected");
     expect(rejected).toHaveLength(1);
     expect(rejected[0]?.problems).toEqual([
-      `${file}:4:12: defaults.cadence: is "15m"; allowed: more than 0s and less than 15m`,
+      `${file}:4:12: defaults.cadence: is "15m"; allowed: auto, or more than 0s and less than 15m`,
       expect.stringMatching(
-        new RegExp(`^${file}:14:13: models\\[0\\]\\.policy: unknown policy "busines-hours"`),
+        new RegExp(`^${file}:16:13: models\\[0\\]\\.policy: unknown policy "busines-hours"`),
       ),
     ]);
     expect(harness.daemon.config).toBe(first.config);

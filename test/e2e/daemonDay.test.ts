@@ -12,7 +12,7 @@ import {
 
 const MINUTE = 60_000;
 
-const YAML = businessHoursYaml({ models: [MIMO_VL] });
+const YAML = businessHoursYaml({ models: [MIMO_VL], timings: "fixed" });
 
 describe("Daemon", () => {
   const startHarness = harnessPerTest();

@@ -40,10 +40,21 @@ export const MIMO_VL: ScenarioModel = {
 export function businessHoursYaml(options: {
   readonly models: readonly ScenarioModel[];
   readonly defaults?: readonly string[];
+  /**
+   * `fixed`: cadence 14m, lead time 5m and eviction delay 15m (those `defaults` leave out),
+   * for scenarios built on that grid of pings (08:55, 09:09, ...). Else `auto`, the default.
+   */
+  readonly timings?: "fixed" | "auto";
 }): string {
-  const defaults = options.defaults?.length
-    ? `defaults:\n${options.defaults.map((l) => `  ${l}\n`).join("")}`
-    : "";
+  const given = options.defaults ?? [];
+  const fixed =
+    options.timings === "fixed"
+      ? Object.entries(FIXED_TIMINGS)
+          .filter(([key]) => !given.some((l) => l.startsWith(`${key}:`)))
+          .map(([key, value]) => `${key}: ${value}`)
+      : [];
+  const lines = [...given, ...fixed];
+  const defaults = lines.length ? `defaults:\n${lines.map((l) => `  ${l}\n`).join("")}` : "";
   const models = options.models
     .map(
       (m) =>
@@ -62,6 +73,9 @@ ${defaults}policies:
 models:
 ${models}`;
 }
+
+/** The timings of the scenarios written around the 14-minute grid. */
+export const FIXED_TIMINGS = { cadence: "14m", leadTime: "5m", evictionDelay: "15m" } as const;
 
 /** `hhmm` on `day` December 2026 (Monday the 7th unless told), local time in `ZONE`. */
 export function local(hhmm: string, day = 7): number {

@@ -28,6 +28,7 @@ const yaml = (...lines: string[]) =>
       { name: "alpha", modelArn: ARN_A, lines },
       { name: "beta", modelArn: ARN_B, lines: ["customModelUnits: 2"] },
     ],
+    timings: "fixed",
   });
 
 describe("Daemon", () => {
