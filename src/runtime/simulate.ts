@@ -5,7 +5,7 @@ import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
-import { initialTimings } from "../domain/timings.js";
+import { initialTimings, TIMING_RULES } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { zoneOffsetMs } from "../domain/zone.js";
 import {
@@ -136,7 +136,7 @@ export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
 /**
  * Runs one month three times on virtual time, each against a simulator of its own:
  * keepwarm's real daemon over the wire, the article's cron (a ping at minutes 0, 14, 28, 42
- * and 56 of every hour inside a window, no retry) and always-on (a ping every cadence around
+ * and 56 of every hour inside a window, no retry) and always-on (a ping every 14 minutes around
  * the clock, cold starts ridden out). Coverage is what a user would have met: each minute
  * of each window, is a copy up?
  */
@@ -425,7 +425,8 @@ export function cronInstants(
 /**
  * A baseline keep-alive outside keepwarm. With a list of instants it is the article's
  * cron: one request each, whatever the answer. Without, it is always-on: a request every
- * cadence around the clock, and every 5 s while the model is restoring. Baselines call
+ * 14 minutes (or the model's fixed cadence) around the clock, and every 5 s while the model
+ * is restoring. Baselines call
  * the simulator in process: they are references, not the code under test, and the SDK
  * would open a connection per request for them.
  */
@@ -484,8 +485,16 @@ class Pinger implements Driver {
         const now = this.#clock.now();
         const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         const restoring = answer.kind === "error" && answer.error.type === "ModelNotReadyException";
-        this.#scheduleAt(m, restoring ? now + 5_000 : now + initialTimings(m).cadence.ms);
+        this.#scheduleAt(m, restoring ? now + 5_000 : now + naiveCadence(m));
       }),
     );
   }
+}
+
+/**
+ * The always-on baseline pings like the cron it stands for: every 14 minutes, or at the
+ * model's fixed cadence, whatever keepwarm would learn.
+ */
+function naiveCadence(m: ModelConfig): number {
+  return m.timing.cadence.mode === "fixed" ? m.timing.cadence.ms : TIMING_RULES.cadenceCeilingMs;
 }
