@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatUsd } from "../domain/spend.js";
+import { formatTimingDuration } from "../domain/timings.js";
 import {
   type BudgetDaySummary,
   type DailySummary,
+  type ModelDaySummary,
   readSummaries,
   SummaryFileError,
 } from "../runtime/summary.js";
@@ -102,12 +104,14 @@ const HEADERS = [
   "projected",
   "saving",
   "budget",
+  "cadence/lead/eviction",
 ] as const;
 
 /** The table: a row per model per day, a total row per day, hints under their day. */
 export function formatReport(summaries: readonly DailySummary[]): string[] {
   const rows: string[][] = [];
   const notes: string[] = [];
+  let timingsShown = false;
   for (const s of summaries) {
     for (const m of s.models) {
       rows.push([
@@ -122,7 +126,9 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
         fmtUsd(m.projectedMonthUsd),
         fmtUsd(m.savingUsd),
         fmtBudget(m.budget),
+        fmtTimings(m.timings),
       ]);
+      if (m.timings) timingsShown = true;
     }
     const t = s.total;
     rows.push([
@@ -137,12 +143,16 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
       formatUsd(t.projectedMonthUsd),
       formatUsd(t.savingUsd),
       fmtBudget(s.fleetBudget),
+      "",
     ]);
     for (const c of s.budgetCrossings ?? []) notes.push(`${s.date}: ${describeCrossing(c)}`);
     if (s.hint) notes.push(`${s.date}: ${s.hint}`);
     if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
   }
-  const widths = HEADERS.map((h, i) =>
+  // Summaries written before learned timings have none: no empty column for them.
+  const headers = timingsShown ? HEADERS : HEADERS.slice(0, -1);
+  if (!timingsShown) for (const r of rows) r.pop();
+  const widths = headers.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   );
   // Text columns align left, figures right, as in `infracost breakdown`.
@@ -151,12 +161,33 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
       .map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
       .join("  ")
       .trimEnd();
+  if (timingsShown) {
+    notes.push(
+      "cadence/lead/eviction: the timings each model was planned with at the end of the day; L learned, C configured, A assumed",
+    );
+  }
   return [
-    line(HEADERS),
+    line(headers),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
     ...(notes.length > 0 ? ["", ...notes] : []),
   ];
+}
+
+const SOURCE_LETTER: Readonly<Record<string, string>> = {
+  learned: "L",
+  configured: "C",
+  assumed: "A",
+};
+
+/** "4m50s L/2m9s L/5m50s L"; empty in a summary older than learned timings. */
+function fmtTimings(t: ModelDaySummary["timings"]): string {
+  if (!t) return "";
+  const one = (x: { seconds: number; source: string } | undefined) =>
+    x === undefined
+      ? "?"
+      : `${formatTimingDuration(x.seconds * 1000)} ${SOURCE_LETTER[x.source] ?? x.source}`;
+  return [t.cadence, t.leadTime, t.evictionDelay].map(one).join("/");
 }
 
 function fmtUsd(x: number | null): string {

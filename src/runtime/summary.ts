@@ -32,7 +32,12 @@ export interface ModelDaySummary {
   readonly alwaysOnMonthUsd: number | null;
   readonly savingUsd: number | null;
   /** The timings the model was planned with at the end of the day, and where each came from. */
-  readonly timings?: Record<string, { seconds: number; source: string }>;
+  readonly timings?: Partial<
+    Record<
+      "cadence" | "leadTime" | "evictionDelay" | "restore",
+      { seconds: number; source: string }
+    >
+  >;
   /** Absent in summaries written before budgets existed; null when the model has none. */
   readonly budget?: BudgetDaySummary | null;
 }

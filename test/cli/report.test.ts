@@ -79,6 +79,36 @@ describe("printReport", () => {
     ]);
   });
 
+  it("shows the timings each model was planned with, and where they came from", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
+    const learned = {
+      ...model("mimo-vl", 125.8),
+      timings: {
+        cadence: { seconds: 290, source: "learned" },
+        leadTime: { seconds: 129, source: "learned" },
+        evictionDelay: { seconds: 350, source: "learned" },
+        restore: { seconds: 90, source: "learned" },
+      },
+    };
+    const fixed = {
+      ...model("llama", null),
+      timings: {
+        cadence: { seconds: 840, source: "configured" },
+        leadTime: { seconds: 360, source: "assumed" },
+        evictionDelay: { seconds: 300, source: "assumed" },
+        restore: { seconds: 300, source: "assumed" },
+      },
+    };
+    await appendSummary(dir, summary("2026-12-07", [learned, fixed]));
+    const { stdout } = await run({ stateDir: dir });
+    expect(stdout[0]).toMatch(/budget +cadence\/lead\/eviction$/);
+    expect(stdout[2]).toMatch(/ 4m50s L\/2m9s L\/5m50s L$/);
+    expect(stdout[3]).toMatch(/ 14m C\/6m A\/5m A$/);
+    expect(stdout).toContain(
+      "cadence/lead/eviction: the timings each model was planned with at the end of the day; L learned, C configured, A assumed",
+    );
+  });
+
   it("says so when there is no summary yet", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
     const { code, stdout } = await run({ stateDir: dir });
