@@ -769,12 +769,22 @@ export class ModelController {
     this.#cancelKeepAlive = clock.after(wait, () => this.#onTimer(true));
   }
 
+  /**
+   * Whether the plan still has pings ahead in the warm run `now` is in. After a run's closing
+   * ping there are none, although its window may still be open: the model is left to cool.
+   */
+  #pingsAheadInRun(now: number): boolean {
+    const plan = this.planAround(now);
+    const run = plan.warm.find((w) => w.start <= now && now < w.end);
+    return run !== undefined && plan.pings.some((p) => p > now && p < run.end);
+  }
+
   /** Minutes since the last successful ping when the cadence has run out inside a warm span. */
   #keepAliveOverdue(now: number): number | undefined {
     const lastOk = this.#lastOkMonotonic;
     if (lastOk === undefined || this.attemptInProgress) return undefined;
     const since = this.#deps.clock.monotonic() - lastOk;
-    if (since < this.#timings.cadence.ms || !this.planWarm(now)) return undefined;
+    if (since < this.#timings.cadence.ms || !this.#pingsAheadInRun(now)) return undefined;
     return since / MINUTE_MS;
   }
 

@@ -12,7 +12,7 @@ import {
 
 const MINUTE = 60_000;
 const CADENCE = 14 * MINUTE;
-const YAML = businessHoursYaml({ models: [MIMO_VL] });
+const YAML = businessHoursYaml({ models: [MIMO_VL], timings: "fixed" });
 
 /** Successful InvokeModel calls, at the world's time (the simulator's, which no step moves). */
 function recordOk(h: Harness): number[] {
