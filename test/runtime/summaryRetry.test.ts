@@ -53,7 +53,8 @@ async function daemonOnDisk(free: number) {
 describe("Daemon daily summary on a full disk", () => {
   it("logs the path and errno, keeps the day and writes it at the first minute with room", async () => {
     const { clock, lines, disk, stateDir, path } = await daemonOnDisk(100);
-    await clock.advanceTo(local("00:00:30", 8));
+    // The summary is made once ModelCopy is read past the day's last published minute: 00:03.
+    await clock.advanceTo(local("00:04:30", 8));
     const failed = eventsOf(lines, "summary-write-failed");
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({
@@ -66,10 +67,10 @@ describe("Daemon daily summary on a full disk", () => {
     });
     // Nothing torn is left behind, and the minutes while the disk is full add no noise.
     expect(existsSync(path) ? readFileSync(path, "utf8") : "").toBe("");
-    await clock.advanceTo(local("00:05:30", 8));
+    await clock.advanceTo(local("00:09:30", 8));
     expect(eventsOf(lines, "summary-write-failed")).toHaveLength(1);
     disk.free = 1_000_000;
-    await clock.advanceTo(local("00:06:30", 8));
+    await clock.advanceTo(local("00:10:30", 8));
     const written = eventsOf(lines, "summary-written");
     expect(written).toHaveLength(1);
     expect(written[0]).toMatchObject({ date: "2026-12-07", path });
