@@ -345,13 +345,14 @@ describe("startHttpServer", () => {
       const held = await Promise.all(Array.from({ length: 8 }, () => idleConnection(server.url)));
       await new Promise((r) => setTimeout(r, 50));
       const extra = await Promise.all(Array.from({ length: 12 }, () => idleConnection(server.url)));
-      for (const c of extra) expect(await settledWithin(c.closed, 900)).toBe(true);
+      for (const c of extra) expect(await settledWithin(c.closed, 3_000)).toBe(true);
       expect(lines.filter((l) => l.event === "http-connections-dropped")).toHaveLength(1);
       // The held ones are closed once they have been silent for a second.
-      for (const c of held) expect(await settledWithin(c.closed, 5_000)).toBe(true);
+      // Generous bounds: a loaded machine checks connections late, never early.
+      for (const c of held) expect(await settledWithin(c.closed, 15_000)).toBe(true);
       expect(Date.now() - opened).toBeGreaterThanOrEqual(1_000);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    });
+    }, 40_000);
 
     it("closes a keep-alive connection idle after its answer once keepAliveTimeoutMs passes", async () => {
       const { server } = await start(undefined, { keepAliveTimeoutMs: 200 });
