@@ -2,23 +2,14 @@
 # Monitoring checks, run by .ci/run: the alerting rules load and pass their promtool unit
 # tests, and every expression of the rules and of the Grafana dashboard is evaluated by a real
 # Prometheus scraping `keepwarm run --simulate on` (deploy/monitoring/check-prometheus.mjs).
-# Installs Debian's prometheus (promtool with it) when missing. Nothing here is optional.
+# Installs what it needs with .ci/install-test-tools.sh. Nothing here is optional.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fail() { echo "monitoring-checks: FAIL: $*" >&2; exit 1; }
 step() { echo "monitoring-checks: $*"; }
 
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    step "installing prometheus with apt-get"
-    apt-get update >/dev/null || fail "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus >/dev/null ||
-      fail "apt-get install prometheus failed"
-  else
-    fail "prometheus and promtool missing: install them (Debian: apt-get install prometheus)"
-  fi
-fi
+"$(dirname "$0")/install-test-tools.sh"
 
 promtool check rules deploy/monitoring/keepwarm.rules.yaml || fail "promtool check rules"
 promtool test rules deploy/monitoring/keepwarm.rules.test.yaml || fail "promtool test rules"
