@@ -769,12 +769,18 @@ export class ModelController {
     this.#cancelKeepAlive = clock.after(wait, () => this.#onTimer(true));
   }
 
-  /** Minutes since the last successful ping when the cadence has run out inside a warm span. */
+  /**
+   * Minutes since the last successful ping when the cadence has run out and the plan still
+   * wants the model warm when the copy that ping holds would go. After the closing ping of
+   * a run the copy outlasts the plan: another ping would only bill past closing time.
+   */
   #keepAliveOverdue(now: number): number | undefined {
     const lastOk = this.#lastOkMonotonic;
     if (lastOk === undefined || this.attemptInProgress) return undefined;
     const since = this.#deps.clock.monotonic() - lastOk;
-    if (since < this.#timings.cadence.ms || !this.planWarm(now)) return undefined;
+    if (since < this.#timings.cadence.ms) return undefined;
+    const coolsAt = Math.max(now, now - since + this.#timings.evictionDelay.ms);
+    if (!this.planWarm(now) || !this.planWarm(coolsAt)) return undefined;
     return since / MINUTE_MS;
   }
 
