@@ -65,6 +65,8 @@ export const TIMING_RULES = Object.freeze({
   leadTimeCeilingMs: 30 * MINUTE_MS,
   /** Measurements older than this are forgotten, so a change in Bedrock's rule is followed. */
   recentMs: 14 * DAY_MS,
+  /** An eviction bound from a cold start inside a warm span is forgotten after this. */
+  atMostRecentMs: 60 * DAY_MS,
   /** At most this many measurements of each kind are kept per model. */
   keepSamples: 20,
 });
@@ -100,11 +102,26 @@ export interface ModelObservations {
 
 export const NO_OBSERVATIONS: ModelObservations = Object.freeze({ evictions: [], restores: [] });
 
-/** The measurements still recent at `now`, newest `keepSamples` of each kind. */
+/**
+ * The measurements still recent at `now`, newest `keepSamples` of each kind. An at-most
+ * bound is a cold start the plan let happen; closing-time measurements, all taken at the
+ * same phase of a run, may never show so short an eviction again, so bounds are kept longer.
+ */
 export function recentObservations(o: ModelObservations, now: number): ModelObservations {
-  const keep = <T extends { readonly at: number }>(list: readonly T[]) =>
-    list.filter((s) => s.at > now - TIMING_RULES.recentMs).slice(-TIMING_RULES.keepSamples);
-  return { evictions: keep(o.evictions), restores: keep(o.restores) };
+  const keep = <T extends { readonly at: number }>(list: readonly T[], recentMs: number) =>
+    list.filter((s) => s.at > now - recentMs).slice(-TIMING_RULES.keepSamples);
+  const measured = keep(
+    o.evictions.filter((s) => s.bound === "measured"),
+    TIMING_RULES.recentMs,
+  );
+  const bounds = keep(
+    o.evictions.filter((s) => s.bound === "at-most"),
+    TIMING_RULES.atMostRecentMs,
+  );
+  return {
+    evictions: [...measured, ...bounds].sort((a, b) => a.at - b.at),
+    restores: keep(o.restores, TIMING_RULES.recentMs),
+  };
 }
 
 /** The shortest recent eviction and the longest recent restore, undefined while unmeasured. */
