@@ -34,6 +34,7 @@ const yaml = (budgets = "budgets:\n  fleet: 2000\n  models:\n    alpha: 2800\n")
       { name: "alpha", modelArn: ARN_A, lines: ["customModelUnits: 4"] },
       { name: "beta", modelArn: ARN_B },
     ],
+    timings: "fixed",
   }) + budgets;
 
 /** Which budget, which month, which threshold, for each `budget` line. */
@@ -236,7 +237,10 @@ budgets:
       { stdout: (l) => out.push(l), stderr: (l) => out.push(l) },
     );
     expect(code).toBe(0);
-    expect(out.some((l) => /^2026-12-07\s+alpha\s.*\s8\d% near$/.test(l))).toBe(true);
+    expect(
+      out.some((l) => /^2026-12-07\s+alpha\s.*\s8\d% near\s+14m C\/5m C\/15m C$/.test(l)),
+      out.join("\n"),
+    ).toBe(true);
     const crossing = summary.budgetCrossings?.[0];
     expect(out).toContain(
       `2026-12-07: alpha crossed 80% of its $2,800.00 2026-12 budget: projected ${formatUsd(crossing?.projectedMonthUsd ?? 0)} (${Math.floor(((crossing?.projectedMonthUsd ?? 0) / 2800) * 100)}%), month to date ${formatUsd(crossing?.monthToDateUsd ?? 0)}, not reached this month at the current rate`,
