@@ -69,6 +69,12 @@ export const TIMING_RULES = Object.freeze({
   atMostRecentMs: 60 * DAY_MS,
   /** At most this many measurements of each kind are kept per model. */
   keepSamples: 20,
+  /**
+   * An eviction this soon after a call is no idle rule (AWS's shortest stated is 5 minutes):
+   * a copy moved or replaced by Bedrock. It is logged and kept, but not planned from, or one
+   * such event would make a model pinged every minute for weeks.
+   */
+  minIdleEvictionMs: 2 * MINUTE_MS,
 });
 
 /** How a measured eviction delay was obtained. */
@@ -124,14 +130,19 @@ export function recentObservations(o: ModelObservations, now: number): ModelObse
   };
 }
 
+/** Whether an eviction is long enough after its call to be Bedrock's idle rule at work. */
+export function isIdleEviction(s: EvictionSample): boolean {
+  return s.ms >= TIMING_RULES.minIdleEvictionMs;
+}
+
 /** The shortest recent eviction and the longest recent restore, undefined while unmeasured. */
 export function conservativeFigures(
   o: ModelObservations,
   now: number,
 ): { readonly evictionMs: number | undefined; readonly restoreMs: number | undefined } {
   const recent = recentObservations(o, now);
-  const evictionMs =
-    recent.evictions.length > 0 ? Math.min(...recent.evictions.map((s) => s.ms)) : undefined;
+  const idle = recent.evictions.filter(isIdleEviction);
+  const evictionMs = idle.length > 0 ? Math.min(...idle.map((s) => s.ms)) : undefined;
   const restoreMs =
     recent.restores.length > 0 ? Math.max(...recent.restores.map((s) => s.ms)) : undefined;
   return { evictionMs, restoreMs };

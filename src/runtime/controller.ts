@@ -13,6 +13,7 @@ import {
   describeTiming,
   type EvictionSample,
   evictionFromZero,
+  isIdleEviction,
   lastCallAt,
   type ModelObservations,
   type ModelTimings,
@@ -678,6 +679,12 @@ export class ModelController {
         lastCallAt: new Date(sample.lastCallAt).toISOString(),
         lastPingOkAt: isoOrNull(this.lastOkAt),
         ...inputs,
+        ...(isIdleEviction(sample)
+          ? {}
+          : {
+              planned: false,
+              why: "too soon after a call for an idle eviction (Bedrock moved or replaced the copy); not planned from",
+            }),
       },
       `eviction ${sample.bound === "at-most" ? "at most " : ""}${round1(sample.ms / MINUTE_MS)} min after the last call`,
     );

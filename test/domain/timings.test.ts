@@ -44,7 +44,7 @@ describe("resolveTimings", () => {
     [10.5 * MIN, 9.5 * MIN],
     [15 * MIN, 14 * MIN],
     [60 * MIN, 14 * MIN],
-    [90 * SEC, 1 * MIN],
+    [2 * MIN, 1 * MIN],
   ])("plans a cadence for the shortest eviction measured (%i ms -> %i ms)", (ms, cadence) => {
     const o: ModelObservations = {
       evictions: [eviction(ms + 3 * MIN, 1), eviction(ms)],
@@ -53,6 +53,17 @@ describe("resolveTimings", () => {
     const t = resolveTimings(AUTO, o, NOW);
     expect(t.evictionDelay).toEqual({ ms, source: "learned" });
     expect(t.cadence).toEqual({ ms: cadence, source: "learned" });
+  });
+
+  it("does not plan from an eviction too soon after a call to be an idle rule", () => {
+    // Bedrock moved the copy 72 s after a ping: logged, kept, not a reason to ping every minute.
+    const o: ModelObservations = {
+      evictions: [eviction(72 * SEC), eviction(14 * MIN, 1)],
+      restores: [],
+    };
+    expect(resolveTimings(AUTO, o, NOW).evictionDelay).toEqual({ ms: 14 * MIN, source: "learned" });
+    const only: ModelObservations = { evictions: [eviction(72 * SEC)], restores: [] };
+    expect(resolveTimings(AUTO, only, NOW).evictionDelay.source).toBe("assumed");
   });
 
   it("takes the longest restore recently measured, plus 10% and 30 s, for the lead time", () => {
