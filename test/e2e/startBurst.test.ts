@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { peakIn } from "../peakIn.js";
 import { configOf, harnessPerTest, local, ZONE } from "./daemonHarness.js";
 
 const RATE = 5;
@@ -12,18 +13,6 @@ function models(policy: string, n: number, offset: number): { name: string; arn:
       arn: `arn:aws:bedrock:us-west-2:123456789012:imported-model/${id}`,
     };
   });
-}
-
-/** The most instants of `times` inside any window [t, t + width). */
-function peakIn(times: readonly number[], width: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let peak = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] as number) - (sorted[lo] as number) >= width) lo++;
-    peak = Math.max(peak, hi - lo + 1);
-  }
-  return peak;
 }
 
 describe("Daemon", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../src/runtime/clock.js";
 import { InvokePacer, RequestLimiter, TokenBucket } from "../../src/runtime/rateLimiter.js";
+import { peakIn } from "../peakIn.js";
 
 const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);
 
@@ -33,18 +34,6 @@ describe("RequestLimiter", () => {
     });
   });
 });
-
-/** The most instants of `times` inside any window [t, t + width). */
-function peakIn(times: readonly number[], width: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let peak = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] as number) - (sorted[lo] as number) >= width) lo++;
-    peak = Math.max(peak, hi - lo + 1);
-  }
-  return peak;
-}
 
 describe("TokenBucket", () => {
   describe("reserve", () => {
