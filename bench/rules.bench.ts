@@ -15,7 +15,8 @@ import {
 // `keepwarm simulate` on the sample config over December 2026 under each idle rule and
 // restore time of bench/rules/, at the default ModelCopy poll: one row per case and model
 // with the thresholds it is held to. KEEPWARM_BENCH_RULES selects cases by name
-// (comma-separated). Exits 1 when a row misses a threshold.
+// (comma-separated). Exits 1 when a row of an acceptance case misses a threshold; the cases
+// of our own (`acceptance: false`) are reported as "miss".
 const STATE_DIR = "/tmp/keepwarm-bench-state";
 
 const loaded = await loadConfigFile(SAMPLE_CONFIG, { stateDir: STATE_DIR });
@@ -44,8 +45,9 @@ for (const c of RULE_CASES) {
     const referenceLimits = c.name === REFERENCE_CASE ? REFERENCE_LIMITS[m.model] : undefined;
     const reference = referenceLimits ? judge(m, referenceLimits) : undefined;
     const misses = [...v.misses, ...(reference?.misses.map((s) => `reference: ${s}`) ?? [])];
-    if (misses.length > 0) failed = true;
-    const verdict = misses.length === 0 ? "pass" : `FAIL (${misses.join("; ")})`;
+    if (misses.length > 0 && c.acceptance) failed = true;
+    const missed = c.acceptance ? "FAIL" : "miss";
+    const verdict = misses.length === 0 ? "pass" : `${missed} (${misses.join("; ")})`;
     console.log(
       `rules:   ${m.model.padEnd(11)} coverage ${v.coveragePct.toFixed(2)}%, cold starts ${v.coldStarts}, ` +
         `billed/window ${v.billedPerWindow.toFixed(3)} (${m.keepwarm.billedMinutes}/${m.keepwarm.windowMinutes}), ` +
@@ -54,7 +56,7 @@ for (const c of RULE_CASES) {
     rows.push(
       `| \`${c.name}\` | ${m.model} | ${v.coveragePct.toFixed(2)}% | ${v.coldStarts} | ` +
         `${v.billedPerWindow.toFixed(3)} (<= ${limits.maxBilledPerWindow}) | ` +
-        `${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}% | ${misses.length === 0 ? "pass" : "**FAIL**"} |`,
+        `${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}% | ${misses.length === 0 ? "pass" : c.acceptance ? "**FAIL**" : "miss"} |`,
     );
   }
 }

@@ -288,7 +288,7 @@ function planJson(range: Interval, reports: readonly ModelReport[], budgets: Bud
           return {
             month: m.month,
             warmMinutes: minutesOf(m.warmMinutes),
-            billedMinutes: m.billedMinutes,
+            billedMinutes: minutesOf(m.billedMinutes),
             computeUsd: cost ? usd(cost.computeUsd) : null,
             storageUsd: cost ? usd(cost.storageUsd) : null,
             totalUsd: cost ? usd(cost.totalUsd) : null,

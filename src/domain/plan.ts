@@ -13,6 +13,11 @@ export interface WarmRun extends Interval {
    * run begins cold; the run's start where the plan does not know how it began.
    */
   readonly billedFrom: number;
+  /**
+   * Where billing starts under each restore recently measured (`restoreSamplesMs`), when
+   * the run's start is known; the projection averages the run's bill over them.
+   */
+  readonly billedFromSamples?: readonly number[];
 }
 
 /** A span of time during which a model follows `policy`. */
@@ -191,8 +196,21 @@ export function planModel(
     const startKnown = run.start > known.start;
     const start = startKnown ? first : range.start;
     const end = run.end < known.end ? closingPing(run, timings) + eviction : range.end;
-    const billedFrom = startKnown ? Math.min(end, first + timings.restore.ms) : start;
-    if (end > range.start && start < range.end) warm.push({ start, end, billedFrom });
+    const samples = startKnown ? (timings.restoreSamplesMs ?? []) : [];
+    const billedFromSamples = samples.map((ms) => Math.min(end, first + ms));
+    const meanRestoreMs =
+      samples.length > 0 ? samples.reduce((n, ms) => n + ms, 0) / samples.length : undefined;
+    const billedFrom = startKnown
+      ? Math.min(end, first + Math.round(meanRestoreMs ?? timings.restore.ms))
+      : start;
+    if (end > range.start && start < range.end) {
+      warm.push({
+        start,
+        end,
+        billedFrom,
+        ...(billedFromSamples.length > 0 ? { billedFromSamples } : {}),
+      });
+    }
   }
   pings.sort((a, b) => a - b);
 

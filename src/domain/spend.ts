@@ -113,13 +113,18 @@ export function planMonthMinutes(
   let warmMs = 0;
   let windows = 0;
   for (const planned of planModel(config, model, span, timings).warm) {
-    const run = { start: planned.billedFrom, end: planned.end };
-    const inside = intersectInterval(run, span);
-    if (inside !== undefined) warmMs += inside.end - inside.start;
-    const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));
-    const windowsInRun = Math.ceil((run.end - run.start) / BILLING_WINDOW_MS);
-    const windowsBeforeSpanEnd = Math.ceil((span.end - run.start) / BILLING_WINDOW_MS);
-    windows += Math.max(0, Math.min(windowsInRun, windowsBeforeSpanEnd) - firstWindow);
+    // A run billed from each recently measured restore counts as their average.
+    const starts = planned.billedFromSamples ?? [planned.billedFrom];
+    for (const billedFrom of starts) {
+      const run = { start: billedFrom, end: planned.end };
+      const inside = intersectInterval(run, span);
+      if (inside !== undefined) warmMs += (inside.end - inside.start) / starts.length;
+      const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));
+      const windowsInRun = Math.ceil((run.end - run.start) / BILLING_WINDOW_MS);
+      const windowsBeforeSpanEnd = Math.ceil((span.end - run.start) / BILLING_WINDOW_MS);
+      windows +=
+        Math.max(0, Math.min(windowsInRun, windowsBeforeSpanEnd) - firstWindow) / starts.length;
+    }
   }
   return {
     month,

@@ -22,9 +22,21 @@ export interface ModelTimings {
   readonly leadTime: Timing;
   /** Idle time after the last successful call before Bedrock unloads the model. */
   readonly evictionDelay: Timing;
-  /** How long a cold model takes to answer after the first call that wakes it. */
+  /**
+   * How long a cold model takes to answer after the first call that wakes it: the longest
+   * recently measured, which the lead time is built from.
+   */
   readonly restore: Timing;
+  /**
+   * The restores recently measured, oldest first. The projection bills each run as the
+   * average over them: a restore shorter than the longest starts the bill earlier, by up to
+   * a 5-minute window. Absent while none is measured (`restore.ms` is billed from).
+   */
+  readonly restoreSamplesMs?: readonly number[];
 }
+
+/** The four timings a model is planned with, each with its source. */
+export type TimingName = "cadence" | "leadTime" | "evictionDelay" | "restore";
 
 /** A timing in the YAML: `auto` (learned) or a fixed duration that is obeyed. */
 export type TimingSetting =
@@ -139,13 +151,17 @@ export function isIdleEviction(s: EvictionSample): boolean {
 export function conservativeFigures(
   o: ModelObservations,
   now: number,
-): { readonly evictionMs: number | undefined; readonly restoreMs: number | undefined } {
+): {
+  readonly evictionMs: number | undefined;
+  readonly restoreMs: number | undefined;
+  readonly restoreSamplesMs: readonly number[];
+} {
   const recent = recentObservations(o, now);
   const idle = recent.evictions.filter(isIdleEviction);
   const evictionMs = idle.length > 0 ? Math.min(...idle.map((s) => s.ms)) : undefined;
-  const restoreMs =
-    recent.restores.length > 0 ? Math.max(...recent.restores.map((s) => s.ms)) : undefined;
-  return { evictionMs, restoreMs };
+  const restores = recent.restores.map((s) => s.ms);
+  const restoreMs = restores.length > 0 ? Math.max(...restores) : undefined;
+  return { evictionMs, restoreMs, restoreSamplesMs: restores };
 }
 
 /**
@@ -176,7 +192,13 @@ export function resolveTimings(
     settings.leadTime.mode === "fixed"
       ? { ms: settings.leadTime.ms, source: "configured" }
       : { ms: leadTimeFor(restore.ms), source: restore.source };
-  return { cadence, leadTime, evictionDelay, restore };
+  return {
+    cadence,
+    leadTime,
+    evictionDelay,
+    restore,
+    ...(figures.restoreSamplesMs.length > 0 ? { restoreSamplesMs: figures.restoreSamplesMs } : {}),
+  };
 }
 
 /** The longest keep-alive interval that still pings before `evictionMs` of idleness runs out. */
@@ -245,6 +267,13 @@ export function sameTimings(a: ModelTimings, b: ModelTimings): boolean {
   );
 }
 
+/** Whether two timings bill runs from the same restores (see `restoreSamplesMs`). */
+export function sameRestoreSamples(a: ModelTimings, b: ModelTimings): boolean {
+  const x = a.restoreSamplesMs ?? [];
+  const y = b.restoreSamplesMs ?? [];
+  return x.length === y.length && x.every((ms, i) => ms === y[i]);
+}
+
 function roundDownToSecond(ms: number): number {
   return Math.floor(ms / SECOND_MS) * SECOND_MS;
 }
@@ -257,7 +286,7 @@ export function initialTimings(model: { readonly timing: TimingSettings }): Mode
 /** A model's timings for a log line or JSON: seconds and where each comes from. */
 export function timingFields(
   t: ModelTimings,
-): Record<keyof ModelTimings, { seconds: number; source: TimingSource }> {
+): Record<TimingName, { seconds: number; source: TimingSource }> {
   const field = (x: Timing) => ({ seconds: Math.round(x.ms / 100) / 10, source: x.source });
   return {
     cadence: field(t.cadence),

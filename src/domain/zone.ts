@@ -15,8 +15,12 @@ function zoneOf(name: string): IANAZone {
   return zone;
 }
 
-/** The zone's offset from UTC at instant `t`, in milliseconds. */
+/** The zone's offset from UTC at instant `t`, in milliseconds (cached per quarter hour). */
 export function zoneOffsetMs(zone: string, t: number): number {
+  return cachedOffsetMs(zone, t);
+}
+
+function rawOffsetMs(zone: string, t: number): number {
   return zoneOf(zone).offset(t) * MINUTE_MS;
 }
 
@@ -69,7 +73,9 @@ export function localToInstant(zone: string, day: number, minute: number): numbe
 }
 
 // Zone offsets are constant within any aligned quarter hour (offsets and transitions fall on
-// whole quarter hours), so formatting many instants asks the zone once per quarter hour.
+// whole quarter hours; every transition of tzdata's zones from 2024 to 2030 does), so
+// planning and formatting many instants ask the zone once per quarter hour. A quarter whose
+// two ends disagree is never cached.
 const QUARTER_HOUR_MS = 15 * MINUTE_MS;
 const offsetCache = new Map<string, Map<number, number>>();
 const OFFSET_CACHE_LIMIT = 200_000;
@@ -78,14 +84,14 @@ function cachedOffsetMs(zone: string, t: number): number {
   const bucket = Math.floor(t / QUARTER_HOUR_MS);
   let buckets = offsetCache.get(zone);
   if (buckets === undefined) {
+    zoneOf(zone);
     buckets = new Map();
     offsetCache.set(zone, buckets);
   }
   const cached = buckets.get(bucket);
   if (cached !== undefined) return cached;
-  const offset = zoneOffsetMs(zone, bucket * QUARTER_HOUR_MS);
-  if (offset !== zoneOffsetMs(zone, (bucket + 1) * QUARTER_HOUR_MS - 1))
-    return zoneOffsetMs(zone, t);
+  const offset = rawOffsetMs(zone, bucket * QUARTER_HOUR_MS);
+  if (offset !== rawOffsetMs(zone, (bucket + 1) * QUARTER_HOUR_MS - 1)) return rawOffsetMs(zone, t);
   if (buckets.size >= OFFSET_CACHE_LIMIT) buckets.clear();
   buckets.set(bucket, offset);
   return offset;

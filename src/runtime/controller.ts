@@ -19,6 +19,7 @@ import {
   type ModelTimings,
   formatTimingDuration as minutes,
   resolveTimings,
+  sameRestoreSamples,
   sameTimings,
   timingFields,
 } from "../domain/timings.js";
@@ -522,11 +523,14 @@ export class ModelController {
   #refreshTimings(why: string, reschedule: boolean): void {
     const previous = this.#timings;
     const next = this.#resolveTimings();
-    if (sameTimings(previous, next)) return;
+    const same = sameTimings(previous, next);
+    if (same && sameRestoreSamples(previous, next)) return;
     this.#timings = next;
     this.#plan = undefined;
     this.#planRange = undefined;
     this.timingsVersion++;
+    // New restore samples move only where the projection starts each run's bill.
+    if (same) return;
     this.#logTimings(why, previous);
     this.#deps.observer.timings?.(this.#model.name, timingSeconds(next));
     this.#checkContradictions();

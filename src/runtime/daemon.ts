@@ -814,6 +814,7 @@ export class Daemon {
   }
 
   #logSpend(c: Controller, f: SpendFigures): void {
+    if (!c.log.isLevelEnabled("info")) return;
     const fields = {
       event: "spend",
       state: c.observation.state,

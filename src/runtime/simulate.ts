@@ -5,7 +5,7 @@ import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
-import { initialTimings, TIMING_RULES } from "../domain/timings.js";
+import { initialTimings } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { zoneOffsetMs } from "../domain/zone.js";
 import {
@@ -424,9 +424,10 @@ export function cronInstants(
 
 /**
  * A baseline keep-alive outside keepwarm. With a list of instants it is the article's
- * cron: one request each, whatever the answer. Without, it is always-on: a request every
- * 14 minutes (or the model's fixed cadence) around the clock, and every 5 s while the model
- * is restoring. Baselines call
+ * cron: one request each, whatever the answer. Without, it is always-on: a request a minute
+ * before the simulated idle rule could unload the copy (`alwaysOnCadence`) around the clock,
+ * and every 5 s while the model is restoring, so the copy stays up and the month is billed
+ * whole. Baselines call
  * the simulator in process: they are references, not the code under test, and the SDK
  * would open a connection per request for them.
  */
@@ -485,16 +486,28 @@ class Pinger implements Driver {
         const now = this.#clock.now();
         const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         const restoring = answer.kind === "error" && answer.error.type === "ModelNotReadyException";
-        this.#scheduleAt(m, restoring ? now + 5_000 : now + naiveCadence(m));
+        const cadence = alwaysOnCadence(this.#sim.settingsOf(m.modelArn));
+        this.#scheduleAt(m, restoring ? now + 5_000 : now + cadence);
       }),
     );
   }
 }
 
 /**
- * The always-on baseline pings like the cron it stands for: every 14 minutes, or at the
- * model's fixed cadence, whatever keepwarm would learn.
+ * The always-on baseline's keep-alive under the simulated rule: a minute less than the
+ * shortest idle time it allows (after a call at the end of its billing window under the
+ * window rule), within 1 to 14 minutes. It is a reference that knows the rule; keepwarm
+ * has to measure it.
  */
-function naiveCadence(m: ModelConfig): number {
-  return m.timing.cadence.mode === "fixed" ? m.timing.cadence.ms : TIMING_RULES.cadenceCeilingMs;
+export function alwaysOnCadence(
+  s: Pick<
+    SimSettings,
+    "evictionRule" | "evictionDelayMs" | "evictionIdleWindows" | "billingWindowMs"
+  >,
+): number {
+  const shortestIdleMs =
+    s.evictionRule === "afterLastCall"
+      ? s.evictionDelayMs
+      : s.evictionIdleWindows * s.billingWindowMs;
+  return Math.min(14 * MINUTE_MS, Math.max(MINUTE_MS, shortestIdleMs - MINUTE_MS));
 }

@@ -417,10 +417,11 @@ export class CloudWatchStore {
     const from = Math.max(roundStart(start, now), now - retentionMs(q.periodSec));
     const binStart = roundStart(start, now);
     const nBins = Math.max(0, Math.ceil((end - binStart) / periodMs));
-    const count = new Float64Array(nBins);
-    const sum = new Float64Array(nBins);
-    const min = new Float64Array(nBins).fill(Number.POSITIVE_INFINITY);
-    const max = new Float64Array(nBins).fill(Number.NEGATIVE_INFINITY);
+    // Plain arrays: a query asks for a few bins, and typed arrays cost more to allocate.
+    const count: number[] = new Array(nBins).fill(0);
+    const sum: number[] = new Array(nBins).fill(0);
+    const min: number[] = new Array(nBins).fill(Number.POSITIVE_INFINITY);
+    const max: number[] = new Array(nBins).fill(Number.NEGATIVE_INFINITY);
     read(from, end, now, (t, stats, unit) => {
       if (t < from || t >= end) return;
       if (q.unit !== undefined && unit !== q.unit) return;

@@ -269,6 +269,11 @@ export class Simulator {
     }
   }
 
+  /** The settings a model is simulated with: the simulator's, with its own on top. */
+  settingsOf(modelArn: string): SimSettings {
+    return this.#fleet(modelArn).settings;
+  }
+
   /** Whether a user's call at clock.now() would be answered, and by how many copies. */
   modelState(modelArn: string): ModelState {
     return this.#fleet(modelArn).stateAt(this.clock.now());

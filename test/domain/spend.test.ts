@@ -12,7 +12,7 @@ import {
   projectRestOfMonth,
   SpendError,
 } from "../../src/domain/spend.js";
-import { initialTimings } from "../../src/domain/timings.js";
+import { initialTimings, resolveTimings } from "../../src/domain/timings.js";
 import { at, config, holiday, MIN, model, rule, windowsPolicy } from "./builders.js";
 
 const cents = (x: number) => Math.round(x * 100) / 100;
@@ -174,6 +174,44 @@ describe("projectMonth", () => {
     expect([nov.warmMinutes, dec.warmMinutes]).toEqual([120, 122]);
     expect([nov.billedMinutes, dec.billedMinutes]).toEqual([120, 125]);
     expect(nov.billedMinutes + dec.billedMinutes).toBe(billedMinutes(242 * MIN));
+  });
+});
+
+describe("planMonthMinutes with measured restores", () => {
+  it("bills a run as the average over the recent restores, each starting the bill a restore after the first ping", () => {
+    const night = windowsPolicy("night", "UTC", [rule("daily", "22:00", "02:00")]);
+    const m = model("batch", "night");
+    const cfg = config([night], [m]);
+    const timings = resolveTimings(
+      m.timing,
+      {
+        evictions: [],
+        restores: [
+          { at: at("2026-12-09T22:00:00Z"), ms: 60_000 },
+          { at: at("2026-12-09T22:01:00Z"), ms: 240_000 },
+        ],
+      },
+      at("2026-12-10T12:00:00Z"),
+    );
+    // Lead from the longest restore, 4 min x 1.1 + 30 s = 4m54s, puts the first ping on the minute at 21:55;
+    // the assumed 5-minute eviction puts the closing ping at 01:57 and the run's end at 02:02.
+    const [run] = planModel(
+      cfg,
+      m,
+      { start: at("2026-12-10T12:00:00Z"), end: at("2026-12-11T12:00:00Z") },
+      timings,
+    ).warm;
+    expect(run?.billedFromSamples).toEqual([
+      at("2026-12-10T21:56:00Z"),
+      at("2026-12-10T21:59:00Z"),
+    ]);
+    const day = planMonthMinutes(cfg, m, "2026-12", timings, {
+      from: at("2026-12-10T12:00:00Z"),
+      to: at("2026-12-11T12:00:00Z"),
+    });
+    // From 21:56, 246 min: 50 windows; from 21:59, 243 min: 49 windows. Their average.
+    expect(day.billedMinutes).toBe((250 + 245) / 2);
+    expect(day.warmMinutes).toBeCloseTo((246 + 243) / 2, 6);
   });
 });
 

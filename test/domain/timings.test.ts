@@ -104,6 +104,7 @@ describe("resolveTimings", () => {
       leadTime: { ms: 5 * MIN, source: "configured" },
       evictionDelay: { ms: 15 * MIN, source: "configured" },
       restore: { ms: 7 * MIN, source: "learned" },
+      restoreSamplesMs: [7 * MIN],
     });
   });
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import {
+  alwaysOnCadence,
   coverageOf,
   cronInstants,
   type ModelSimulation,
@@ -108,6 +109,27 @@ describe("cronInstants", () => {
       local("2026-12-26T00:00", zone),
     );
     expect(christmas).toEqual([]);
+  });
+});
+
+describe("alwaysOnCadence", () => {
+  const rule = (over: Partial<Parameters<typeof alwaysOnCadence>[0]>) =>
+    alwaysOnCadence({
+      evictionRule: "afterLastCall",
+      evictionDelayMs: 15 * 60_000,
+      evictionIdleWindows: 2,
+      billingWindowMs: 5 * 60_000,
+      ...over,
+    });
+
+  it("pings a minute before the simulated rule could unload the copy, within 1-14 minutes", () => {
+    expect(rule({})).toBe(14 * 60_000);
+    expect(rule({ evictionDelayMs: 5 * 60_000 })).toBe(4 * 60_000);
+    expect(rule({ evictionDelayMs: 60 * 60_000 })).toBe(14 * 60_000);
+    expect(rule({ evictionDelayMs: 90_000 })).toBe(60_000);
+    // The window rule keeps a copy at least its idle windows after a call at a window's end.
+    expect(rule({ evictionRule: "billingWindows" })).toBe(9 * 60_000);
+    expect(rule({ evictionRule: "billingWindows", evictionIdleWindows: 0 })).toBe(60_000);
   });
 });
 
@@ -247,12 +269,15 @@ describe("simulateMonth over a day", () => {
     const mimo = result.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
     const llama = result.models.find((m) => m.model === "batch-llama") as ModelSimulation;
     expect(mimo.cmu).toBe(8);
-    // The scripted eviction at 12:00:30 leaves the always-on pinger cold until its next ping.
+    // The scripted eviction at 12:00:30 leaves the always-on pinger cold until its next ping
+    // and the restore after it.
     expect(mimo.alwaysOn.coldStartsInWindows).toBe(1);
     expect(mimo.cron.coldStartsInWindows).toBeGreaterThanOrEqual(1);
-    // Pings 14 minutes apart cannot hold a copy that goes 5 minutes after each.
+    // Pings 14 minutes apart cannot hold a copy that goes 5 minutes after each; always-on,
+    // a ping a minute, keeps it up and is billed the whole day.
     expect(llama.cron.coveragePct).toBeLessThan(60);
-    expect(llama.alwaysOn.coveragePct).toBeLessThan(60);
+    expect(llama.alwaysOn.coveragePct).toBe(100);
+    expect(llama.alwaysOn.billedMinutes).toBe(24 * 60);
     expect(progress).toEqual([
       "keepwarm 1/2",
       "keepwarm 2/2",
