@@ -14,7 +14,10 @@ import { type MonthSimulation, simulateMonth } from "../../src/runtime/simulate.
 
 // Whole months of the sample config under a few of bench/rules/ (the bench runs them all):
 // the shortest eviction AWS has stated, the longest (support's "typically one hour", longer
-// than any cadence), the article's window rule, the slowest restore, and the reference rule.
+// than any cadence), the article's window rule, the slowest restore, and the reference rule;
+// and two rules of our own: a 2-minute eviction (the cadence at its 1-minute floor, next to
+// the shortest eviction taken for Bedrock's idle rule) and the window rule with one idle
+// window (5-10 minutes by phase).
 // Each month is several seconds of CPU; the machine is shared.
 const MONTH_TIMEOUT_MS = 600_000;
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
@@ -60,20 +63,23 @@ function expectWithin(result: MonthSimulation, model: string, limits: Limits): v
 }
 
 describe("simulateMonth under Bedrock's idle rules, the sample config over December 2026", () => {
-  describe.each(["evict-5m", "evict-60m", "windows", "restore-6m"])("%s", (name) => {
-    const c = ruleCase(name);
-    let result: MonthSimulation;
-    beforeAll(async () => {
-      result = await simulateCase(c);
-    }, MONTH_TIMEOUT_MS);
+  describe.each(["evict-5m", "evict-60m", "windows", "restore-6m", "evict-2m", "windows-1"])(
+    "%s",
+    (name) => {
+      const c = ruleCase(name);
+      let result: MonthSimulation;
+      beforeAll(async () => {
+        result = await simulateCase(c);
+      }, MONTH_TIMEOUT_MS);
 
-    it.each(MODELS)(
-      "keeps %s warm, bills and projects it within the case's thresholds",
-      (model) => {
-        expectWithin(result, model, limitsOf(c));
-      },
-    );
-  });
+      it.each(MODELS)(
+        "keeps %s warm, bills and projects it within the case's thresholds",
+        (model) => {
+          expectWithin(result, model, limitsOf(c));
+        },
+      );
+    },
+  );
 
   describe("the reference rule (15 minutes after the last call, 90 s restore)", () => {
     const c = ruleCase("evict-15m");
