@@ -15,11 +15,6 @@ function zoneOf(name: string): IANAZone {
   return zone;
 }
 
-/** The zone's offset from UTC at instant `t`, in milliseconds (cached per quarter hour). */
-export function zoneOffsetMs(zone: string, t: number): number {
-  return cachedOffsetMs(zone, t);
-}
-
 function rawOffsetMs(zone: string, t: number): number {
   return zoneOf(zone).offset(t) * MINUTE_MS;
 }
@@ -80,7 +75,8 @@ const QUARTER_HOUR_MS = 15 * MINUTE_MS;
 const offsetCache = new Map<string, Map<number, number>>();
 const OFFSET_CACHE_LIMIT = 200_000;
 
-function cachedOffsetMs(zone: string, t: number): number {
+/** The zone's offset from UTC at instant `t`, in milliseconds. */
+export function zoneOffsetMs(zone: string, t: number): number {
   const bucket = Math.floor(t / QUARTER_HOUR_MS);
   let buckets = offsetCache.get(zone);
   if (buckets === undefined) {
@@ -106,7 +102,7 @@ function formatOffset(offsetMs: number): string {
 
 /** The offset `zone` has at instant `t`, as `+08:00` or `-04:00`. */
 export function offsetInZone(t: number, zone: string): string {
-  return formatOffset(cachedOffsetMs(zone, t));
+  return formatOffset(zoneOffsetMs(zone, t));
 }
 
 /**
@@ -115,7 +111,7 @@ export function offsetInZone(t: number, zone: string): string {
  * UTC), at a fraction of its cost for the million instants of a month's plan.
  */
 export function isoInZone(t: number, zone: string): string {
-  const offset = cachedOffsetMs(zone, t);
+  const offset = zoneOffsetMs(zone, t);
   const local = new Date(t + offset).toISOString();
   const time = t % 1000 === 0 ? local.slice(0, 19) : local.slice(0, 23);
   return `${time}${zone === "UTC" || zone === "GMT" ? "Z" : formatOffset(offset)}`;

@@ -5,7 +5,7 @@ import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { monthRange } from "../domain/spend.js";
-import { initialTimings } from "../domain/timings.js";
+import { initialTimings, TIMING_RULES } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { zoneOffsetMs } from "../domain/zone.js";
 import {
@@ -496,7 +496,7 @@ class Pinger implements Driver {
 /**
  * The always-on baseline's keep-alive under the simulated rule: a minute less than the
  * shortest idle time it allows (after a call at the end of its billing window under the
- * window rule), within 1 to 14 minutes. It is a reference that knows the rule; keepwarm
+ * window rule), within the bounds of an auto cadence (1 to 14 minutes). It is a reference that knows the rule; keepwarm
  * has to measure it.
  */
 export function alwaysOnCadence(
@@ -509,5 +509,6 @@ export function alwaysOnCadence(
     s.evictionRule === "afterLastCall"
       ? s.evictionDelayMs
       : s.evictionIdleWindows * s.billingWindowMs;
-  return Math.min(14 * MINUTE_MS, Math.max(MINUTE_MS, shortestIdleMs - MINUTE_MS));
+  const { cadenceCeilingMs, cadenceFloorMs } = TIMING_RULES;
+  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, shortestIdleMs - MINUTE_MS));
 }
