@@ -1,6 +1,7 @@
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import type {
   AwsCredentialIdentity,
   HttpHandlerOptions,
@@ -33,7 +34,16 @@ export interface ClientOverrides {
   readonly requestHandler?: RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
   /** The SDK's `cacheMiddleware`: resolve each command's middleware stack once, not per call. */
   readonly cacheMiddleware?: boolean;
+  /**
+   * Wait between the SDK's own retries of a Bedrock control-plane or CloudWatch call, in
+   * place of its real backoff. On a virtual clock a call takes no virtual time, retries
+   * included, so waiting real time there only slows the run: simulate and the tests set 0.
+   */
+  readonly retryBackoffMs?: number;
 }
+
+/** The SDK's default number of attempts of a control-plane or CloudWatch call. */
+const SDK_MAX_ATTEMPTS = 3;
 
 /**
  * A GetMetricData or GetImportedModel call that has not answered by then is abandoned (and
@@ -53,6 +63,10 @@ export function createRegionClients(
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
     ...(overrides.cacheMiddleware ? { cacheMiddleware: true } : {}),
   };
+  const retries =
+    overrides.retryBackoffMs === undefined
+      ? {}
+      : { retryStrategy: new ConfiguredRetryStrategy(SDK_MAX_ATTEMPTS, overrides.retryBackoffMs) };
   const timeouts = overrides.requestHandler ?? {
     requestTimeout: overrides.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
@@ -68,8 +82,8 @@ export function createRegionClients(
       maxAttempts: 1,
       ...(overrides.requestHandler ? { requestHandler: overrides.requestHandler } : {}),
     }),
-    bedrock: new BedrockClient({ ...common, requestHandler: timeouts }),
-    cloudwatch: new CloudWatchClient({ ...common, requestHandler: timeouts }),
+    bedrock: new BedrockClient({ ...common, ...retries, requestHandler: timeouts }),
+    cloudwatch: new CloudWatchClient({ ...common, ...retries, requestHandler: timeouts }),
   };
   // A refused connection or a time-out names no host by itself: the log line needs it.
   addEndpointOnError(clients.runtime);

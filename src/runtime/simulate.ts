@@ -110,8 +110,11 @@ export interface SimulateOptions {
    * every figure, are the same at 5 (checked in docs/operations.md); 1 is the daemon as it runs.
    */
   readonly pollMinutes?: number;
-  /** The daemon's log; silent when omitted. */
-  readonly logger?: Logger;
+  /**
+   * Makes the daemon's log from the virtual clock's `now`, so each line carries the
+   * simulated instant it was logged at (`createLogger({ now, ... })`); silent when omitted.
+   */
+  readonly logger?: (now: () => number) => Logger;
   /**
    * What carries the daemon's SDK requests to the simulator: handed to its dispatch in
    * process (the default), or over a loopback socket (h2c and HTTP/1.1) as `keepwarm sim`
@@ -265,7 +268,6 @@ async function runScenario(
       if (clock.now() >= range.start && !projections.has(model)) projections.set(model, usd);
     },
   };
-  const logger = input.logger ?? createLogger({ level: "silent" });
   let driver: Driver;
   if (scenario === "keepwarm") {
     const server = input.transport === "socket" ? await sim.listen() : undefined;
@@ -275,8 +277,11 @@ async function runScenario(
       credentials: SIM_CREDENTIALS,
       // A month is ~90,000 calls of the same few commands: the stacks are resolved once.
       cacheMiddleware: true,
+      // A retried call still answers at the virtual instant it was made: no real backoff.
+      retryBackoffMs: 0,
       ...(server ? {} : { requestHandler: new InProcessSimHandler(sim) }),
     });
+    const logger = input.logger?.(() => clock.now()) ?? createLogger({ level: "silent" });
     const daemon = new Daemon(config, {
       clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
       logger,

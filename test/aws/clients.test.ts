@@ -15,6 +15,15 @@ describe("createRegionClients", () => {
     await server?.close();
   });
 
+  async function throttledSimulator(): Promise<SimServer> {
+    const sim = new Simulator({
+      clock: new ManualClock(T0),
+      models: [{ modelArn: ARN, customModelUnits: 4 }],
+    });
+    sim.faults.add({ kind: "cloudwatchThrottling", operations: ["GetMetricData"] });
+    return sim.listen({ port: 0 });
+  }
+
   async function stalledSimulator(): Promise<SimServer> {
     const sim = new Simulator({
       clock: new ManualClock(T0),
@@ -42,6 +51,26 @@ describe("createRegionClients", () => {
       await expect(
         clients.bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN })),
       ).rejects.toMatchObject({ name: "TimeoutError" });
+    });
+
+    it("retry a throttled call as often as the SDK does, without its backoff when told 0", async () => {
+      server = await throttledSimulator();
+      clients = createRegionClients("us-east-1", {
+        endpoint: server.url,
+        credentials: CREDENTIALS,
+        retryBackoffMs: 0,
+      });
+      const failed = await clients.cloudwatch
+        .send(modelCopyQuery(T0 - 600_000, T0, 60, "Maximum"))
+        .then(
+          () => undefined,
+          (e: { name?: string; $metadata?: { attempts?: number; totalRetryDelay?: number } }) => e,
+        );
+      // By default the SDK waits a jittered backoff (half a second base for throttling).
+      expect(failed).toMatchObject({
+        name: "Throttling",
+        $metadata: { attempts: 3, totalRetryDelay: 0 },
+      });
     });
   });
 });

@@ -171,6 +171,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clients = new RegionClientPool({
     endpoint: server.url,
     credentials: { accessKeyId: "AKIDSIMULATED", secretAccessKey: "simulated" },
+    retryBackoffMs: 0,
   });
   const invokeTimes = new Map<string, number[]>();
   const { logger, lines } = collectingLogger(() => clock.now());

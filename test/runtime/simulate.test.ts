@@ -1,8 +1,10 @@
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { DateTime } from "luxon";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile, parseConfigText } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
+import { createLogger } from "../../src/runtime/logger.js";
 import {
   alwaysOnCadence,
   coverageOf,
@@ -228,6 +230,45 @@ describe("simulateMonth over a day", () => {
   const MIMO = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
   const LLAMA = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6";
   const figures = (r: MonthSimulation) => r.models;
+
+  it("logs the daemon on the simulated clock, through an hour of CloudWatch throttling", async () => {
+    const config = await sampleConfig();
+    const lines: { time: string; event?: string; msg?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const from = Date.parse("2026-12-01T10:00:00Z");
+    const result = await simulateMonth({
+      config,
+      month: "2026-12",
+      days: 1,
+      pollMinutes: 1,
+      faults: [
+        {
+          kind: "cloudwatchThrottling",
+          operations: ["GetMetricData"],
+          from,
+          until: from + 3_600_000,
+        },
+      ],
+      logger: (now) => createLogger({ level: "info", destination: sink, now }),
+    });
+    const times = lines.map((l) => Date.parse(l.time));
+    // One day of preroll, then the day: every line is stamped inside them, in order.
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.parse("2026-11-30T00:00:00Z"));
+    expect(Math.max(...times)).toBeLessThanOrEqual(result.range.end);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Each throttled minute is retried by the SDK and then reported, at the minute it failed.
+    const failed = lines.filter((l) => l.event === "metrics-failed").map((l) => Date.parse(l.time));
+    expect(failed.length).toBeGreaterThanOrEqual(30);
+    expect(failed.every((t) => t >= from && t <= from + 3_600_000 + 60_000)).toBe(true);
+    // No minute is lost: mimo-vl (always-on that day) is billed the whole day.
+    const mimo = result.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    expect(mimo.keepwarm.coveragePct).toBe(100);
+  }, 120_000);
 
   it("gives the same figures in process as over the socket, reading ModelCopy every minute", async () => {
     const config = await sampleConfig();
