@@ -1,6 +1,9 @@
+import { openSync } from "node:fs";
 import type { Command } from "commander";
+import pino from "pino";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { formatUsd, monthOf, monthRange } from "../domain/spend.js";
+import { createLogger } from "../runtime/logger.js";
 import {
   DEFAULT_SIMULATE_POLL_MINUTES,
   type ModelSimulation,
@@ -30,6 +33,8 @@ export interface SimulateCommandOptions {
   readonly days?: string;
   /** `--sim-config`: the simulator's settings, per-model settings and faults (`keepwarm sim --config`). */
   readonly simConfig?: string;
+  /** `--daemon-log`: the keepwarm run's daemon log (JSON lines on simulated time) goes here. */
+  readonly daemonLog?: string;
   /** The instant the default month is taken from. */
   readonly now: number;
   /** A line per simulated day on stderr, rewritten in place: only when stderr is a terminal. */
@@ -54,6 +59,10 @@ export function registerSimulate(program: Command): void {
       "--sim-config <file>",
       "simulator settings, per-model settings and faults: the file `keepwarm sim --config` takes",
     )
+    .option(
+      "--daemon-log <file>",
+      "write the keepwarm run's daemon log to FILE: JSON lines at info, stamped with the simulated time",
+    )
     .action(
       async (opts: {
         config?: string;
@@ -62,6 +71,7 @@ export function registerSimulate(program: Command): void {
         pollMinutes?: string;
         days?: string;
         simConfig?: string;
+        daemonLog?: string;
       }) => {
         const tty = process.stderr.isTTY === true;
         process.exitCode = await simulateCommand(
@@ -123,6 +133,19 @@ export async function simulateCommand(
     return ExitCode.badInput;
   }
   if (simLoaded?.ok) sim = simLoaded.config;
+  let log: ReturnType<typeof pino.destination> | undefined;
+  if (opts.daemonLog !== undefined) {
+    try {
+      log = pino.destination({ dest: openSync(opts.daemonLog, "w"), minLength: 8 * 1024 });
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+      out.stderr(
+        `keepwarm simulate: --daemon-log "${opts.daemonLog}" cannot be written (${reason})`,
+      );
+      return ExitCode.badInput;
+    }
+  }
+  const destination = log;
   const progress = opts.progress;
   let result: MonthSimulation;
   try {
@@ -133,11 +156,17 @@ export async function simulateCommand(
       ...(days !== undefined ? { days } : {}),
       ...(sim ? { sim: sim.settings, simModels: sim.models, faults: sim.faults } : {}),
       ...(progress ? { onProgress: (p: SimulateProgress) => progress(progressLine(p)) } : {}),
+      ...(destination
+        ? { logger: (now: () => number) => createLogger({ level: "info", destination, now }) }
+        : {}),
     });
   } catch (error) {
     if (progress) progress("");
     out.stderr(`keepwarm simulate: ${error instanceof Error ? error.message : String(error)}`);
     return ExitCode.failure;
+  } finally {
+    destination?.flushSync();
+    destination?.end();
   }
   if (progress) progress("");
   const settings = sim?.settings ?? DEFAULT_SIM_SETTINGS;

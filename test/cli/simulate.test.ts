@@ -115,22 +115,34 @@ describe("simulateCommand --sim-config", () => {
     expect(stderr).toEqual([`${missing}:1:1: (file): cannot be read (ENOENT)`]);
   });
 
+  it("says a daemon log that cannot be written, with exit 2, before simulating", async () => {
+    const { out, stdout, stderr } = collect();
+    const log = join(dir, "no-such-dir", "daemon.jsonl");
+    const opts = { config: SAMPLE, month: "2026-12", daemonLog: log, now: NOW };
+    expect(await simulateCommand(opts, out)).toBe(2);
+    expect(stderr).toEqual([`keepwarm simulate: --daemon-log "${log}" cannot be written (ENOENT)`]);
+    expect(stdout).toEqual([]);
+  });
+
   it("runs against the sim config's rule, prints it, and draws a progress line per simulated day", async () => {
     const sim = file("five.yaml", "settings: {eviction: afterLastCall, evictionDelay: 5m}\n");
     const { out, stdout, stderr } = collect();
     const progress: string[] = [];
+    const daemonLog = join(dir, "daemon.jsonl");
     const opts = {
       config: SAMPLE,
       month: "2026-12",
       days: "1",
       pollMinutes: "1",
       simConfig: sim,
+      daemonLog,
       json: true,
       now: NOW,
       progress: (line: string) => progress.push(line),
     };
-    expect(await simulateCommand(opts, out)).toBe(0);
+    const code = await simulateCommand(opts, out);
     expect(stderr).toEqual([]);
+    expect(code).toBe(0);
     const json = JSON.parse(stdout.join("\n"));
     expect(json.simulator).toMatchObject({
       evictionRule: "afterLastCall",
@@ -152,6 +164,24 @@ describe("simulateCommand --sim-config", () => {
       // Cleared before the report.
       "",
     ]);
+    // The daemon's log, on simulated time: what it learned of the 5-minute rule, and when.
+    const lines = readFileSync(daemonLog, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const times = lines.map((l) => Date.parse(String(l.time)));
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(Date.parse("2026-11-30T00:00:00Z"));
+    expect(Math.max(...times)).toBeLessThanOrEqual(Date.parse(json.to));
+    const learned = lines.filter((l) => l.event === "timings" && l.model === "batch-llama").at(-1);
+    expect(learned?.timings).toMatchObject({
+      evictionDelay: { source: "learned" },
+      cadence: { source: "learned" },
+    });
+    const seconds = (learned?.timings as { evictionDelay?: { seconds: number } } | undefined)
+      ?.evictionDelay?.seconds;
+    expect(seconds).toBeGreaterThanOrEqual(240);
+    expect(seconds).toBeLessThanOrEqual(300);
+    expect(lines.some((l) => l.event === "spend")).toBe(true);
   }, 120_000);
 });
 
