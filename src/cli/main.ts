@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { printProcessWarnings } from "../runtime/logger.js";
 import { registerDiscover } from "./discover.js";
 import { ExitCode } from "./exitCodes.js";
 import { registerPlan } from "./plan.js";
@@ -38,5 +39,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
   process.exit(process.argv[2] === "run" ? ExitCode.failure : ExitCode.ok);
 });
+
+// Node prints a process warning (the AWS SDK's notice of the Node.js versions it will support)
+// as several lines of text; a command prints it as one, and `run` logs it as a JSON line.
+printProcessWarnings((line) => process.stderr.write(`${line}\n`));
 
 await buildProgram().parseAsync(process.argv);

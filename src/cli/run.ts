@@ -16,7 +16,7 @@ import { realClock } from "../runtime/clock.js";
 import type { ControllerTiming } from "../runtime/controller.js";
 import { Daemon } from "../runtime/daemon.js";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http.js";
-import { createLogger, describeError, type Logger } from "../runtime/logger.js";
+import { createLogger, describeError, type Logger, logProcessWarnings } from "../runtime/logger.js";
 import { PromMetrics } from "../runtime/promMetrics.js";
 import { type ConfigWatcher, watchConfig } from "../runtime/reload.js";
 import { installShutdown } from "../runtime/shutdown.js";
@@ -149,6 +149,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     base: simulated ? { simulated: true } : {},
     now: () => clock.now(),
   });
+  logProcessWarnings(logger);
   for (const w of loaded.warnings) {
     logger.warn(
       { event: "config-warning", file: configPath, problem: formatProblem(w) },

@@ -70,6 +70,48 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
+/** Text of several lines as one: each line break and the blanks around it become a space. */
+export function oneLine(text: string): string {
+  return text.trim().replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Node's process warnings (the AWS SDK's notice of the Node.js versions it will support, a
+ * deprecation) as `node-warning` lines of `logger`, in place of Node's own several lines of
+ * text on stderr, which a collector of JSON lines cannot parse. Returns the undo.
+ */
+export function logProcessWarnings(logger: Logger, proc: NodeJS.Process = process): () => void {
+  const previous = proc.listeners("warning");
+  const onWarning = (warning: Error) => {
+    const message = oneLine(warning.message);
+    logger.warn({ event: "node-warning", name: warning.name, message }, message);
+  };
+  proc.removeAllListeners("warning");
+  proc.on("warning", onWarning);
+  return () => {
+    proc.off("warning", onWarning);
+    for (const listener of previous) proc.on("warning", listener as (w: Error) => void);
+  };
+}
+
+/**
+ * For the commands other than `run`: each process warning as one line on stderr (`write`),
+ * `keepwarm: warning: ...`, in place of Node's several lines. Returns the undo.
+ */
+export function printProcessWarnings(
+  write: (line: string) => void,
+  proc: NodeJS.Process = process,
+): () => void {
+  const previous = proc.listeners("warning");
+  const onWarning = (warning: Error) => write(`keepwarm: warning: ${oneLine(warning.message)}`);
+  proc.removeAllListeners("warning");
+  proc.on("warning", onWarning);
+  return () => {
+    proc.off("warning", onWarning);
+    for (const listener of previous) proc.on("warning", listener as (w: Error) => void);
+  };
+}
+
 /**
  * The parts of an error a log line may carry: name, message and, for AWS errors, the
  * request id and status. Never the raw error, whose `$response` may hold request headers.

@@ -1,6 +1,12 @@
+import { EventEmitter } from "node:events";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, describeError } from "../../src/runtime/logger.js";
+import {
+  createLogger,
+  describeError,
+  logProcessWarnings,
+  printProcessWarnings,
+} from "../../src/runtime/logger.js";
 
 function capture(base?: Record<string, unknown>) {
   const lines: Record<string, unknown>[] = [];
@@ -57,6 +63,54 @@ describe("createLogger", () => {
     logger.info({ event: "x", ...fields });
     expect(lines[0]).toMatchObject(expected);
     expect(JSON.stringify(lines[0])).not.toMatch(/AKIA|AWS4-HMAC|"t"|"u"|"s"/);
+  });
+});
+
+describe("process warnings", () => {
+  // The AWS SDK's notice on Node.js 20, as it emits it: several lines.
+  const NOTICE = new Error(
+    "NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)\nversions published after the first week of January 2027\nwill require node >=22.\n\nMore information can be found at: https://a.co/c895JFp",
+  );
+  NOTICE.name = "Warning";
+  const ONE_LINE =
+    "NodeVersionSupportWarning: The AWS SDK for JavaScript (v3) versions published after the first week of January 2027 will require node >=22. More information can be found at: https://a.co/c895JFp";
+
+  /** A stand-in for `process` with Node's own printer of warnings listening. */
+  function fakeProcess() {
+    const proc = new EventEmitter() as unknown as NodeJS.Process;
+    const printed: Error[] = [];
+    proc.on("warning", (w: Error) => printed.push(w));
+    return { proc, printed };
+  }
+
+  it("logs each as one node-warning line instead of Node's text, and can be undone", () => {
+    const { logger, lines } = capture();
+    const { proc, printed } = fakeProcess();
+    const undo = logProcessWarnings(logger, proc);
+    proc.emit("warning", NOTICE);
+    expect(printed).toEqual([]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        event: "node-warning",
+        name: "Warning",
+        message: ONE_LINE,
+        msg: ONE_LINE,
+      }),
+    ]);
+    undo();
+    proc.emit("warning", NOTICE);
+    expect(printed).toEqual([NOTICE]);
+    expect(lines).toHaveLength(1);
+  });
+
+  it("prints each as one line for the commands that do not log", () => {
+    const written: string[] = [];
+    const { proc, printed } = fakeProcess();
+    printProcessWarnings((line) => written.push(line), proc);
+    proc.emit("warning", NOTICE);
+    expect(written).toEqual([`keepwarm: warning: ${ONE_LINE}`]);
+    expect(printed).toEqual([]);
   });
 });
 
