@@ -1033,9 +1033,19 @@ export class ModelController {
         while ((this.coldStartsAt[0] as number) < now - 2 * 24 * HOUR_MS) this.coldStartsAt.shift();
         observer.coldStart(model.name);
         this.#boundEvictionFromColdPing(sentAt);
-        this.log.warn(
-          { event: "cold-start", reason: attempt.reason, error: describeError(error.cause) },
-          "cold start: the model is restoring",
+        // Before a window opens a cold model is what the warm-up ping is for; inside one,
+        // a user's call would have met it.
+        const inWindow = this.inWindow(sentAt);
+        this.log[inWindow ? "warn" : "info"](
+          {
+            event: "cold-start",
+            reason: attempt.reason,
+            inWindow,
+            error: describeError(error.cause),
+          },
+          inWindow
+            ? "cold start inside a window: the model is restoring"
+            : "cold start outside a window: the model is restoring",
         );
       }
       // The budget is the restore's, not the attempt's: a long backoff before the model
