@@ -129,6 +129,18 @@ export const RULE_CASES: readonly RuleCase[] = [
     windowRule: true,
     acceptance: false,
   },
+  {
+    name: "evict-varies-5-15m",
+    rule: "evicted 10 min +-5 min after the last call, drawn afresh each time, restore 90 s +-10 s",
+    windowRule: false,
+    acceptance: false,
+  },
+  {
+    name: "evict-varies-10-110m",
+    rule: "evicted 60 min +-50 min after the last call, drawn afresh each time, restore 90 s +-10 s",
+    windowRule: false,
+    acceptance: false,
+  },
 ];
 
 /** The reference rule of bedrock-facts.md: what keepwarm measured before it learned timings. */

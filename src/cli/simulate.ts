@@ -199,7 +199,7 @@ export function progressLine(p: SimulateProgress): string {
 export function describeSimSettings(s: SimSettings): string {
   const eviction =
     s.evictionRule === "afterLastCall"
-      ? `idle eviction ${s.evictionDelayMs / 60_000} min after the last call`
+      ? `idle eviction ${s.evictionDelayMs / 60_000} min${s.evictionJitterMs > 0 ? ` +-${s.evictionJitterMs / 60_000} min` : ""} after the last call`
       : `idle eviction at the end of the last call's billing window + ${s.evictionIdleWindows} idle windows`;
   return `restore ${s.restoreMs / 1000} s +-${s.restoreJitterMs / 1000} s, ${eviction}, billing windows ${s.billingWindowMs / 60_000} min`;
 }

@@ -18,6 +18,12 @@ export interface WarmRun extends Interval {
    * the run's start is known; the projection averages the run's bill over them.
    */
   readonly billedFromSamples?: readonly number[];
+  /**
+   * Where the run's warm tail ends under each eviction recently measured
+   * (`evictionSamplesMs`), when its end is known; the projection averages the run's bill
+   * over them. `end` itself is the shortest, which the pings are planned from.
+   */
+  readonly endSamples?: readonly number[];
 }
 
 /** A span of time during which a model follows `policy`. */
@@ -195,7 +201,10 @@ export function planModel(
     appendRunPings(run, timings, range.start, range.end, pings);
     const startKnown = run.start > known.start;
     const start = startKnown ? first : range.start;
-    const end = run.end < known.end ? closingPing(run, timings) + eviction : range.end;
+    const endKnown = run.end < known.end;
+    const closing = closingPing(run, timings);
+    const end = endKnown ? closing + eviction : range.end;
+    const endSamples = endKnown ? (timings.evictionSamplesMs ?? []).map((ms) => closing + ms) : [];
     const samples = startKnown ? (timings.restoreSamplesMs ?? []) : [];
     const billedFromSamples = samples.map((ms) => Math.min(end, first + ms));
     const meanRestoreMs =
@@ -209,6 +218,7 @@ export function planModel(
         end,
         billedFrom,
         ...(billedFromSamples.length > 0 ? { billedFromSamples } : {}),
+        ...(endSamples.length > 0 ? { endSamples } : {}),
       });
     }
   }
@@ -242,7 +252,13 @@ function mergeWarm(runs: readonly WarmRun[]): WarmRun[] {
   for (const run of runs) {
     const last = merged[merged.length - 1];
     if (last !== undefined && run.start <= last.end) {
-      merged[merged.length - 1] = { ...last, end: Math.max(last.end, run.end) };
+      const later = run.end > last.end ? run : last;
+      const { endSamples: _, ...rest } = last;
+      merged[merged.length - 1] = {
+        ...rest,
+        end: later.end,
+        ...(later.endSamples ? { endSamples: later.endSamples } : {}),
+      };
     } else {
       merged.push(run);
     }

@@ -112,18 +112,27 @@ export function planMonthMinutes(
   if (span === undefined) return { month, warmMinutes: 0, billedMinutes: 0, spanMinutes: 0 };
   let warmMs = 0;
   let windows = 0;
-  for (const planned of planModel(config, model, span, timings).warm) {
-    // A run billed from each recently measured restore counts as their average.
+  const warm = planModel(config, model, span, timings).warm;
+  for (const [i, planned] of warm.entries()) {
+    // A run billed from each recently measured restore to each recently measured eviction
+    // counts as the average of those bills. A tail that would reach the next run's first
+    // ping ends there: the copy stayed up, and the next run bills on from it.
+    const next = warm[i + 1]?.start ?? Number.POSITIVE_INFINITY;
     const starts = planned.billedFromSamples ?? [planned.billedFrom];
+    const ends = (planned.endSamples ?? [planned.end]).map((e) =>
+      Math.min(e, Math.max(next, planned.end)),
+    );
+    const weight = 1 / (starts.length * ends.length);
     for (const billedFrom of starts) {
-      const run = { start: billedFrom, end: planned.end };
-      const inside = intersectInterval(run, span);
-      if (inside !== undefined) warmMs += (inside.end - inside.start) / starts.length;
-      const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));
-      const windowsInRun = Math.ceil((run.end - run.start) / BILLING_WINDOW_MS);
-      const windowsBeforeSpanEnd = Math.ceil((span.end - run.start) / BILLING_WINDOW_MS);
-      windows +=
-        Math.max(0, Math.min(windowsInRun, windowsBeforeSpanEnd) - firstWindow) / starts.length;
+      for (const end of ends) {
+        const run = { start: billedFrom, end: Math.max(billedFrom, end) };
+        const inside = intersectInterval(run, span);
+        if (inside !== undefined) warmMs += (inside.end - inside.start) * weight;
+        const firstWindow = Math.max(0, Math.ceil((span.start - run.start) / BILLING_WINDOW_MS));
+        const windowsInRun = Math.ceil((run.end - run.start) / BILLING_WINDOW_MS);
+        const windowsBeforeSpanEnd = Math.ceil((span.end - run.start) / BILLING_WINDOW_MS);
+        windows += Math.max(0, Math.min(windowsInRun, windowsBeforeSpanEnd) - firstWindow) * weight;
+      }
     }
   }
   return {

@@ -33,6 +33,13 @@ export interface ModelTimings {
    * a 5-minute window. Absent while none is measured (`restore.ms` is billed from).
    */
   readonly restoreSamplesMs?: readonly number[];
+  /**
+   * The idle evictions recently measured (ModelCopy fell to 0), oldest first. The
+   * projection bills each run's warm tail as the average over them: a rule whose delay
+   * varies keeps a copy longer than the shortest on most days. Absent while none is
+   * measured (`evictionDelay.ms` is billed from).
+   */
+  readonly evictionSamplesMs?: readonly number[];
 }
 
 /** The four timings a model is planned with, each with its source. */
@@ -155,19 +162,53 @@ export function conservativeFigures(
   readonly evictionMs: number | undefined;
   readonly restoreMs: number | undefined;
   readonly restoreSamplesMs: readonly number[];
+  readonly evictionSamplesMs: readonly number[];
+  /**
+   * The eviction an auto cadence holds the model under: the shortest, less the gap below it
+   * that the spread of the recent ones suggests (`spreadBelow`; at-most bounds included:
+   * each is a cold start the cadence let happen). Pings while a copy is up
+   * cost nothing, so the cadence allows for a shorter eviction than seen; the closing ping,
+   * which decides the bill, is planned from the shortest.
+   */
+  readonly holdEvictionMs: number | undefined;
 } {
   const recent = recentObservations(o, now);
   const idle = recent.evictions.filter(isIdleEviction);
   const evictionMs = idle.length > 0 ? Math.min(...idle.map((s) => s.ms)) : undefined;
   const restores = recent.restores.map((s) => s.ms);
   const restoreMs = restores.length > 0 ? Math.max(...restores) : undefined;
-  return { evictionMs, restoreMs, restoreSamplesMs: restores };
+  // Bounds from a cold ping say only "at most": they decide the cadence, not the bill.
+  const evictionSamplesMs = idle.filter((s) => s.bound === "measured").map((s) => s.ms);
+  return {
+    evictionMs,
+    holdEvictionMs:
+      evictionMs === undefined ? undefined : evictionMs - spreadBelow(idle.map((s) => s.ms)),
+    restoreMs,
+    restoreSamplesMs: restores,
+    evictionSamplesMs,
+  };
 }
+
+/**
+ * How far below the shortest of `samples` the next one may fall: their range over their
+ * count less one (the expected gap between the shortest of n draws and the least possible
+ * value, when the draws are spread evenly), rounded up to half a minute so that each new
+ * sample does not move the cadence by seconds. 0 for fewer than two samples or none apart:
+ * a rule that evicts at the same delay every time is planned from that delay.
+ */
+export function spreadBelow(samples: readonly number[]): number {
+  if (samples.length < 2) return 0;
+  const gap = (Math.max(...samples) - Math.min(...samples)) / (samples.length - 1);
+  return Math.ceil(gap / SPREAD_STEP_MS) * SPREAD_STEP_MS;
+}
+
+const SPREAD_STEP_MS = 30 * SECOND_MS;
 
 /**
  * The timings a model is planned with at `now`: a fixed setting is obeyed; `auto` takes the
  * shortest eviction and the longest restore recently measured, or the starting assumptions.
- * - cadence: a ping before the shortest eviction can run out, within [floor, ceiling];
+ * - cadence: a ping before the shortest eviction can run out, with room below it when the
+ *   measured evictions vary (`holdEvictionMs`), within [floor, ceiling];
  * - lead time: the longest restore plus a margin, so the model answers just before opening;
  * - eviction delay: decides the closing ping (plan.ts) and the warm tail the projection bills.
  */
@@ -187,7 +228,15 @@ export function resolveTimings(
   const cadence: Timing =
     settings.cadence.mode === "fixed"
       ? { ms: settings.cadence.ms, source: "configured" }
-      : { ms: cadenceFor(evictionDelay.ms), source: evictionDelay.source };
+      : {
+          // A learned eviction whose measurements vary is held with room below the shortest.
+          ms: cadenceFor(
+            evictionDelay.source === "learned"
+              ? (figures.holdEvictionMs ?? evictionDelay.ms)
+              : evictionDelay.ms,
+          ),
+          source: evictionDelay.source,
+        };
   const leadTime: Timing =
     settings.leadTime.mode === "fixed"
       ? { ms: settings.leadTime.ms, source: "configured" }
@@ -198,6 +247,9 @@ export function resolveTimings(
     evictionDelay,
     restore,
     ...(figures.restoreSamplesMs.length > 0 ? { restoreSamplesMs: figures.restoreSamplesMs } : {}),
+    ...(figures.evictionSamplesMs.length > 0
+      ? { evictionSamplesMs: figures.evictionSamplesMs }
+      : {}),
   };
 }
 
@@ -267,11 +319,16 @@ export function sameTimings(a: ModelTimings, b: ModelTimings): boolean {
   );
 }
 
-/** Whether two timings bill runs from the same restores (see `restoreSamplesMs`). */
-export function sameRestoreSamples(a: ModelTimings, b: ModelTimings): boolean {
-  const x = a.restoreSamplesMs ?? [];
-  const y = b.restoreSamplesMs ?? [];
-  return x.length === y.length && x.every((ms, i) => ms === y[i]);
+/**
+ * Whether two timings bill runs from the same restores and evictions (see
+ * `restoreSamplesMs`, `evictionSamplesMs`).
+ */
+export function sameBillingSamples(a: ModelTimings, b: ModelTimings): boolean {
+  const same = (x: readonly number[] = [], y: readonly number[] = []) =>
+    x.length === y.length && x.every((ms, i) => ms === y[i]);
+  return (
+    same(a.restoreSamplesMs, b.restoreSamplesMs) && same(a.evictionSamplesMs, b.evictionSamplesMs)
+  );
 }
 
 function roundDownToSecond(ms: number): number {

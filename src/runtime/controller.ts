@@ -19,7 +19,7 @@ import {
   type ModelTimings,
   formatTimingDuration as minutes,
   resolveTimings,
-  sameRestoreSamples,
+  sameBillingSamples,
   sameTimings,
   timingFields,
 } from "../domain/timings.js";
@@ -524,12 +524,13 @@ export class ModelController {
     const previous = this.#timings;
     const next = this.#resolveTimings();
     const same = sameTimings(previous, next);
-    if (same && sameRestoreSamples(previous, next)) return;
+    if (same && sameBillingSamples(previous, next)) return;
     this.#timings = next;
     this.#plan = undefined;
     this.#planRange = undefined;
     this.timingsVersion++;
-    // New restore samples move only where the projection starts each run's bill.
+    // New restore or eviction samples move only where the projection starts or ends each
+    // run's bill.
     if (same) return;
     this.#logTimings(why, previous);
     this.#deps.observer.timings?.(this.#model.name, timingSeconds(next));

@@ -14,6 +14,7 @@ import {
   type SimModelSpec,
   type SimSettings,
   Simulator,
+  shortestIdleMs,
 } from "../sim/index.js";
 import { type RuntimeClock, repeatAt, VirtualClock } from "./clock.js";
 import { Daemon } from "./daemon.js";
@@ -507,13 +508,13 @@ class Pinger implements Driver {
 export function alwaysOnCadence(
   s: Pick<
     SimSettings,
-    "evictionRule" | "evictionDelayMs" | "evictionIdleWindows" | "billingWindowMs"
+    | "evictionRule"
+    | "evictionDelayMs"
+    | "evictionJitterMs"
+    | "evictionIdleWindows"
+    | "billingWindowMs"
   >,
 ): number {
-  const shortestIdleMs =
-    s.evictionRule === "afterLastCall"
-      ? s.evictionDelayMs
-      : s.evictionIdleWindows * s.billingWindowMs;
   const { cadenceCeilingMs, cadenceFloorMs } = TIMING_RULES;
-  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, shortestIdleMs - MINUTE_MS));
+  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, shortestIdleMs(s) - MINUTE_MS));
 }

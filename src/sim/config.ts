@@ -67,6 +67,10 @@ const modelSettingsShape = {
     "afterLastCall: idle time after the last successful call before a copy is unloaded.",
     d.evictionDelayMs,
   ),
+  evictionJitter: duration(
+    "afterLastCall: each idle spell lasts evictionDelay plus or minus up to this, drawn afresh for each last call.",
+    d.evictionJitterMs,
+  ),
   evictionIdleWindows: wholeNumber(
     0,
     1000,
@@ -83,6 +87,18 @@ function jitterProblem(restoreMs: number, jitterMs: number, note = ""): string |
 /** Points a jitter problem at the jitter if it is set here, else at the restore. */
 function jitterField(s: { restoreJitter?: string | undefined }): "restore" | "restoreJitter" {
   return s.restoreJitter === undefined ? "restore" : "restoreJitter";
+}
+
+/** Why an idle spell cannot take this jitter, if it cannot: it would reach 0. */
+function evictionJitterProblem(delayMs: number, jitterMs: number, note = ""): string | undefined {
+  if (jitterMs < delayMs) return undefined;
+  return `evictionJitter ${jitterMs / 1000}s is not shorter than evictionDelay ${delayMs / 1000}s${note}; allowed: a jitter shorter than evictionDelay`;
+}
+
+function evictionJitterField(s: {
+  evictionJitter?: string | undefined;
+}): "evictionDelay" | "evictionJitter" {
+  return s.evictionJitter === undefined ? "evictionDelay" : "evictionJitter";
 }
 
 const settingsSchema = z
@@ -119,6 +135,17 @@ const settingsSchema = z
     const message =
       restore === undefined || jitter === undefined ? undefined : jitterProblem(restore, jitter);
     if (message) ctx.addIssue({ code: "custom", path: [jitterField(s)], message });
+    const delay =
+      s.evictionDelay === undefined ? d.evictionDelayMs : parseDurationMs(s.evictionDelay);
+    const spread =
+      s.evictionJitter === undefined ? d.evictionJitterMs : parseDurationMs(s.evictionJitter);
+    const evictionMessage =
+      delay === undefined || spread === undefined
+        ? undefined
+        : evictionJitterProblem(delay, spread);
+    if (evictionMessage) {
+      ctx.addIssue({ code: "custom", path: [evictionJitterField(s)], message: evictionMessage });
+    }
   });
 
 const modelSettingsSchema = z.strictObject(modelSettingsShape).meta({
@@ -314,6 +341,7 @@ const SETTING_FIELDS: Record<string, keyof SimSettings> = {
   restoreJitter: "restoreJitterMs",
   eviction: "evictionRule",
   evictionDelay: "evictionDelayMs",
+  evictionJitter: "evictionJitterMs",
   billingWindow: "billingWindowMs",
   publishDelay: "publishDelayMs",
   invocation: "invocationMs",
@@ -342,6 +370,16 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
     );
     if (message)
       problems.push(parsed.problemAt(["models", i, "settings", jitterField(own)], message));
+    const evictionMessage = evictionJitterProblem(
+      overrides.evictionDelayMs ?? settings.evictionDelayMs,
+      overrides.evictionJitterMs ?? settings.evictionJitterMs,
+      own.evictionJitter === undefined ? " (evictionJitter from settings)" : "",
+    );
+    if (evictionMessage) {
+      problems.push(
+        parsed.problemAt(["models", i, "settings", evictionJitterField(own)], evictionMessage),
+      );
+    }
     return { ...spec, settings: overrides };
   });
   if (problems.length > 0) return { ok: false, problems };

@@ -99,7 +99,12 @@ export class ModelFleet {
       let end: number | undefined;
       if (this.#phase === "loaded") {
         // Restored but never called: idle from the instant it was ready.
-        const idleOut = idleOutAt(this.settings, episode.readyAt, episode.readyAt);
+        const idleOut = idleOutAt(
+          this.settings,
+          episode.readyAt,
+          episode.readyAt,
+          this.spec.modelArn,
+        );
         if (idleOut <= limit) end = idleOut;
       } else {
         end = this.#closeIdleCopies(limit);
@@ -182,7 +187,12 @@ export class ModelFleet {
     for (let copy = 0; copy < this.#open.length; copy++) {
       const run = this.#open[copy];
       if (!run) continue;
-      const idleOut = idleOutAt(this.settings, run.start, this.#lastNeeded[copy] as number);
+      const idleOut = idleOutAt(
+        this.settings,
+        run.start,
+        this.#lastNeeded[copy] as number,
+        this.spec.modelArn,
+      );
       if (idleOut <= upTo) {
         this.#close(copy, idleOut);
         if (idleOut > last) last = idleOut;

@@ -42,6 +42,7 @@ export {
   type SimModelSpec,
   type SimSettings,
   SimSettingsError,
+  shortestIdleMs,
 } from "./settings.js";
 export {
   BEDROCK_NAMESPACE,

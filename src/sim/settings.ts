@@ -14,6 +14,12 @@ export interface SimSettings {
   /** afterLastCall: a copy is unloaded this long after the last successful call it served (facts §3: 15 min). */
   readonly evictionDelayMs: number;
   /**
+   * afterLastCall: each idle spell lasts evictionDelayMs plus a seeded uniform offset in
+   * [-jitter, +jitter], drawn afresh for each last call (a fleet that unloads sooner when it
+   * is busy). 0 by default: the delay is the same every time.
+   */
+  readonly evictionJitterMs: number;
+  /**
    * billingWindows: a copy is kept to the end of the billing window of its last call, then
    * this many idle windows more (the article's measurement: 2, so 10-15 minutes by phase).
    */
@@ -50,6 +56,7 @@ export const DEFAULT_SIM_SETTINGS: SimSettings = Object.freeze({
   restoreJitterMs: 10_000,
   evictionRule: "afterLastCall",
   evictionDelayMs: 15 * 60_000,
+  evictionJitterMs: 0,
   evictionIdleWindows: 2,
   billingWindowMs: 5 * 60_000,
   publishDelayMs: 2 * 60_000,
@@ -77,7 +84,12 @@ export interface SimModelSpec {
 /** The settings one model may override: how it restores and how it is unloaded. */
 export type SimModelSettings = Pick<
   SimSettings,
-  "restoreMs" | "restoreJitterMs" | "evictionRule" | "evictionDelayMs" | "evictionIdleWindows"
+  | "restoreMs"
+  | "restoreJitterMs"
+  | "evictionRule"
+  | "evictionDelayMs"
+  | "evictionJitterMs"
+  | "evictionIdleWindows"
 >;
 
 export const MODEL_SETTING_KEYS: readonly (keyof SimModelSettings)[] = [
@@ -85,6 +97,7 @@ export const MODEL_SETTING_KEYS: readonly (keyof SimModelSettings)[] = [
   "restoreJitterMs",
   "evictionRule",
   "evictionDelayMs",
+  "evictionJitterMs",
   "evictionIdleWindows",
 ];
 
@@ -96,20 +109,58 @@ type NumericSetting = Exclude<keyof SimSettings, "evictionRule">;
 
 /**
  * When a copy that last served a call at `lastCall` is unloaded, if nothing calls it again.
- * `anchor` is where the copy's billing windows start (its first successful call).
+ * `anchor` is where the copy's billing windows start (its first successful call); `key`
+ * (the model's ARN) seeds the eviction jitter, so each model draws its own.
  */
 export function idleOutAt(
   s: Pick<
     SimSettings,
-    "evictionRule" | "evictionDelayMs" | "evictionIdleWindows" | "billingWindowMs"
+    | "evictionRule"
+    | "evictionDelayMs"
+    | "evictionJitterMs"
+    | "evictionIdleWindows"
+    | "billingWindowMs"
+    | "seed"
   >,
   anchor: number,
   lastCall: number,
+  key = "",
 ): number {
-  if (s.evictionRule === "afterLastCall") return lastCall + s.evictionDelayMs;
+  if (s.evictionRule === "afterLastCall") {
+    if (s.evictionJitterMs === 0) return lastCall + s.evictionDelayMs;
+    const u = unitRandom(s.seed, key, Math.floor(lastCall / 1000));
+    return lastCall + Math.round(s.evictionDelayMs + (2 * u - 1) * s.evictionJitterMs);
+  }
   const w = s.billingWindowMs;
   const windowEnd = anchor + (Math.floor((lastCall - anchor) / w) + 1) * w;
   return windowEnd + s.evictionIdleWindows * w;
+}
+
+/** The shortest idle time a rule allows: after a call at the end of its billing window under billingWindows. */
+export function shortestIdleMs(
+  s: Pick<
+    SimSettings,
+    | "evictionRule"
+    | "evictionDelayMs"
+    | "evictionJitterMs"
+    | "evictionIdleWindows"
+    | "billingWindowMs"
+  >,
+): number {
+  return s.evictionRule === "afterLastCall"
+    ? s.evictionDelayMs - s.evictionJitterMs
+    : s.evictionIdleWindows * s.billingWindowMs;
+}
+
+/** A seeded uniform number in [0, 1) for (`seed`, `key`, `n`): the same arguments, the same number. */
+export function unitRandom(seed: number, key: string, n: number): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  h = Math.imul(h ^ n, 16777619);
+  let t = (h + 0x6d2b79f5) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
 /** Fills in defaults and rejects values the fleet cannot run with. */
@@ -125,6 +176,7 @@ export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSetti
   atLeast("restoreMs", 0);
   atLeast("restoreJitterMs", 0);
   atLeast("evictionDelayMs", 1);
+  atLeast("evictionJitterMs", 0);
   atLeast("evictionIdleWindows", 0, true);
   if (!EVICTION_RULES.includes(s.evictionRule)) {
     problems.push(
@@ -141,6 +193,11 @@ export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSetti
   if (s.restoreJitterMs > s.restoreMs) {
     problems.push(
       `restoreJitterMs (${s.restoreJitterMs}) must not exceed restoreMs (${s.restoreMs})`,
+    );
+  }
+  if (s.evictionJitterMs >= s.evictionDelayMs) {
+    problems.push(
+      `evictionJitterMs (${s.evictionJitterMs}) must be less than evictionDelayMs (${s.evictionDelayMs})`,
     );
   }
   if (problems.length > 0) throw new SimSettingsError(problems.join("; "));

@@ -20,6 +20,7 @@ import {
   resolveSimSettings,
   type SimModelSpec,
   type SimSettings,
+  unitRandom,
 } from "./settings.js";
 
 export const BEDROCK_NAMESPACE = "AWS/Bedrock";
@@ -342,6 +343,7 @@ export class Simulator {
     const scripted = this.faults.restoreOverride(fleet.spec.modelArn, t);
     if (scripted !== undefined) return scripted;
     const { restoreMs, restoreJitterMs, seed } = fleet.settings;
+    // The n-th restore of a model, independent of call order.
     const u = unitRandom(seed, fleet.spec.modelArn, fleet.episodes.length);
     return Math.round(restoreMs + (2 * u - 1) * restoreJitterMs);
   }
@@ -512,15 +514,4 @@ function singleSample(v: number): StatSet {
 
 function minuteOf(t: number): number {
   return Math.floor(t / MINUTE) * MINUTE;
-}
-
-/** A seeded uniform number in [0, 1) for the n-th restore of a model, independent of call order. */
-function unitRandom(seed: number, key: string, n: number): number {
-  let h = (2166136261 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  h = Math.imul(h ^ n, 16777619);
-  let t = (h + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }

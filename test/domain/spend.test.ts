@@ -213,6 +213,50 @@ describe("planMonthMinutes with measured restores", () => {
     expect(day.billedMinutes).toBe((250 + 245) / 2);
     expect(day.warmMinutes).toBeCloseTo((246 + 243) / 2, 6);
   });
+
+  it("bills a run's tail as the average over the recent evictions, planning from the shortest", () => {
+    const night = windowsPolicy("night", "UTC", [rule("daily", "22:00", "02:00")]);
+    const auto = { mode: "auto" } as const;
+    const m = model("batch", "night", {
+      timing: { cadence: auto, leadTime: auto, evictionDelay: auto },
+    });
+    const cfg = config([night], [m]);
+    const measured = (ms: number, atIso: string) => ({
+      at: at(atIso),
+      lastCallAt: at(atIso) - ms,
+      ms,
+      bound: "measured" as const,
+    });
+    const timings = resolveTimings(
+      m.timing,
+      {
+        // Bedrock kept the copy 10 minutes after the last call one night, 50 the next.
+        evictions: [
+          measured(10 * MIN, "2026-12-08T02:10:00Z"),
+          measured(50 * MIN, "2026-12-09T02:50:00Z"),
+        ],
+        restores: [{ at: at("2026-12-09T22:00:00Z"), ms: 60_000 }],
+      },
+      at("2026-12-10T12:00:00Z"),
+    );
+    // Lead 60 s x 1.1 + 30 s = 96 s: first ping 21:58:24, billed from 21:59:24. The
+    // shortest eviction puts the closing ping at 02:00 - (10 - 2) min = 01:52.
+    const [run] = planModel(
+      cfg,
+      m,
+      { start: at("2026-12-10T12:00:00Z"), end: at("2026-12-11T12:00:00Z") },
+      timings,
+    ).warm;
+    expect(run?.end).toBe(at("2026-12-11T02:02:00Z"));
+    expect(run?.endSamples).toEqual([at("2026-12-11T02:02:00Z"), at("2026-12-11T02:42:00Z")]);
+    const day = planMonthMinutes(cfg, m, "2026-12", timings, {
+      from: at("2026-12-10T12:00:00Z"),
+      to: at("2026-12-11T12:00:00Z"),
+    });
+    // To 02:02, 242.6 min: 49 windows; to 02:42, 282.6 min: 57 windows. Their average.
+    expect(day.billedMinutes).toBe((245 + 285) / 2);
+    expect(day.warmMinutes).toBeCloseTo((242.6 + 282.6) / 2, 6);
+  });
 });
 
 describe("projectRestOfMonth", () => {

@@ -38,7 +38,7 @@ describe("resolveTimings", () => {
   });
 
   it.each([
-    // [shortest eviction measured, cadence]: a minute's margin, never over 14m nor under 1m.
+    // [eviction measured each time, cadence]: a minute's margin, never over 14m nor under 1m.
     [5 * MIN, 4 * MIN],
     [6 * MIN, 5 * MIN],
     [10.5 * MIN, 9.5 * MIN],
@@ -47,12 +47,51 @@ describe("resolveTimings", () => {
     [2 * MIN, 1 * MIN],
   ])("plans a cadence for the shortest eviction measured (%i ms -> %i ms)", (ms, cadence) => {
     const o: ModelObservations = {
-      evictions: [eviction(ms + 3 * MIN, 1), eviction(ms)],
+      evictions: [eviction(ms, 2), eviction(ms, 1, "at-most"), eviction(ms)],
       restores: [],
     };
     const t = resolveTimings(AUTO, o, NOW);
     expect(t.evictionDelay).toEqual({ ms, source: "learned" });
     expect(t.cadence).toEqual({ ms: cadence, source: "learned" });
+  });
+
+  it.each([
+    // [evictions (min), cadence (min)]: room below the shortest of range / (n - 1), rounded
+    // up to half a minute.
+    [[10, 15], 4],
+    [[10, 15, 12], 6.5],
+    [[10, 15, 12, 11, 14, 13], 8],
+    [[10, 11, 12, 13, 14, 12, 11], 8],
+    [[5, 15], 1],
+    [[14, 14, 14], 13],
+  ])(
+    "holds evictions that vary (%j min) with room below the shortest: cadence %d min",
+    (mins, cadence) => {
+      const o: ModelObservations = {
+        evictions: mins.map((m, i) => eviction(m * MIN, mins.length - i)),
+        restores: [],
+      };
+      const t = resolveTimings(AUTO, o, NOW);
+      // The closing ping, which decides the bill, is still planned from the shortest.
+      expect(t.evictionDelay).toEqual({ ms: Math.min(...mins) * MIN, source: "learned" });
+      expect(t.cadence).toEqual({ ms: cadence * MIN, source: "learned" });
+    },
+  );
+
+  it("keeps the measured idle evictions, oldest first, for the bill; not the at-most bounds", () => {
+    const o: ModelObservations = {
+      evictions: [
+        eviction(40 * MIN, 3),
+        eviction(12 * MIN, 2, "at-most"),
+        eviction(72 * SEC, 1),
+        eviction(95 * MIN, 1),
+      ],
+      restores: [],
+    };
+    const t = resolveTimings(AUTO, o, NOW);
+    // The plan holds the model under the at-most bound; the bill averages what was measured.
+    expect(t.evictionDelay).toEqual({ ms: 12 * MIN, source: "learned" });
+    expect(t.evictionSamplesMs).toEqual([40 * MIN, 95 * MIN]);
   });
 
   it("does not plan from an eviction too soon after a call to be an idle rule", () => {
@@ -105,6 +144,8 @@ describe("resolveTimings", () => {
       evictionDelay: { ms: 15 * MIN, source: "configured" },
       restore: { ms: 7 * MIN, source: "learned" },
       restoreSamplesMs: [7 * MIN],
+      // The bill follows what Bedrock did, whatever the plan was told.
+      evictionSamplesMs: [6 * MIN],
     });
   });
 

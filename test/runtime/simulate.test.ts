@@ -119,6 +119,7 @@ describe("alwaysOnCadence", () => {
     alwaysOnCadence({
       evictionRule: "afterLastCall",
       evictionDelayMs: 15 * 60_000,
+      evictionJitterMs: 0,
       evictionIdleWindows: 2,
       billingWindowMs: 5 * 60_000,
       ...over,
@@ -129,6 +130,8 @@ describe("alwaysOnCadence", () => {
     expect(rule({ evictionDelayMs: 5 * 60_000 })).toBe(4 * 60_000);
     expect(rule({ evictionDelayMs: 60 * 60_000 })).toBe(14 * 60_000);
     expect(rule({ evictionDelayMs: 90_000 })).toBe(60_000);
+    // A delay that varies: the shortest it can be, 10 +- 5 minutes.
+    expect(rule({ evictionDelayMs: 10 * 60_000, evictionJitterMs: 5 * 60_000 })).toBe(4 * 60_000);
     // The window rule keeps a copy at least its idle windows after a call at a window's end.
     expect(rule({ evictionRule: "billingWindows" })).toBe(9 * 60_000);
     expect(rule({ evictionRule: "billingWindows", evictionIdleWindows: 0 })).toBe(60_000);

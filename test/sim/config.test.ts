@@ -114,6 +114,21 @@ describe("parseSimConfigText", () => {
       [3, "settings.restoreJitter"],
     ]);
   });
+
+  it("reads an eviction jitter and refuses one that reaches the eviction delay", () => {
+    const ok = parseSimConfigText("settings: {evictionDelay: 10m, evictionJitter: 5m}\n", "s.yaml");
+    expect(ok.ok && ok.config.settings).toMatchObject({
+      evictionDelayMs: 600_000,
+      evictionJitterMs: 300_000,
+    });
+    const bad = parseSimConfigText(
+      "settings:\n  evictionDelay: 5m\n  evictionJitter: 5m\n",
+      "s.yaml",
+    );
+    expect(bad.ok ? [] : bad.problems.map((p) => `${p.line} ${p.path}: ${p.message}`)).toEqual([
+      "3 settings.evictionJitter: evictionJitter 300s is not shorter than evictionDelay 300s; allowed: a jitter shorter than evictionDelay",
+    ]);
+  });
 });
 
 describe("parseSimConfigText eviction and per-model settings", () => {
@@ -169,6 +184,7 @@ describe("parseSimConfigText eviction and per-model settings", () => {
     const text = [
       "settings:",
       "  eviction: hourly",
+      "  evictionJitter: 12m",
       "models:",
       `  - modelArn: ${arn}`,
       "    customModelUnits: 4",
@@ -177,23 +193,25 @@ describe("parseSimConfigText eviction and per-model settings", () => {
       "      maxCopies: 2",
       `  - modelArn: ${arn2}`,
       "    customModelUnits: 2",
-      "    settings: {restore: 5s}",
+      "    settings: {restore: 5s, evictionDelay: 10m}",
       "",
     ].join("\n");
     const problems = (r: ReturnType<typeof parseSimConfigText>) =>
       r.ok ? [] : r.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`);
     expect(problems(parseSimConfigText(text, "sim.yaml"))).toEqual([
       '2:13 settings.eviction: is "hourly"; allowed: afterLastCall or billingWindows',
-      "7:28 models[0].settings.evictionIdleWindows: is -1; allowed: a whole number from 0 to 1000",
-      expect.stringMatching(/^8:7 models\[0\]\.settings\.maxCopies: unknown key "maxCopies"/),
+      "8:28 models[0].settings.evictionIdleWindows: is -1; allowed: a whole number from 0 to 1000",
+      expect.stringMatching(/^9:7 models\[0\]\.settings\.maxCopies: unknown key "maxCopies"/),
     ]);
     // The schema is fine once the first two are fixed; the jitter check needs the merged settings.
     const fixed = text
       .replace("eviction: hourly", "eviction: billingWindows")
       .replace("evictionIdleWindows: -1", "evictionIdleWindows: 1")
       .replace("      maxCopies: 2\n", "");
+    // 12 minutes of jitter is allowed by the 15-minute default, not by a model's 10 minutes.
     expect(problems(parseSimConfigText(fixed, "sim.yaml"))).toEqual([
-      "10:25 models[1].settings.restore: restoreJitter 10s is longer than restore 5s (restoreJitter from settings); allowed: a jitter of at most restore",
+      "11:25 models[1].settings.restore: restoreJitter 10s is longer than restore 5s (restoreJitter from settings); allowed: a jitter of at most restore",
+      "11:44 models[1].settings.evictionDelay: evictionJitter 720s is not shorter than evictionDelay 600s (evictionJitter from settings); allowed: a jitter shorter than evictionDelay",
     ]);
   });
 });

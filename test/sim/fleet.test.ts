@@ -63,9 +63,56 @@ describe("idleOutAt", () => {
     const f = resolveSimSettings({ evictionDelayMs: 5 * MIN });
     expect(idleOutAt(f, at("10:00:00"), at("10:03:00"))).toBe(at("10:08:00"));
   });
+
+  it("afterLastCall with a jitter: each last call draws its own delay, within the spread, again the same", () => {
+    const j = resolveSimSettings({ evictionDelayMs: 10 * MIN, evictionJitterMs: 5 * MIN });
+    const delays = Array.from({ length: 200 }, (_, i) => {
+      const last = at("10:00:00") + i * 61_000;
+      return idleOutAt(j, last, last, ARN) - last;
+    });
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(5 * MIN);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(15 * MIN);
+    // Spread over the range, not bunched: some in each third.
+    expect(delays.filter((d) => d < 25 * 20_000).length).toBeGreaterThan(30);
+    expect(delays.filter((d) => d > 35 * 20_000).length).toBeGreaterThan(30);
+    const again = Array.from({ length: 200 }, (_, i) => {
+      const last = at("10:00:00") + i * 61_000;
+      return idleOutAt(j, last, last, ARN) - last;
+    });
+    expect(again).toEqual(delays);
+    // Another model draws other delays.
+    const other = idleOutAt(j, at("10:00:00"), at("10:00:00"), ARN2) - at("10:00:00");
+    const others = Array.from({ length: 20 }, (_, i) => {
+      const last = at("10:00:00") + i * 61_000;
+      return idleOutAt(j, last, last, ARN2) - last;
+    });
+    expect(others).not.toEqual(delays.slice(0, 20));
+    expect(other).toBe(others[0]);
+  });
+
+  it("refuses an eviction jitter that reaches the eviction delay", () => {
+    expect(() =>
+      resolveSimSettings({ evictionDelayMs: 5 * MIN, evictionJitterMs: 5 * MIN }),
+    ).toThrow("evictionJitterMs (300000) must be less than evictionDelayMs (300000)");
+  });
 });
 
 describe("ModelFleet eviction", () => {
+  it("afterLastCall with a jitter: the copy goes when the last call's own delay runs out", () => {
+    const settings = { evictionDelayMs: 10 * MIN, evictionJitterMs: 5 * MIN };
+    const { call, coldFrom } = simWith(settings);
+    wake(call);
+    expect(call(at("09:04:00"))).toBe("ok");
+    const expected = idleOutAt(
+      resolveSimSettings({ ...EXACT, ...settings }),
+      0,
+      at("09:04:00"),
+      ARN,
+    );
+    expect(expected).not.toBe(at("09:14:00"));
+    expect(coldFrom(at("09:04:00"))).toBe(Math.ceil(expected / 1000) * 1000);
+  });
+
   it.each([5, 10, 15, 60])(
     "afterLastCall %i min: cold exactly that long after the last successful call",
     (minutes) => {
