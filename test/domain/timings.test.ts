@@ -78,6 +78,16 @@ describe("resolveTimings", () => {
     },
   );
 
+  it("counts an at-most bound in the spread: 11 min yesterday, at most 10 today, a cadence of 8", () => {
+    const o: ModelObservations = {
+      evictions: [eviction(11 * MIN, 1), eviction(10 * MIN, 0, "at-most")],
+      restores: [],
+    };
+    const t = resolveTimings(AUTO, o, NOW);
+    expect(t.evictionDelay.ms).toBe(10 * MIN);
+    expect(t.cadence.ms).toBe(8 * MIN);
+  });
+
   it("keeps the measured idle evictions, oldest first, for the bill; not the at-most bounds", () => {
     const o: ModelObservations = {
       evictions: [
