@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { RegionClientPool } from "../aws/clients.js";
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
+import { seededRandom } from "../domain/random.js";
 import { monthRange } from "../domain/spend.js";
 import { initialTimings, TIMING_RULES } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
@@ -290,6 +291,8 @@ async function runScenario(
       stateDir: input.stateDir,
       observer,
       simulated: true,
+      // Retry jitter from the simulator's seed: the same run gives the same figures.
+      random: seededRandom(sim.settings.seed),
     });
     driver = {
       start: () => daemon.start(),

@@ -6,6 +6,7 @@ import { DateTime } from "luxon";
 import { afterEach } from "vitest";
 import { RegionClientPool } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
+import { seededRandom } from "../../src/domain/random.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
 import { VirtualClock } from "../../src/runtime/clock.js";
 import type { ControllerTiming } from "../../src/runtime/controller.js";
@@ -107,14 +108,7 @@ export function configOf(
   return result.config;
 }
 
-/** A deterministic [0, 1) sequence, so jitter is the same on every run. */
-export function seededRandom(seed = 1): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+export { seededRandom };
 
 /** Log lines parsed as they are written, stamped with the virtual clock. */
 export function collectingLogger(now: () => number): { logger: Logger; lines: LogLine[] } {

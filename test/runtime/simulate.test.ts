@@ -234,6 +234,35 @@ describe("simulateMonth over a day", () => {
   const LLAMA = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6";
   const figures = (r: MonthSimulation) => r.models;
 
+  it("gives the same run twice: the daemon's retry jitter comes from the simulator's seed", async () => {
+    const config = await sampleConfig();
+    const run = async () => {
+      const lines: { time: string; event?: string; model?: string; restoreSeconds?: number }[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const l of chunk.toString("utf8").split("\n"))
+            if (l.trim()) lines.push(JSON.parse(l));
+          done();
+        },
+      });
+      const result = await simulateMonth({
+        config,
+        month: "2026-12",
+        days: 1,
+        logger: (now) => createLogger({ level: "info", destination: sink, now }),
+      });
+      // Each cold start is ridden out by retries 5 s +-20% apart: their instants show the jitter.
+      const pings = lines
+        .filter((l) => l.event === "ping" || l.event === "warm")
+        .map((l) => [l.time, l.model, l.event, l.restoreSeconds ?? null]);
+      return { pings, models: result.models };
+    };
+    const [first, second] = [await run(), await run()];
+    expect(first.pings.filter(([, , event]) => event === "warm").length).toBeGreaterThan(1);
+    expect(second.pings).toEqual(first.pings);
+    expect(second.models).toEqual(first.models);
+  }, 120_000);
+
   it("logs the daemon on the simulated clock, through an hour of CloudWatch throttling", async () => {
     const config = await sampleConfig();
     const lines: { time: string; event?: string; msg?: string }[] = [];
