@@ -10,6 +10,7 @@ import { initialTimings, TIMING_RULES } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { zoneOffsetMs } from "../domain/zone.js";
 import {
+  type EvictionSettings,
   type FaultSpec,
   InProcessSimHandler,
   type SimModelSpec,
@@ -508,16 +509,7 @@ class Pinger implements Driver {
  * window rule), within the bounds of an auto cadence (1 to 14 minutes). It is a reference that knows the rule; keepwarm
  * has to measure it.
  */
-export function alwaysOnCadence(
-  s: Pick<
-    SimSettings,
-    | "evictionRule"
-    | "evictionDelayMs"
-    | "evictionJitterMs"
-    | "evictionIdleWindows"
-    | "billingWindowMs"
-  >,
-): number {
+export function alwaysOnCadence(s: EvictionSettings): number {
   const { cadenceCeilingMs, cadenceFloorMs } = TIMING_RULES;
   return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, shortestIdleMs(s) - MINUTE_MS));
 }

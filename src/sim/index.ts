@@ -35,6 +35,7 @@ export {
   DEFAULT_SIM_SETTINGS,
   EVICTION_RULES,
   type EvictionRule,
+  type EvictionSettings,
   idleOutAt,
   parseImportedModelArn,
   resolveSimSettings,

@@ -107,21 +107,23 @@ export class SimSettingsError extends Error {
 
 type NumericSetting = Exclude<keyof SimSettings, "evictionRule">;
 
+/** The settings an eviction rule is read from. */
+export type EvictionSettings = Pick<
+  SimSettings,
+  | "evictionRule"
+  | "evictionDelayMs"
+  | "evictionJitterMs"
+  | "evictionIdleWindows"
+  | "billingWindowMs"
+>;
+
 /**
  * When a copy that last served a call at `lastCall` is unloaded, if nothing calls it again.
  * `anchor` is where the copy's billing windows start (its first successful call); `key`
  * (the model's ARN) seeds the eviction jitter, so each model draws its own.
  */
 export function idleOutAt(
-  s: Pick<
-    SimSettings,
-    | "evictionRule"
-    | "evictionDelayMs"
-    | "evictionJitterMs"
-    | "evictionIdleWindows"
-    | "billingWindowMs"
-    | "seed"
-  >,
+  s: EvictionSettings & Pick<SimSettings, "seed">,
   anchor: number,
   lastCall: number,
   key = "",
@@ -137,16 +139,7 @@ export function idleOutAt(
 }
 
 /** The shortest idle time a rule allows: after a call at the end of its billing window under billingWindows. */
-export function shortestIdleMs(
-  s: Pick<
-    SimSettings,
-    | "evictionRule"
-    | "evictionDelayMs"
-    | "evictionJitterMs"
-    | "evictionIdleWindows"
-    | "billingWindowMs"
-  >,
-): number {
+export function shortestIdleMs(s: EvictionSettings): number {
   return s.evictionRule === "afterLastCall"
     ? s.evictionDelayMs - s.evictionJitterMs
     : s.evictionIdleWindows * s.billingWindowMs;
