@@ -81,17 +81,10 @@ export function oneLine(text: string): string {
  * text on stderr, which a collector of JSON lines cannot parse. Returns the undo.
  */
 export function logProcessWarnings(logger: Logger, proc: NodeJS.Process = process): () => void {
-  const previous = proc.listeners("warning");
-  const onWarning = (warning: Error) => {
+  return onWarningsOnly(proc, (warning) => {
     const message = oneLine(warning.message);
     logger.warn({ event: "node-warning", name: warning.name, message }, message);
-  };
-  proc.removeAllListeners("warning");
-  proc.on("warning", onWarning);
-  return () => {
-    proc.off("warning", onWarning);
-    for (const listener of previous) proc.on("warning", listener as (w: Error) => void);
-  };
+  });
 }
 
 /**
@@ -102,8 +95,12 @@ export function printProcessWarnings(
   write: (line: string) => void,
   proc: NodeJS.Process = process,
 ): () => void {
+  return onWarningsOnly(proc, (warning) => write(`keepwarm: warning: ${oneLine(warning.message)}`));
+}
+
+/** Makes `onWarning` the only listener of `proc`'s warnings (Node's printer removed); returns the undo. */
+function onWarningsOnly(proc: NodeJS.Process, onWarning: (warning: Error) => void): () => void {
   const previous = proc.listeners("warning");
-  const onWarning = (warning: Error) => write(`keepwarm: warning: ${oneLine(warning.message)}`);
   proc.removeAllListeners("warning");
   proc.on("warning", onWarning);
   return () => {
