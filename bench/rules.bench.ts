@@ -41,7 +41,8 @@ for (const c of RULE_CASES) {
   console.log(`rules: ${c.name}: ${c.rule}; ${seconds.toFixed(1)} s; ${commandOf(c)}`);
   for (const m of r.models) {
     const limits = limitsOf(c);
-    const v = judge(m, limits);
+    const v = judge(m, limits, c.projectionOn);
+    const on = c.projectionOn ? ` on ${c.projectionOn}` : "";
     const referenceLimits = c.name === REFERENCE_CASE ? REFERENCE_LIMITS[m.model] : undefined;
     const reference = referenceLimits ? judge(m, referenceLimits) : undefined;
     const misses = [...v.misses, ...(reference?.misses.map((s) => `reference: ${s}`) ?? [])];
@@ -51,12 +52,12 @@ for (const c of RULE_CASES) {
     console.log(
       `rules:   ${m.model.padEnd(11)} coverage ${v.coveragePct.toFixed(2)}%, cold starts ${v.coldStarts}, ` +
         `billed/window ${v.billedPerWindow.toFixed(3)} (${m.keepwarm.billedMinutes}/${m.keepwarm.windowMinutes}), ` +
-        `projection ${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}%: ${verdict}`,
+        `projection${on} ${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}%: ${verdict}`,
     );
     rows.push(
       `| \`${c.name}\` | ${m.model} | ${v.coveragePct.toFixed(2)}% | ${v.coldStarts} | ` +
         `${v.billedPerWindow.toFixed(3)} (<= ${limits.maxBilledPerWindow}) | ` +
-        `${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}% | ${misses.length === 0 ? "pass" : c.acceptance ? "**FAIL**" : "miss"} |`,
+        `${v.projectionErrorPct >= 0 ? "+" : ""}${v.projectionErrorPct.toFixed(2)}%${on} | ${misses.length === 0 ? "pass" : c.acceptance ? "**FAIL**" : "miss"} |`,
     );
   }
 }

@@ -66,6 +66,14 @@ const CASES: Case[] = [
     transport: "inProcess",
     byDefault: true,
   },
+  // The whole month for 100 models, at the default poll: minutes, so not by default.
+  {
+    name: "hundred-5-month",
+    config: hundred,
+    pollMinutes: 5,
+    transport: "inProcess",
+    byDefault: false,
+  },
 ];
 
 const chosen = process.env.KEEPWARM_BENCH_SIMULATE?.split(",");

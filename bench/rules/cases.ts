@@ -18,6 +18,11 @@ export interface RuleCase {
    * own, held to the same thresholds and reported, so that what they show is on record.
    */
   readonly acceptance: boolean;
+  /**
+   * For a rule that changes mid-month: the UTC day (YYYY-MM-DD) whose first-minute projection
+   * is judged against the ledger, since the month's first minute cannot know of the change.
+   */
+  readonly projectionOn?: string;
 }
 
 export const RULE_CASES: readonly RuleCase[] = [
@@ -141,6 +146,27 @@ export const RULE_CASES: readonly RuleCase[] = [
     windowRule: false,
     acceptance: false,
   },
+  {
+    name: "change-15m-to-5m",
+    rule: "evicted 15 min after the last call until 14 Dec, 5 min after it from then on, restore 90 s +-10 s",
+    windowRule: false,
+    acceptance: false,
+    projectionOn: "2026-12-21",
+  },
+  {
+    name: "change-15m-to-60m",
+    rule: "evicted 15 min after the last call until 14 Dec, 60 min after it from then on, restore 90 s +-10 s",
+    windowRule: false,
+    acceptance: false,
+    projectionOn: "2026-12-21",
+  },
+  {
+    name: "change-restore-90s-to-6m",
+    rule: "restore 90 s +-10 s until 14 Dec, 6 min from then on, evicted 15 min after the last call",
+    windowRule: false,
+    acceptance: false,
+    projectionOn: "2026-12-21",
+  },
 ];
 
 /** The reference rule of bedrock-facts.md: what keepwarm measured before it learned timings. */
@@ -192,11 +218,22 @@ export interface Verdict {
   readonly misses: readonly string[];
 }
 
-export function judge(m: ModelSimulation, limits: Limits): Verdict {
+/** The projection judged: at the month's first minute, or at the first minute of `projectionOn`. */
+export function projectionErrorOf(m: ModelSimulation, projectionOn?: string): number | undefined {
+  const kw = m.keepwarm;
+  if (projectionOn === undefined) return kw.projectionErrorPct;
+  const day = Number(projectionOn.slice(8, 10)) - 1;
+  const projected = kw.dailyProjectedUsd[day];
+  if (projected === undefined || kw.projectionErrorPct === undefined || kw.totalUsd === 0)
+    return undefined;
+  return ((projected - kw.totalUsd) / kw.totalUsd) * 100;
+}
+
+export function judge(m: ModelSimulation, limits: Limits, projectionOn?: string): Verdict {
   const kw = m.keepwarm;
   const billedPerWindow = kw.billedMinutes / kw.windowMinutes;
   // A month with no projection is a miss, not a pass.
-  const projectionErrorPct = kw.projectionErrorPct ?? Number.POSITIVE_INFINITY;
+  const projectionErrorPct = projectionErrorOf(m, projectionOn) ?? Number.POSITIVE_INFINITY;
   const misses: string[] = [];
   if (kw.coveragePct < limits.minCoveragePct) {
     misses.push(`coverage ${kw.coveragePct.toFixed(3)}% < ${limits.minCoveragePct}%`);

@@ -59,6 +59,11 @@ export interface ScenarioResult {
 export interface KeepwarmResult extends ScenarioResult {
   /** The daemon's projection of the month's total at its first minute (month to date 0 + plan + storage). */
   readonly projectedUsd: number | undefined;
+  /**
+   * The projection at the first minute of each UTC day of the range, in order (undefined for
+   * a day the daemon logged none): how it follows the bill as the month goes on.
+   */
+  readonly dailyProjectedUsd: readonly (number | undefined)[];
   /** (projection - ledger total) / ledger total, in percent; undefined for part of a month. */
   readonly projectionErrorPct: number | undefined;
 }
@@ -225,11 +230,14 @@ function windowsInMonth(config: ResolvedConfig, model: ModelConfig, range: Inter
 }
 
 function withoutProjection(outcome: ScenarioOutcome): ScenarioResult {
-  const { projectedUsd: _, ...result } = outcome;
+  const { projectedUsd: _, dailyProjectedUsd: __, ...result } = outcome;
   return result;
 }
 
-type ScenarioOutcome = ScenarioResult & { readonly projectedUsd: number | undefined };
+type ScenarioOutcome = ScenarioResult & {
+  readonly projectedUsd: number | undefined;
+  readonly dailyProjectedUsd: readonly (number | undefined)[];
+};
 
 interface ScenarioInput extends SimulateOptions {
   readonly scenario: Scenario;
@@ -265,10 +273,21 @@ async function runScenario(
   });
   for (const fault of input.faults ?? []) sim.faults.add(fault);
   const projections = new Map<string, number | undefined>();
+  const rangeDays = Math.ceil((range.end - range.start) / DAY_MS);
+  const daily = new Map<string, (number | undefined)[]>();
   const observer: DaemonObserver = {
     ...noopObserver,
     projectedMonthUsd(model, usd) {
-      if (clock.now() >= range.start && !projections.has(model)) projections.set(model, usd);
+      const now = clock.now();
+      if (now < range.start || now >= range.end) return;
+      if (!projections.has(model)) projections.set(model, usd);
+      let byDay = daily.get(model);
+      if (!byDay) {
+        byDay = Array.from({ length: rangeDays }, () => undefined);
+        daily.set(model, byDay);
+      }
+      const day = Math.floor((now - range.start) / DAY_MS);
+      if (byDay[day] === undefined) byDay[day] = usd;
     },
   };
   let driver: Driver;
@@ -336,6 +355,7 @@ async function runScenario(
         storageUsd,
         totalUsd: computeUsd + storageUsd,
         projectedUsd: projections.get(m.name),
+        dailyProjectedUsd: daily.get(m.name) ?? Array.from({ length: rangeDays }, () => undefined),
       });
     }
     return { results, ms: Math.round(performance.now() - startedAt) };
@@ -496,7 +516,10 @@ class Pinger implements Driver {
         const now = this.#clock.now();
         const answer = this.#sim.invokeModel(m.modelArn, JSON.stringify(m.request));
         const restoring = answer.kind === "error" && answer.error.type === "ModelNotReadyException";
-        const cadence = alwaysOnCadence(this.#sim.settingsOf(m.modelArn));
+        const cadence = alwaysOnCadence(
+          this.#sim.settingsOf(m.modelArn),
+          this.#sim.faults.evictionOverride(m.modelArn, now),
+        );
         this.#scheduleAt(m, restoring ? now + 5_000 : now + cadence);
       }),
     );
@@ -506,10 +529,12 @@ class Pinger implements Driver {
 /**
  * The always-on baseline's keep-alive under the simulated rule: a minute less than the
  * shortest idle time it allows (after a call at the end of its billing window under the
- * window rule), within the bounds of an auto cadence (1 to 14 minutes). It is a reference that knows the rule; keepwarm
- * has to measure it.
+ * window rule, or `scriptedIdleMs` when an `evictAfter` fault sets it for a call now), within
+ * the bounds of an auto cadence (1 to 14 minutes). It is a reference that knows the rule;
+ * keepwarm has to measure it.
  */
-export function alwaysOnCadence(s: EvictionSettings): number {
+export function alwaysOnCadence(s: EvictionSettings, scriptedIdleMs?: number): number {
   const { cadenceCeilingMs, cadenceFloorMs } = TIMING_RULES;
-  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, shortestIdleMs(s) - MINUTE_MS));
+  const idleMs = scriptedIdleMs ?? shortestIdleMs(s);
+  return Math.min(cadenceCeilingMs, Math.max(cadenceFloorMs, idleMs - MINUTE_MS));
 }

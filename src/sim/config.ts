@@ -186,6 +186,7 @@ const FAULT_KINDS = [
   "metricsLate",
   "metricsMissing",
   "slowRestore",
+  "evictAfter",
   "evict",
 ] as const satisfies readonly FaultKind[];
 
@@ -202,6 +203,7 @@ const FAULT_NEEDS: Partial<Record<FaultKind, "delay" | "restore" | "at">> = {
   slow: "delay",
   metricsLate: "delay",
   slowRestore: "restore",
+  evictAfter: "delay",
   evict: "at",
 };
 
@@ -218,7 +220,7 @@ const faultSchema = z
     from: instant.optional(),
     until: instant.optional(),
     at: instant.optional(),
-    delay: duration("slow, metricsLate: how late.", 0),
+    delay: duration("slow, metricsLate: how late; evictAfter: idle time before the unload.", 0),
     restore: duration("slowRestore: how long the restore takes.", 0),
     times: wholeNumber(1, 1_000_000, "Hits only this many calls."),
     operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
@@ -229,7 +231,14 @@ const faultSchema = z
       ctx.addIssue({
         code: "custom",
         path: [need],
-        message: `is missing; a ${f.kind} fault needs ${need}`,
+        message: `is missing; ${/^[aeiou]/.test(f.kind) ? "an" : "a"} ${f.kind} fault needs ${need}`,
+      });
+    }
+    if (f.kind === "evictAfter" && f.delay !== undefined && parseDurationMs(f.delay) === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["delay"],
+        message: `is ${f.delay}; allowed: a duration above 0s (the idle time before the unload)`,
       });
     }
     if (
@@ -268,6 +277,8 @@ function toFaultSpec(f: RawFault): FaultSpec {
       return { kind: f.kind, ...scope };
     case "slowRestore":
       return { kind: f.kind, restoreMs: ms(f.restore), ...scope };
+    case "evictAfter":
+      return { kind: f.kind, delayMs: ms(f.delay), ...scope };
     case "evict":
       return {
         kind: f.kind,

@@ -54,6 +54,11 @@ export type FaultSpec =
   | ({ readonly kind: "metricsMissing" } & Scope)
   /** Restores that start in range take `restoreMs` instead of restoreMs +- jitter. */
   | ({ readonly kind: "slowRestore"; readonly restoreMs: number } & Scope)
+  /**
+   * A copy whose last call falls in range is unloaded `delayMs` after it, whatever the
+   * eviction rule says: Bedrock changing its idle rule (from `from` on, say).
+   */
+  | ({ readonly kind: "evictAfter"; readonly delayMs: number } & Scope)
   /** Every copy is unloaded at `at`, however recently it served a call. */
   | { readonly kind: "evict"; readonly modelArn?: string; readonly at: number };
 
@@ -89,6 +94,7 @@ const KINDS = new Set<string>([
   "metricsLate",
   "metricsMissing",
   "slowRestore",
+  "evictAfter",
   "evict",
 ]);
 
@@ -163,6 +169,14 @@ export class FaultSchedule {
     return undefined;
   }
 
+  /** The idle time an `evictAfter` fault imposes on a copy last called at t. */
+  evictionOverride(modelArn: string, t: number): number | undefined {
+    for (const { spec } of this.#entries) {
+      if (spec.kind === "evictAfter" && covers(spec, modelArn, t)) return spec.delayMs;
+    }
+    return undefined;
+  }
+
   /** The earliest scripted eviction of the model in (after, upTo]. */
   firstEviction(modelArn: string, after: number, upTo: number): number | undefined {
     let first: number | undefined;
@@ -221,6 +235,7 @@ function validateFault(spec: FaultSpec): void {
   if ((spec.kind === "slow" || spec.kind === "metricsLate") && !(spec.delayMs >= 0)) {
     bad("delayMs must be >= 0");
   }
+  if (spec.kind === "evictAfter" && !(spec.delayMs >= 1)) bad("delayMs must be >= 1");
   if (spec.kind === "slowRestore" && !(spec.restoreMs >= 0)) bad("restoreMs must be >= 0");
   if (isRequestFault(spec) && spec.times !== undefined && !(spec.times >= 1)) {
     bad("times must be >= 1");

@@ -99,12 +99,7 @@ export class ModelFleet {
       let end: number | undefined;
       if (this.#phase === "loaded") {
         // Restored but never called: idle from the instant it was ready.
-        const idleOut = idleOutAt(
-          this.settings,
-          episode.readyAt,
-          episode.readyAt,
-          this.spec.modelArn,
-        );
+        const idleOut = this.#idleOutAt(episode.readyAt, episode.readyAt);
         if (idleOut <= limit) end = idleOut;
       } else {
         end = this.#closeIdleCopies(limit);
@@ -187,12 +182,7 @@ export class ModelFleet {
     for (let copy = 0; copy < this.#open.length; copy++) {
       const run = this.#open[copy];
       if (!run) continue;
-      const idleOut = idleOutAt(
-        this.settings,
-        run.start,
-        this.#lastNeeded[copy] as number,
-        this.spec.modelArn,
-      );
+      const idleOut = this.#idleOutAt(run.start, this.#lastNeeded[copy] as number);
       if (idleOut <= upTo) {
         this.#close(copy, idleOut);
         if (idleOut > last) last = idleOut;
@@ -201,6 +191,13 @@ export class ModelFleet {
       }
     }
     return open === 0 && last > Number.NEGATIVE_INFINITY ? last : undefined;
+  }
+
+  /** When a copy last called at `lastCall` idles out: by its eviction rule, or as an `evictAfter` fault says. */
+  #idleOutAt(anchor: number, lastCall: number): number {
+    const scripted = this.#faults.evictionOverride(this.spec.modelArn, lastCall);
+    if (scripted !== undefined) return lastCall + scripted;
+    return idleOutAt(this.settings, anchor, lastCall, this.spec.modelArn);
   }
 
   #close(copy: number, at: number): void {

@@ -199,7 +199,12 @@ describe("formatSimulation", () => {
           policy: "night-batch",
           region: "us-east-1",
           cmu: 2,
-          keepwarm: { ...scenario(7905, 2, 100, 0), projectedUsd: 907.9158, projectionErrorPct: 0 },
+          keepwarm: {
+            ...scenario(7905, 2, 100, 0),
+            projectedUsd: 907.9158,
+            projectionErrorPct: 0,
+            dailyProjectedUsd: [907.9158],
+          },
           cron: scenario(7440, 2, 99.16666, 31),
           alwaysOn: scenario(44640, 2, 100, 0),
         },

@@ -136,6 +136,19 @@ describe("alwaysOnCadence", () => {
     expect(rule({ evictionRule: "billingWindows" })).toBe(9 * 60_000);
     expect(rule({ evictionRule: "billingWindows", evictionIdleWindows: 0 })).toBe(60_000);
   });
+
+  it("follows an evictAfter fault's idle time where one covers the call", () => {
+    const s = {
+      evictionRule: "afterLastCall",
+      evictionDelayMs: 15 * 60_000,
+      evictionJitterMs: 0,
+      evictionIdleWindows: 2,
+      billingWindowMs: 5 * 60_000,
+    } as const;
+    expect(alwaysOnCadence(s, 5 * 60_000)).toBe(4 * 60_000);
+    expect(alwaysOnCadence(s, 60 * 60_000)).toBe(14 * 60_000);
+    expect(alwaysOnCadence(s, undefined)).toBe(14 * 60_000);
+  });
 });
 
 describe("coverageOf", () => {
@@ -317,6 +330,34 @@ describe("simulateMonth over a day", () => {
     expect(mimo.keepwarm.windowMinutes).toBe(24 * 60);
     expect(mimo.keepwarm.invocations).toBeGreaterThan(90);
     expect(mimo.keepwarm.projectedUsd).toBeDefined();
+    expect(mimo.keepwarm.dailyProjectedUsd).toEqual([mimo.keepwarm.projectedUsd]);
+  }, 120_000);
+
+  it("follows Bedrock changing its idle rule at noon: always-on holds the copy, keepwarm is cold once", async () => {
+    const config = await sampleConfig();
+    const result = await simulateMonth({
+      config,
+      month: "2026-12",
+      days: 1,
+      // 15 minutes after the last call until 12:00, 5 minutes after it from then on.
+      sim: { evictionDelayMs: 15 * 60_000 },
+      faults: [
+        {
+          kind: "evictAfter",
+          modelArn: MIMO,
+          delayMs: 5 * 60_000,
+          from: Date.parse("2026-12-01T12:00:00Z"),
+        },
+      ],
+    });
+    const mimo = result.models.find((m) => m.model === "mimo-vl") as ModelSimulation;
+    // mimo-vl is always-on that day (an override): the baseline pings under the new rule.
+    expect(mimo.alwaysOn.coveragePct).toBe(100);
+    expect(mimo.alwaysOn.billedMinutes).toBe(24 * 60);
+    // keepwarm learned 15 minutes: the first idle spell under the new rule catches it cold,
+    // and the cadence it measures from that holds the copy for the rest of the day.
+    expect(mimo.keepwarm.coldStartsInWindows).toBe(1);
+    expect(mimo.keepwarm.coveragePct).toBeGreaterThan(99.5);
   }, 120_000);
 
   it("plays a sim config's settings, per-model settings, CMU and faults, and tells each day done", async () => {

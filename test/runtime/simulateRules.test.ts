@@ -4,6 +4,7 @@ import {
   type Limits,
   limitsOf,
   loadRuleCase,
+  projectionErrorOf,
   REFERENCE_LIMITS,
   RULE_CASES,
   type RuleCase,
@@ -17,7 +18,7 @@ import { type MonthSimulation, simulateMonth } from "../../src/runtime/simulate.
 // than any cadence), the article's window rule, the slowest restore, and the reference rule;
 // and two rules of our own: a 2-minute eviction (the cadence at its 1-minute floor, next to
 // the shortest eviction taken for Bedrock's idle rule) and the window rule with one idle
-// window (5-10 minutes by phase).
+// window (5-10 minutes by phase); and a rule that changes mid-month.
 // Each month is several seconds of CPU; the machine is shared.
 const MONTH_TIMEOUT_MS = 600_000;
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
@@ -46,6 +47,22 @@ async function simulateCase(c: RuleCase): Promise<MonthSimulation> {
   });
 }
 
+/** The case's month, simulated once before the block's tests. */
+function simulatedBeforeAll(name: string): { readonly c: RuleCase; result(): MonthSimulation } {
+  const c = ruleCase(name);
+  let result: MonthSimulation | undefined;
+  beforeAll(async () => {
+    result = await simulateCase(c);
+  }, MONTH_TIMEOUT_MS);
+  return {
+    c,
+    result: () => {
+      if (!result) throw new Error(`${name} was not simulated`);
+      return result;
+    },
+  };
+}
+
 function expectWithin(result: MonthSimulation, model: string, limits: Limits): void {
   const m = result.models.find((x) => x.model === model);
   expect(m, `${model} simulated`).toBeDefined();
@@ -66,35 +83,45 @@ describe("simulateMonth under Bedrock's idle rules, the sample config over Decem
   describe.each(["evict-5m", "evict-60m", "windows", "restore-6m", "evict-2m", "windows-1"])(
     "%s",
     (name) => {
-      const c = ruleCase(name);
-      let result: MonthSimulation;
-      beforeAll(async () => {
-        result = await simulateCase(c);
-      }, MONTH_TIMEOUT_MS);
-
+      const { c, result } = simulatedBeforeAll(name);
       it.each(MODELS)(
         "keeps %s warm, bills and projects it within the case's thresholds",
         (model) => {
-          expectWithin(result, model, limitsOf(c));
+          expectWithin(result(), model, limitsOf(c));
         },
       );
     },
   );
 
-  describe("the reference rule (15 minutes after the last call, 90 s restore)", () => {
-    const c = ruleCase("evict-15m");
-    let result: MonthSimulation;
-    beforeAll(async () => {
-      result = await simulateCase(c);
-    }, MONTH_TIMEOUT_MS);
+  describe("Bedrock shortening its idle rule mid-month (15 minutes, 5 from 14 December)", () => {
+    const { c, result } = simulatedBeforeAll("change-15m-to-5m");
+    it.each(MODELS)(
+      "meets %s cold once, after the change, and projects the bill a week on",
+      (model) => {
+        const m = result().models.find((x) => x.model === model);
+        const kw = m?.keepwarm as NonNullable<typeof m>["keepwarm"];
+        expect(kw.coldStartsInWindows).toBe(1);
+        expect(kw.coveragePct).toBeGreaterThanOrEqual(99.9);
+        expect(kw.billedMinutes / kw.windowMinutes).toBeLessThanOrEqual(1.03);
+        // A projection a day, the first the month's one.
+        expect(kw.dailyProjectedUsd).toHaveLength(31);
+        expect(kw.dailyProjectedUsd[0]).toBe(kw.projectedUsd);
+        const onThe21st = projectionErrorOf(m as NonNullable<typeof m>, c.projectionOn);
+        expect(c.projectionOn).toBe("2026-12-21");
+        expect(Math.abs(onThe21st as number)).toBeLessThanOrEqual(1);
+      },
+    );
+  });
 
+  describe("the reference rule (15 minutes after the last call, 90 s restore)", () => {
+    const { c, result } = simulatedBeforeAll("evict-15m");
     it.each(MODELS)("keeps %s within the case's thresholds", (model) => {
-      expectWithin(result, model, limitsOf(c));
+      expectWithin(result(), model, limitsOf(c));
     });
 
     it.each(MODELS)("does no worse for %s than before timings were learned", (model) => {
-      expectWithin(result, model, REFERENCE_LIMITS[model] as Limits);
-      const kw = result.models.find((x) => x.model === model)?.keepwarm;
+      expectWithin(result(), model, REFERENCE_LIMITS[model] as Limits);
+      const kw = result().models.find((x) => x.model === model)?.keepwarm;
       expect(kw?.coldStartsInWindows).toBe(0);
     });
   });

@@ -72,6 +72,7 @@ describe("parseSimConfigText", () => {
         "  - { kind: slowRestore, restore: 7m }",
         "  - { kind: evict, at: 2026-12-01T12:07:00+08:00 }",
         "  - { kind: slow, delay: 2s, operations: [GetMetricData] }",
+        "  - { kind: evictAfter, delay: 5m, from: 2026-12-10T00:00:00Z }",
         "",
       ].join("\n"),
       "sim.yaml",
@@ -87,12 +88,14 @@ describe("parseSimConfigText", () => {
       { kind: "slowRestore", restoreMs: 420_000 },
       { kind: "evict", at: Date.parse("2026-12-01T04:07:00Z") },
       { kind: "slow", delayMs: 2000, operations: ["GetMetricData"] },
+      { kind: "evictAfter", delayMs: 300_000, from: Date.parse("2026-12-10T00:00:00Z") },
     ]);
   });
 
   it("names what a fault lacks or gets wrong", () => {
     const result = parseSimConfigText(
-      "faults:\n  - { kind: slow }\n  - { kind: evict, at: tomorrow }\n  - { kind: melt }\n",
+      "faults:\n  - { kind: slow }\n  - { kind: evict, at: tomorrow }\n  - { kind: melt }\n" +
+        "  - { kind: evictAfter }\n  - { kind: evictAfter, delay: 0s }\n",
       "sim.yaml",
     );
     const problems = result.ok
@@ -102,6 +105,8 @@ describe("parseSimConfigText", () => {
       "2 faults[0].delay: is missing; a slow fault needs delay",
       expect.stringMatching(/^3 faults\[1\]\.at: is "tomorrow"; allowed: ISO 8601 with an offset/),
       expect.stringMatching(/^4 faults\[2\]\.kind: /),
+      "5 faults[3].delay: is missing; an evictAfter fault needs delay",
+      "6 faults[4].delay: is 0s; allowed: a duration above 0s (the idle time before the unload)",
     ]);
   });
 

@@ -198,6 +198,40 @@ describe("FaultSchedule through the SDK", () => {
     }
   });
 
+  it("evictAfter: a copy last called in range idles out after the fault's delay, one called before it keeps the rule's", async () => {
+    // Restore 90 s, evicted 15 min after the last call; from 10:00 Bedrock unloads after 5.
+    h.sim.faults.add({ kind: "evictAfter", modelArn: ARN, delayMs: 5 * MIN, from: at("10:00:00") });
+    h.clock.set(at("09:40:00"));
+    await rejectionOf(h.runtime.send(ping()));
+    h.clock.set(at("09:42:00"));
+    await h.runtime.send(ping());
+    h.clock.set(at("09:55:00"));
+    await h.runtime.send(ping());
+    h.clock.set(at("10:09:59"));
+    expect(h.sim.modelState(ARN).state).toBe("warm");
+    h.clock.set(at("10:10:00"));
+    expect(h.sim.modelState(ARN)).toEqual({ state: "cold", copies: 0 });
+    expect(await rejectionOf(h.runtime.send(ping()))).toBeInstanceOf(ModelNotReadyException);
+    h.clock.set(at("10:12:00"));
+    await h.runtime.send(ping());
+    h.clock.set(at("10:16:59"));
+    expect(h.sim.modelState(ARN).state).toBe("warm");
+    h.clock.set(at("10:17:00"));
+    expect(h.sim.modelState(ARN).state).toBe("cold");
+    // The other model is not in the fault's scope.
+    h.clock.set(at("10:20:00"));
+    await rejectionOf(h.runtime.send(ping(ARN2)));
+    h.clock.set(at("10:22:00"));
+    await h.runtime.send(ping(ARN2));
+    h.clock.set(at("10:36:59"));
+    expect(h.sim.modelState(ARN2).state).toBe("warm");
+    h.clock.set(at("10:37:00"));
+    expect(h.sim.modelState(ARN2).state).toBe("cold");
+    // The bill follows the copy: 09:42-10:10 and 10:12-10:17, in whole 5-minute windows.
+    const bill = h.sim.ledger({ start: at("09:00:00"), end: at("10:20:00") });
+    expect(bill.models.find((m) => m.modelArn === ARN)?.billedMinutes).toBe(30 + 5);
+  });
+
   it("evict: copies unloaded mid-window; ModelCopy falls to 0 and the next call is a cold start", async () => {
     await warm();
     h.sim.faults.add({ kind: "evict", modelArn: ARN, at: at("09:09:00") });
