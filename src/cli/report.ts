@@ -112,13 +112,19 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
   const rows: string[][] = [];
   const notes: string[] = [];
   let timingsShown = false;
+  // Summaries written before cold starts inside windows were counted show the total alone.
+  const inWindowShown = summaries.some((s) =>
+    s.models.some((m) => m.coldStartsInWindow !== undefined),
+  );
+  const coldCell = (all: number, inWindow: number | undefined) =>
+    inWindow === undefined ? String(all) : `${all} (${inWindow})`;
   for (const s of summaries) {
     for (const m of s.models) {
       rows.push([
         s.date,
         m.model,
         `${m.plannedWarmMinutes}/${m.observedWarmMinutes}`,
-        String(m.coldStarts),
+        coldCell(m.coldStarts, m.coldStartsInWindow),
         `${fmtNum(m.restoreSecondsMedian)}/${fmtNum(m.restoreSecondsMax)}`,
         `${m.pingsOk}/${m.pingsFailed}`,
         fmtUsd(m.dayUsd),
@@ -129,13 +135,19 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
         fmtTimings(m.timings),
       ]);
       if (m.timings) timingsShown = true;
+      const opened = m.windowsOpenedCold ?? 0;
+      if (opened > 0) {
+        notes.push(
+          `${s.date}: ${m.model}: ${opened === 1 ? "a window" : `${opened} windows`} opened cold, so users waited for a restore (the opened-cold lines of the log say why)`,
+        );
+      }
     }
     const t = s.total;
     rows.push([
       s.date,
       "TOTAL",
       `${t.plannedWarmMinutes}/${t.observedWarmMinutes}`,
-      String(t.coldStarts),
+      coldCell(t.coldStarts, t.coldStartsInWindow),
       "",
       `${t.pingsOk}/${t.pingsFailed}`,
       formatUsd(t.dayUsd),
@@ -150,7 +162,9 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
     if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
   }
   // Summaries written before learned timings have none: no empty column for them.
-  const headers = timingsShown ? HEADERS : HEADERS.slice(0, -1);
+  const headers = (timingsShown ? HEADERS : HEADERS.slice(0, -1)).map((h) =>
+    h === "cold starts" && inWindowShown ? "cold starts (in window)" : h,
+  );
   if (!timingsShown) for (const r of rows) r.pop();
   const widths = headers.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),

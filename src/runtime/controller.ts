@@ -232,6 +232,10 @@ export interface ModelCounters {
   /** InvokeModel requests sent, retries included. */
   requests: number;
   coldStarts: number;
+  /** Of those, the ones met inside a window: a user's call would have met them too. */
+  coldStartsInWindow: number;
+  /** Windows whose first minute ModelCopy showed with no copy up. */
+  windowsOpenedCold: number;
   restoreSeconds: number[];
   evictionMinutes: number[];
   recoveries: number;
@@ -243,6 +247,8 @@ function emptyCounters(): ModelCounters {
     pingsFailed: 0,
     requests: 0,
     coldStarts: 0,
+    coldStartsInWindow: 0,
+    windowsOpenedCold: 0,
     restoreSeconds: [],
     evictionMinutes: [],
     recoveries: 0,
@@ -306,6 +312,8 @@ export class ModelController {
   /** Monotonic reading at the last successful ping: keep-alive spacing ignores clock steps. */
   #lastOkMonotonic: number | undefined;
   #attempt: Attempt | undefined;
+  /** The latest restore ridden out: from its first ModelNotReadyException to the success. */
+  #lastRestore: { readonly from: number; readonly to: number } | undefined;
   #inFlight: Promise<void> | undefined;
   #abort = new AbortController();
   #stopped = false;
@@ -715,6 +723,35 @@ export class ModelController {
     this.#openingChecked = start;
     if (point === undefined) return;
     this.#deps.observer.windowOpened?.(this.#model.name, point.copies >= 1);
+    if (point.copies >= 1) return;
+    this.total.windowsOpenedCold++;
+    this.day.windowsOpenedCold++;
+    // The warm-up's cold start was logged before opening (inWindow: false); this is the line
+    // that says users met it.
+    const lead = this.#timings.leadTime;
+    const restoring = this.#attempt?.firstNotReadyAt;
+    const done = this.#lastRestore;
+    const restore =
+      restoring !== undefined && restoring <= start
+        ? { restoreBeganAt: new Date(restoring).toISOString(), restoreSeconds: null }
+        : done && done.from <= start && start < done.to
+          ? {
+              restoreBeganAt: new Date(done.from).toISOString(),
+              restoreSeconds: round1((done.to - done.from) / SECOND_MS),
+            }
+          : { restoreBeganAt: null, restoreSeconds: null };
+    this.log.warn(
+      {
+        event: "opened-cold",
+        windowStart: new Date(start).toISOString(),
+        ...restore,
+        leadTimeSeconds: round1(lead.ms / SECOND_MS),
+        leadTimeSource: lead.source,
+      },
+      restore.restoreBeganAt === null
+        ? "window opened cold: no copy was up in its first minute and keepwarm had no restore under way"
+        : "window opened cold: the warm-up's restore outlasted the lead time, so the first users waited",
+    );
   }
 
   #openingChecked: number | undefined;
@@ -993,6 +1030,7 @@ export class ModelController {
     };
     if (attempt.firstNotReadyAt !== undefined) {
       const seconds = (now - attempt.firstNotReadyAt) / SECOND_MS;
+      this.#lastRestore = { from: attempt.firstNotReadyAt, to: now };
       this.total.restoreSeconds.push(seconds);
       this.day.restoreSeconds.push(seconds);
       observer.restoreSeconds(model.name, seconds);
@@ -1037,6 +1075,10 @@ export class ModelController {
         // Before a window opens a cold model is what the warm-up ping is for; inside one,
         // a user's call would have met it.
         const inWindow = this.inWindow(sentAt);
+        if (inWindow) {
+          this.total.coldStartsInWindow++;
+          this.day.coldStartsInWindow++;
+        }
         this.log[inWindow ? "warn" : "info"](
           {
             event: "cold-start",

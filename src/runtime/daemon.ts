@@ -1064,6 +1064,8 @@ export class Daemon {
       plannedWarmMinutes: Math.round(planned / MINUTE_MS),
       observedWarmMinutes: points.filter((p) => p.copies >= 1).length,
       coldStarts: day.coldStarts,
+      coldStartsInWindow: day.coldStartsInWindow,
+      windowsOpenedCold: day.windowsOpenedCold,
       restoreSecondsMedian: median(day.restoreSeconds) ?? null,
       restoreSecondsMax: day.restoreSeconds.length > 0 ? Math.max(...day.restoreSeconds) : null,
       evictionMinutesMedian: median(c.total.evictionMinutes) ?? null,

@@ -112,6 +112,8 @@ export interface ModelStatusJson {
     readonly pingsFailed: number;
     readonly requests: number;
     readonly coldStarts: number;
+    readonly coldStartsInWindow: number;
+    readonly windowsOpenedCold: number;
     readonly recoveries: number;
   };
   readonly spend: {
@@ -186,6 +188,8 @@ function modelJson(m: ModelStatus, now: number): ModelStatusJson {
       pingsFailed: m.counters.pingsFailed,
       requests: m.counters.requests,
       coldStarts: m.counters.coldStarts,
+      coldStartsInWindow: m.counters.coldStartsInWindow,
+      windowsOpenedCold: m.counters.windowsOpenedCold,
       recoveries: m.counters.recoveries,
     },
     spend: {

@@ -17,7 +17,12 @@ export interface ModelDaySummary {
   readonly plannedWarmMinutes: number;
   /** Minutes ModelCopy showed at least one copy. */
   readonly observedWarmMinutes: number;
+  /** Every cold start a ping met, the warm-up's before opening included. */
   readonly coldStarts: number;
+  /** Of those, the ones inside a window; absent in summaries written before it was counted. */
+  readonly coldStartsInWindow?: number;
+  /** Windows that opened with no copy up (ModelCopy of their first minute at 0). */
+  readonly windowsOpenedCold?: number;
   readonly restoreSecondsMedian: number | null;
   readonly restoreSecondsMax: number | null;
   /** Minutes from the last ping to ModelCopy at 0; medians since start-up. */
@@ -64,6 +69,8 @@ export interface DailySummary {
     readonly plannedWarmMinutes: number;
     readonly observedWarmMinutes: number;
     readonly coldStarts: number;
+    readonly coldStartsInWindow?: number;
+    readonly windowsOpenedCold?: number;
     readonly pingsOk: number;
     readonly pingsFailed: number;
     readonly dayUsd: number;
@@ -90,6 +97,13 @@ export function totalOf(models: readonly ModelDaySummary[]): DailySummary["total
     plannedWarmMinutes: sum((m) => m.plannedWarmMinutes),
     observedWarmMinutes: sum((m) => m.observedWarmMinutes),
     coldStarts: sum((m) => m.coldStarts),
+    // Only in summaries whose models count them (written since they were counted).
+    ...(models.some((m) => m.coldStartsInWindow !== undefined)
+      ? {
+          coldStartsInWindow: sum((m) => m.coldStartsInWindow ?? 0),
+          windowsOpenedCold: sum((m) => m.windowsOpenedCold ?? 0),
+        }
+      : {}),
     pingsOk: sum((m) => m.pingsOk),
     pingsFailed: sum((m) => m.pingsFailed),
     dayUsd: sum((m) => m.dayUsd),

@@ -109,6 +109,23 @@ describe("printReport", () => {
     );
   });
 
+  it("counts the cold starts inside windows apart, and notes a window that opened cold", () => {
+    const coldOpening = { ...model("mimo-vl", 125.8), coldStartsInWindow: 0, windowsOpenedCold: 1 };
+    const midWindow = {
+      ...model("llama", null),
+      coldStarts: 2,
+      coldStartsInWindow: 1,
+      windowsOpenedCold: 0,
+    };
+    const lines = formatReport([summary("2026-12-14", [coldOpening, midWindow])]);
+    expect(lines[0]).toContain("cold starts (in window)");
+    const cells = lines.slice(2, 5).map((l) => l.split(/ {2,}/)[3]);
+    expect(cells).toEqual(["1 (0)", "2 (1)", "3 (1)"]);
+    expect(lines.slice(-1)).toEqual([
+      "2026-12-14: mimo-vl: a window opened cold, so users waited for a restore (the opened-cold lines of the log say why)",
+    ]);
+  });
+
   it("says so when there is no summary yet", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kw-report-"));
     const { code, stdout } = await run({ stateDir: dir });

@@ -236,6 +236,40 @@ describe("Daemon", () => {
     });
   });
 
+  describe("a window that opens cold", () => {
+    it("says so once, at warn, when Bedrock unloaded the warmed copy just before opening", async () => {
+      const h = await startHarness({ config: configOf(yaml()), start: local("08:00") });
+      // Warmed by 08:57; unloaded at 08:59:30, so ModelCopy reads 0 for 09:00.
+      h.sim.faults.add({ kind: "evict", modelArn: ARN_A, at: local("08:59") + 30_000 });
+      await h.daemon.start();
+      await h.clock.runUntil(local("10:00"));
+      const opened = eventsOf(h.lines, "opened-cold", "alpha");
+      expect(opened).toMatchObject([
+        {
+          level: "warn",
+          windowStart: new Date(local("09:00")).toISOString(),
+          restoreBeganAt: null,
+          restoreSeconds: null,
+          leadTimeSource: "configured",
+        },
+      ]);
+      // Read from the opening minute's datapoint once it is published (2 minutes late).
+      expect(at(opened[0] as { time: string })).toBeGreaterThanOrEqual(local("09:03"));
+      expect(at(opened[0] as { time: string })).toBeLessThanOrEqual(local("09:05"));
+      // The warm-up itself had worked: its cold start was before opening.
+      expect(eventsOf(h.lines, "cold-start", "alpha")[0]).toMatchObject({ inWindow: false });
+      // beta opened warm: no line.
+      expect(eventsOf(h.lines, "opened-cold", "beta")).toEqual([]);
+      // Counted apart from the warm-up's cold start; the recovery met the model cold inside
+      // the window.
+      const counters = (name: string) =>
+        h.daemon.status().models.find((m) => m.name === name)?.counters;
+      expect(counters("alpha")).toMatchObject({ windowsOpenedCold: 1, coldStartsInWindow: 1 });
+      expect(counters("alpha")?.coldStarts).toBe(2);
+      expect(counters("beta")).toMatchObject({ windowsOpenedCold: 0, coldStartsInWindow: 0 });
+    });
+  });
+
   describe("the daily summary", () => {
     it("appends one fsync'd JSON line at midnight that `keepwarm report` prints", async () => {
       const h = await startHarness({

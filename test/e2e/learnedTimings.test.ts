@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { DailySummary } from "../../src/runtime/summary.js";
 import type { SimSettings } from "../../src/sim/index.js";
 import {
   ARN,
@@ -105,7 +108,7 @@ describe("learned timings over the wire", { timeout: 300_000 }, () => {
   });
 
   it("warms a model that restores in 7 minutes before opening from its second day on", async () => {
-    const { days } = await threeDays(startHarness, {
+    const { h, days } = await threeDays(startHarness, {
       restoreMs: 7 * MINUTE,
       evictionDelayMs: 15 * MINUTE,
     });
@@ -113,6 +116,32 @@ describe("learned timings over the wire", { timeout: 300_000 }, () => {
     expect(days[0]?.warmAtOpening).toBe(false);
     expect(days.slice(1).map((d) => d.warmAtOpening)).toEqual([true, true]);
     expect(days.slice(1).map((d) => d.cold)).toEqual([0, 0]);
+    // The warm-up's cold start came before opening (info, inWindow: false); the line that
+    // tells operators users met it is `opened-cold`, once, on day 1, naming that restore.
+    const coldStarts = eventsOf(h.lines, "cold-start", "mimo-vl");
+    expect(coldStarts[0]).toMatchObject({ level: "info", inWindow: false });
+    const opened = eventsOf(h.lines, "opened-cold", "mimo-vl");
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({
+      level: "warn",
+      windowStart: new Date(local("09:00", 7)).toISOString(),
+      restoreBeganAt: new Date(coldStarts[0]?.time as string).toISOString(),
+      leadTimeSource: "learned",
+    });
+    // The restore as measured (7 minutes, to the retry that found it done), and the lead the
+    // next windows get from it.
+    expect(opened[0]?.restoreSeconds).toBeGreaterThanOrEqual(420);
+    expect(opened[0]?.restoreSeconds).toBeLessThan(430);
+    expect(opened[0]?.leadTimeSeconds).toBeGreaterThan(7 * 60);
+    // The daily summaries count it apart from the warm-up's cold start.
+    const summaries = readFileSync(join(h.stateDir, "summaries.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as DailySummary);
+    const day = (date: string) => summaries.find((x) => x.date === date)?.models[0];
+    expect(day("2026-12-07")).toMatchObject({ coldStartsInWindow: 0, windowsOpenedCold: 1 });
+    expect(day("2026-12-08")).toMatchObject({ coldStartsInWindow: 0, windowsOpenedCold: 0 });
+    expect(day("2026-12-08")?.coldStarts).toBeGreaterThanOrEqual(1);
   });
 
   it("obeys a fixed cadence of 14m under a 6-minute eviction and says so, at most hourly", async () => {

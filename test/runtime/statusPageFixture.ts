@@ -34,6 +34,8 @@ export function modelStatus(overrides: Partial<ModelStatus> = {}): ModelStatus {
       pingsFailed: 2,
       requests: 40,
       coldStarts: 1,
+      coldStartsInWindow: 0,
+      windowsOpenedCold: 0,
       restoreSeconds: [92],
       evictionMinutes: [],
       recoveries: 0,
