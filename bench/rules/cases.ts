@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import type { ModelSimulation } from "../../src/runtime/simulate.js";
+import { type ModelSimulation, projectionErrorPct } from "../../src/runtime/simulate.js";
 import { loadSimConfigFile, type SimConfig } from "../../src/sim/config.js";
 
 /**
@@ -221,12 +221,12 @@ export interface Verdict {
 /** The projection judged: at the month's first minute, or at the first minute of `projectionOn`. */
 export function projectionErrorOf(m: ModelSimulation, projectionOn?: string): number | undefined {
   const kw = m.keepwarm;
-  if (projectionOn === undefined) return kw.projectionErrorPct;
+  // Undefined for part of a month, as the month's first projection is.
+  if (projectionOn === undefined || kw.projectionErrorPct === undefined)
+    return kw.projectionErrorPct;
+  // The cases run the whole of December: day 1 is index 0.
   const day = Number(projectionOn.slice(8, 10)) - 1;
-  const projected = kw.dailyProjectedUsd[day];
-  if (projected === undefined || kw.projectionErrorPct === undefined || kw.totalUsd === 0)
-    return undefined;
-  return ((projected - kw.totalUsd) / kw.totalUsd) * 100;
+  return projectionErrorPct(kw.dailyProjectedUsd[day], kw.totalUsd);
 }
 
 export function judge(m: ModelSimulation, limits: Limits, projectionOn?: string): Verdict {

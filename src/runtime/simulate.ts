@@ -208,9 +208,7 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
             ...kw,
             // The projection is of the whole month: a ledger of its first days is no check of it.
             projectionErrorPct:
-              kw.projectedUsd === undefined || kw.totalUsd === 0 || range.end < month.end
-                ? undefined
-                : ((kw.projectedUsd - kw.totalUsd) / kw.totalUsd) * 100,
+              range.end < month.end ? undefined : projectionErrorPct(kw.projectedUsd, kw.totalUsd),
           },
           cron: withoutProjection(cron.results.get(m.name) as ScenarioOutcome),
           alwaysOn: withoutProjection(alwaysOn.results.get(m.name) as ScenarioOutcome),
@@ -220,6 +218,15 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   } finally {
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** (projection - ledger) / ledger, in percent; undefined without a projection or a bill. */
+export function projectionErrorPct(
+  projectedUsd: number | undefined,
+  ledgerUsd: number,
+): number | undefined {
+  if (projectedUsd === undefined || ledgerUsd === 0) return undefined;
+  return ((projectedUsd - ledgerUsd) / ledgerUsd) * 100;
 }
 
 /** The model's desired-warm windows clipped to the month. */
