@@ -4,9 +4,9 @@ import { Writable } from "node:stream";
 import { DateTime } from "luxon";
 import { RegionClientPool } from "../src/aws/clients.js";
 import { parseConfigText } from "../src/config/load.js";
-import { VirtualClock } from "../src/runtime/clock.js";
-import { Daemon } from "../src/runtime/daemon.js";
-import { createLogger } from "../src/runtime/logger.js";
+import { VirtualClock } from "../src/runtime/infra/clock.js";
+import { createLogger } from "../src/runtime/infra/logger.js";
+import { Daemon } from "../src/runtime/keep/daemon.js";
 
 // The daemon side of bench/daemon.bench.ts, run as compiled JavaScript under plain node
 // as in production. 1,000 models in two regions on business hours in Asia/Shanghai, run

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { loadConfigFile } from "../src/config/load.js";
-import { simulateMonth } from "../src/runtime/simulate.js";
+import { simulateMonth } from "../src/whatif/simulate.js";
 import {
   commandOf,
   judge,

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { loadConfigFile, parseConfigText } from "../src/config/load.js";
 import type { ResolvedConfig } from "../src/domain/types.js";
-import { type SimulateTransport, simulateMonth } from "../src/runtime/simulate.js";
+import { type SimulateTransport, simulateMonth } from "../src/whatif/simulate.js";
 
 // `keepwarm simulate` for December 2026: the sample config and 100 models (a week), the daemon
 // reading ModelCopy every virtual minute (as it runs) and every 5, over the in-process

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { type ModelSimulation, projectionErrorPct } from "../../src/runtime/simulate.js";
 import { loadSimConfigFile, type SimConfig } from "../../src/sim/config.js";
+import { type ModelSimulation, projectionErrorPct } from "../../src/whatif/simulate.js";
 
 /**
  * The idle rules and restore times keepwarm must hold a model warm under, on the sample

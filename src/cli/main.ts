@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { printProcessWarnings } from "../runtime/logger.js";
+import { printProcessWarnings } from "../runtime/infra/logger.js";
 import { registerDiscover } from "./discover.js";
 import { ExitCode } from "./exitCodes.js";
 import { registerPlan } from "./plan.js";

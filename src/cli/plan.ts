@@ -4,9 +4,9 @@ import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { type BudgetLevel, budgetLevel, formatBudgetShare } from "../domain/budget.js";
+import { cents, formatUsd } from "../domain/format.js";
 import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
 import {
-  formatUsd,
   type MonthCost,
   type MonthMinutes,
   monthOf,
@@ -24,7 +24,7 @@ import {
 } from "../domain/timings.js";
 import type { Budgets, ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
-import { readTimingsFile, TIMINGS_FILE } from "../runtime/learnedTimings.js";
+import { readTimingsFile, TIMINGS_FILE } from "../runtime/state/learnedTimings.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";
 
@@ -224,7 +224,6 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
   return ExitCode.ok;
 }
 
-const usd = (x: number) => Math.round(x * 100) / 100;
 const minutesOf = (x: number) => Math.round(x * 1000) / 1000;
 
 /** A month's cost against a monthly budget; the ratio is null while the cost is unknown. */
@@ -253,7 +252,7 @@ function planJson(range: Interval, reports: readonly ModelReport[], budgets: Bud
   const months = monthsTouched(range);
   const totals = months.map((month, i) => {
     const known = reports.flatMap((r) => (r.costs ? [r.costs[i] as MonthCost] : []));
-    const sum = (pick: (c: MonthCost) => number) => usd(known.reduce((s, c) => s + pick(c), 0));
+    const sum = (pick: (c: MonthCost) => number) => cents(known.reduce((s, c) => s + pick(c), 0));
     return {
       month,
       computeUsd: sum((c) => c.computeUsd),
@@ -289,18 +288,18 @@ function planJson(range: Interval, reports: readonly ModelReport[], budgets: Bud
             month: m.month,
             warmMinutes: minutesOf(m.warmMinutes),
             billedMinutes: minutesOf(m.billedMinutes),
-            computeUsd: cost ? usd(cost.computeUsd) : null,
-            storageUsd: cost ? usd(cost.storageUsd) : null,
-            totalUsd: cost ? usd(cost.totalUsd) : null,
-            alwaysOnUsd: cost ? usd(cost.alwaysOnUsd) : null,
+            computeUsd: cost ? cents(cost.computeUsd) : null,
+            storageUsd: cost ? cents(cost.storageUsd) : null,
+            totalUsd: cost ? cents(cost.totalUsd) : null,
+            alwaysOnUsd: cost ? cents(cost.alwaysOnUsd) : null,
             budget: markBudget(budgets?.modelUsd.get(model.name), cost?.totalUsd),
           };
         }),
       };
     }),
     months: totals,
-    totalUsd: usd(totals.reduce((s, t) => s + t.totalUsd, 0)),
-    alwaysOnUsd: usd(totals.reduce((s, t) => s + t.alwaysOnUsd, 0)),
+    totalUsd: cents(totals.reduce((s, t) => s + t.totalUsd, 0)),
+    alwaysOnUsd: cents(totals.reduce((s, t) => s + t.alwaysOnUsd, 0)),
   };
 }
 

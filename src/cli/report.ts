@@ -1,14 +1,13 @@
 import type { Command } from "commander";
 import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
-import { formatUsd } from "../domain/spend.js";
-import { formatTimingDuration } from "../domain/timings.js";
+import { formatDuration, formatUsd } from "../domain/format.js";
 import {
   type BudgetDaySummary,
   type DailySummary,
   type ModelDaySummary,
   readSummaries,
   SummaryFileError,
-} from "../runtime/summary.js";
+} from "../runtime/state/summaries.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
 
@@ -200,7 +199,7 @@ function fmtTimings(t: ModelDaySummary["timings"]): string {
   const one = (x: { seconds: number; source: string } | undefined) =>
     x === undefined
       ? "?"
-      : `${formatTimingDuration(x.seconds * 1000)} ${SOURCE_LETTER[x.source] ?? x.source}`;
+      : `${formatDuration(x.seconds * 1000)} ${SOURCE_LETTER[x.source] ?? x.source}`;
   return [t.cadence, t.leadTime, t.evictionDelay].map(one).join("/");
 }
 

@@ -12,14 +12,19 @@ import { formatProblem, loadConfigFile } from "../config/load.js";
 import { planModel } from "../domain/plan.js";
 import { initialTimings } from "../domain/timings.js";
 import type { ResolvedConfig } from "../domain/types.js";
-import { realClock } from "../runtime/clock.js";
-import type { ControllerTiming } from "../runtime/controller.js";
-import { Daemon } from "../runtime/daemon.js";
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http.js";
-import { createLogger, describeError, type Logger, logProcessWarnings } from "../runtime/logger.js";
-import { PromMetrics } from "../runtime/promMetrics.js";
-import { type ConfigWatcher, watchConfig } from "../runtime/reload.js";
-import { installShutdown } from "../runtime/shutdown.js";
+import { PromMetrics } from "../runtime/http/promMetrics.js";
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http/server.js";
+import { realClock } from "../runtime/infra/clock.js";
+import {
+  createLogger,
+  describeError,
+  type Logger,
+  logProcessWarnings,
+} from "../runtime/infra/logger.js";
+import { type ConfigWatcher, watchConfig } from "../runtime/infra/reload.js";
+import { installShutdown } from "../runtime/infra/shutdown.js";
+import { Daemon } from "../runtime/keep/daemon.js";
+import type { ControllerTiming } from "../runtime/keep/modelController.js";
 import { type SimServer, type SimSettings, Simulator } from "../sim/index.js";
 import {
   type KeepwarmEnv,

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { formatProblem } from "../config/yamlSchema.js";
-import { type Clock, realClock, scaledClock } from "../sim/clock.js";
+import type { Clock } from "../domain/clock.js";
+import { realClock, scaledClock } from "../sim/clock.js";
 import { loadSimConfigFile, type SimConfig } from "../sim/config.js";
 import { DEFAULT_SIM_SETTINGS } from "../sim/settings.js";
 import { type SimServer, Simulator } from "../sim/simulator.js";

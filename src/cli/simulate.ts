@@ -2,8 +2,15 @@ import { openSync } from "node:fs";
 import type { Command } from "commander";
 import pino from "pino";
 import { formatProblem, loadConfigFile } from "../config/load.js";
-import { formatUsd, monthOf, monthRange } from "../domain/spend.js";
-import { createLogger } from "../runtime/logger.js";
+import { formatUsd } from "../domain/format.js";
+import { monthOf, monthRange } from "../domain/spend.js";
+import { createLogger } from "../runtime/infra/logger.js";
+import {
+  DEFAULT_SIM_SETTINGS,
+  loadSimConfigFile,
+  type SimConfig,
+  type SimSettings,
+} from "../sim/index.js";
 import {
   DEFAULT_SIMULATE_POLL_MINUTES,
   type ModelSimulation,
@@ -12,13 +19,7 @@ import {
   type ScenarioResult,
   type SimulateProgress,
   simulateMonth,
-} from "../runtime/simulate.js";
-import {
-  DEFAULT_SIM_SETTINGS,
-  loadSimConfigFile,
-  type SimConfig,
-  type SimSettings,
-} from "../sim/index.js";
+} from "../whatif/simulate.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";
 

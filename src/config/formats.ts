@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from "luxon";
 import type { IsoWeekday } from "../domain/types.js";
-import { dayOfIsoDate, localToInstant, MINUTE_MS } from "../domain/zone.js";
+import { MINUTE_MS } from "../domain/units.js";
+import { dayOfIsoDate, localToInstant } from "../domain/zone.js";
 
 /**
  * The string formats of the config file. Each has one regular expression, used both by the
@@ -50,16 +51,6 @@ export function parseDurationMs(text: string): number | undefined {
   if (!m) return undefined;
   const [, h = "0", min = "0", s = "0"] = m;
   return ((Number(h) * 60 + Number(min)) * 60 + Number(s)) * 1000;
-}
-
-/** The shortest duration string that means `ms`: 840000 -> `14m`, 5400000 -> `1h30m`. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
 }
 
 /** `09:30` -> 570; `24:00` -> 1440. */

@@ -1,3 +1,4 @@
+import { formatDuration } from "../domain/format.js";
 import type { TimingSetting } from "../domain/timings.js";
 import type {
   Budgets,
@@ -10,7 +11,6 @@ import type {
   WindowRule,
 } from "../domain/types.js";
 import {
-  formatDuration,
   HOLIDAY_PATTERN,
   IMPORTED_MODEL_ARN_PATTERN,
   parseClockMinutes,

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { MINUTE_MS } from "../domain/zone.js";
+import { formatDuration } from "../domain/format.js";
+import { MINUTE_MS } from "../domain/units.js";
 import {
   CLOCK_FROM_PATTERN,
   CLOCK_TO_PATTERN,
@@ -7,7 +8,6 @@ import {
   DAY_ITEM_PATTERN,
   DAYS_PATTERN,
   DURATION_PATTERN,
-  formatDuration,
   HOLIDAY_PATTERN,
   IMPORTED_MODEL_ARN_PATTERN,
   isValidDate,

@@ -1,4 +1,5 @@
-import { formatUsd, monthOf, monthRange } from "./spend.js";
+import { formatUsd } from "./format.js";
+import { monthOf, monthRange } from "./spend.js";
 import type { Budgets } from "./types.js";
 
 /**

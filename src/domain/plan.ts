@@ -1,8 +1,8 @@
 import { containsInstant, type Interval, intersectInterval, mergeIntervals } from "./interval.js";
 import { closingOffsetFor, type ModelTimings } from "./timings.js";
 import type { ModelConfig, Policy, ResolvedConfig } from "./types.js";
+import { DAY_MS } from "./units.js";
 import { expandWindows } from "./windows.js";
-import { DAY_MS } from "./zone.js";
 
 export type { Interval } from "./interval.js";
 

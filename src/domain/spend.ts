@@ -2,7 +2,7 @@ import { type Interval, intersectInterval } from "./interval.js";
 import { planModel } from "./plan.js";
 import type { ModelTimings } from "./timings.js";
 import type { ModelConfig, ResolvedConfig } from "./types.js";
-import { MINUTE_MS } from "./zone.js";
+import { MINUTE_MS } from "./units.js";
 
 /** Bedrock bills a model copy in whole 5-minute windows from its first successful call. */
 export const BILLING_WINDOW_MS = 300_000;
@@ -185,12 +185,4 @@ export function projectRestOfMonth(
 ): number {
   const rest = projectMonth(config, model, cmu, monthOf(now), timings, { from: now });
   return monthToDateUsd + rest.computeUsd + rest.storageUsd;
-}
-
-const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
-
-/** Dollars for people: "$10,217.86", "-$1.20"; rounded to the cent. */
-export function formatUsd(x: number): string {
-  const cents = Math.round(x * 100);
-  return usd.format(cents === 0 ? 0 : cents / 100);
 }

@@ -1,3 +1,5 @@
+import { formatDuration } from "./format.js";
+import { DAY_MS, MINUTE_MS, SECOND_MS } from "./units.js";
 /**
  * The four durations a model's plan is built from, and how they follow from what has been
  * measured on the model. Bedrock's idle rule is undocumented (AWS has said 5 minutes, 10-15
@@ -55,10 +57,6 @@ export interface TimingSettings {
   readonly leadTime: TimingSetting;
   readonly evictionDelay: TimingSetting;
 }
-
-const SECOND_MS = 1_000;
-const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /** The rules that turn measurements into timings; each figure is documented in docs/plan.md. */
 export const TIMING_RULES = Object.freeze({
@@ -355,14 +353,5 @@ export function timingFields(
 
 /** "4m30s (learned)" */
 export function describeTiming(t: Timing): string {
-  return `${formatTimingDuration(t.ms)} (${t.source})`;
-}
-
-/** "4m30s", "14m", "45s": to the second, as the YAML writes durations. */
-export function formatTimingDuration(ms: number): string {
-  const total = Math.round(ms / SECOND_MS);
-  const m = Math.floor(total / 60);
-  const s = total % 60;
-  if (m === 0) return `${s}s`;
-  return s === 0 ? `${m}m` : `${m}m${s}s`;
+  return `${formatDuration(t.ms)} (${t.source})`;
 }

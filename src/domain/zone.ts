@@ -1,13 +1,11 @@
 import { IANAZone } from "luxon";
+import { DAY_MS, MINUTE_MS } from "./units.js";
 
 /**
  * Local calendar arithmetic in IANA zones. Days are counted as "civil day numbers": days
  * since 1970-01-01 of the local calendar, so stepping a day never meets a DST change.
  * Only the conversion between a local wall time and an instant asks the zone (Luxon).
  */
-
-export const MINUTE_MS = 60_000;
-export const DAY_MS = 86_400_000;
 
 function zoneOf(name: string): IANAZone {
   const zone = IANAZone.create(name);

@@ -1,7 +1,4 @@
-/** The simulator's only notion of time. Everything it answers is a function of `now()`. */
-export interface Clock {
-  now(): number;
-}
+import type { Clock } from "../domain/clock.js";
 
 /** Wall-clock time, for a simulator that stands in for AWS in real time. */
 export const realClock: Clock = Object.freeze({ now: () => Date.now() });

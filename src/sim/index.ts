@@ -1,4 +1,5 @@
-export { type Clock, ManualClock, realClock, scaledClock } from "./clock.js";
+export type { Clock } from "../domain/clock.js";
+export { ManualClock, realClock, scaledClock } from "./clock.js";
 export type {
   Dimension,
   GetMetricDataOutput,

@@ -16,10 +16,10 @@ import {
   RequestTimeoutError,
 } from "../../src/aws/errors.js";
 import { readModelCopies } from "../../src/aws/metrics.js";
-import { VirtualClock } from "../../src/runtime/clock.js";
-import { Daemon } from "../../src/runtime/daemon.js";
-import { describeError } from "../../src/runtime/logger.js";
-import { installShutdown } from "../../src/runtime/shutdown.js";
+import { VirtualClock } from "../../src/runtime/infra/clock.js";
+import { describeError } from "../../src/runtime/infra/logger.js";
+import { installShutdown } from "../../src/runtime/infra/shutdown.js";
+import { Daemon } from "../../src/runtime/keep/daemon.js";
 import {
   businessHoursYaml,
   collectingLogger,

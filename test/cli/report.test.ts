@@ -8,7 +8,7 @@ import {
   type DailySummary,
   type ModelDaySummary,
   totalOf,
-} from "../../src/runtime/summary.js";
+} from "../../src/runtime/state/summaries.js";
 
 function model(name: string, dayUsd: number | null): ModelDaySummary {
   return {

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatSimulation, simulateCommand } from "../../src/cli/simulate.js";
-import type { MonthSimulation, ScenarioResult } from "../../src/runtime/simulate.js";
 import { DEFAULT_SIM_SETTINGS } from "../../src/sim/index.js";
+import type { MonthSimulation, ScenarioResult } from "../../src/whatif/simulate.js";
 
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));
 const BROKEN = fileURLToPath(new URL("../fixtures/invalid/", import.meta.url));

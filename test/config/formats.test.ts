@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  formatDuration,
   parseClockMinutes,
   parseDateTime,
   parseDays,
   parseDurationMs,
 } from "../../src/config/formats.js";
+import { formatDuration } from "../../src/domain/format.js";
 
 const utc = (iso: string) => Date.parse(iso);
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { formatUsd } from "../../src/domain/format.js";
 import { planModel } from "../../src/domain/plan.js";
 import {
   BILLING_WINDOW_MS,
   billCopySeries,
   billedMinutes,
-  formatUsd,
   monthOf,
   monthRange,
   planMonthMinutes,

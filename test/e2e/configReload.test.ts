@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/config/load.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
-import { PromMetrics } from "../../src/runtime/promMetrics.js";
-import { type ConfigWatcher, watchConfig } from "../../src/runtime/reload.js";
-import { kubeletMount, kubeletUpdate } from "../runtime/kubelet.js";
+import { PromMetrics } from "../../src/runtime/http/promMetrics.js";
+import { type ConfigWatcher, watchConfig } from "../../src/runtime/infra/reload.js";
+import { kubeletMount, kubeletUpdate } from "../runtime/infra/kubelet.js";
 import {
   ARN,
   businessHoursYaml,

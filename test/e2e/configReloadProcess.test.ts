@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { kubeletMount, kubeletUpdate } from "../runtime/kubelet.js";
+import { kubeletMount, kubeletUpdate } from "../runtime/infra/kubelet.js";
 import { businessHoursYaml, MIMO_VL } from "./daemonHarness.js";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));

@@ -3,12 +3,16 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { budgetReachedOn } from "../../src/domain/budget.js";
-import { formatUsd } from "../../src/domain/spend.js";
-import { BUDGETS_FILE } from "../../src/runtime/budgetState.js";
-import { Daemon } from "../../src/runtime/daemon.js";
-import { type BudgetScope, type DaemonObserver, noopObserver } from "../../src/runtime/observer.js";
-import { PromMetrics } from "../../src/runtime/promMetrics.js";
-import type { DailySummary } from "../../src/runtime/summary.js";
+import { formatUsd } from "../../src/domain/format.js";
+import { PromMetrics } from "../../src/runtime/http/promMetrics.js";
+import {
+  type BudgetScope,
+  type DaemonObserver,
+  noopObserver,
+} from "../../src/runtime/infra/observer.js";
+import { Daemon } from "../../src/runtime/keep/daemon.js";
+import { BUDGETS_FILE } from "../../src/runtime/state/budgetState.js";
+import type { DailySummary } from "../../src/runtime/state/summaries.js";
 import {
   ARN as ARN_A,
   at,

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import type { RuntimeClock } from "../../src/runtime/clock.js";
-import { Daemon } from "../../src/runtime/daemon.js";
+import type { RuntimeClock } from "../../src/runtime/infra/clock.js";
+import { Daemon } from "../../src/runtime/keep/daemon.js";
 import {
   ARN,
   at,

@@ -8,10 +8,10 @@ import { RegionClientPool } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { seededRandom } from "../../src/domain/random.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
-import { VirtualClock } from "../../src/runtime/clock.js";
-import type { ControllerTiming } from "../../src/runtime/controller.js";
-import { Daemon } from "../../src/runtime/daemon.js";
-import { createLogger, type Logger } from "../../src/runtime/logger.js";
+import { VirtualClock } from "../../src/runtime/infra/clock.js";
+import { createLogger, type Logger } from "../../src/runtime/infra/logger.js";
+import { Daemon } from "../../src/runtime/keep/daemon.js";
+import type { ControllerTiming } from "../../src/runtime/keep/modelController.js";
 import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
 
 /** The zone of the scenarios. */

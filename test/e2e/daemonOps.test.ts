@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { planModel } from "../../src/domain/plan.js";
 import { initialTimings } from "../../src/domain/timings.js";
-import type { DailySummary } from "../../src/runtime/summary.js";
+import type { DailySummary } from "../../src/runtime/state/summaries.js";
 import {
   ARN as ARN_A,
   at,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { DailySummary } from "../../src/runtime/summary.js";
+import type { DailySummary } from "../../src/runtime/state/summaries.js";
 import type { SimSettings } from "../../src/sim/index.js";
 import {
   ARN,

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatUsd } from "../../src/domain/spend.js";
-import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
-import { PromMetrics } from "../../src/runtime/promMetrics.js";
-import type { StatusJson } from "../../src/runtime/statusJson.js";
+import { formatUsd } from "../../src/domain/format.js";
+import { PromMetrics } from "../../src/runtime/http/promMetrics.js";
+import { type HttpServer, startHttpServer } from "../../src/runtime/http/server.js";
+import type { StatusJson } from "../../src/runtime/http/statusJson.js";
 import { skipWithout } from "../requiredTools.js";
 import { ARN, configOf, type Harness, local, startHarness, ZONE } from "./daemonHarness.js";
 

@@ -1,0 +1,82 @@
+import type { Interval } from "../../domain/interval.js";
+import type { ModelTimings } from "../../domain/timings.js";
+import type { PingResult, WarmState } from "../infra/observer.js";
+import type { ModelCounters } from "./modelController.js";
+
+/** The spend figures of one model at one instant; money undefined while CMU is unknown. */
+export interface SpendFigures {
+  readonly cmu: number | undefined;
+  readonly usdPerCmuMinute: number;
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+  readonly alwaysOnMonthUsd: number | undefined;
+  readonly savingUsd: number | undefined;
+}
+
+/** The last ping of a model: when it ended, how, and why it was sent. */
+export interface LastPing {
+  readonly at: number;
+  readonly result: PingResult;
+  readonly reason: string;
+}
+
+/** One model's day in the config's zone: what the plan wanted and what ModelCopy saw. */
+export interface DayTimeline {
+  /** Local midnight to the next, epoch ms. */
+  readonly range: Interval;
+  /** Desired-warm windows, clipped to the day. */
+  readonly windows: readonly Interval[];
+  /** Planned warm spans (lead time and closing tail included), clipped to the day. */
+  readonly plannedWarm: readonly Interval[];
+  /** Minutes ModelCopy showed at least one copy, merged into spans, up to the latest datapoint. */
+  readonly observedWarm: readonly Interval[];
+  /** Minutes with a ModelCopy datapoint at all (warm or cold), merged; the rest is unknown. */
+  readonly observed: readonly Interval[];
+  /** Instants of the day's cold starts (first ModelNotReadyException of each). */
+  readonly coldStarts: readonly number[];
+}
+
+/** What `status()` tells about one model, for /readyz, the status page, `simulate` and tests. */
+export interface ModelStatus extends SpendFigures {
+  readonly name: string;
+  /** The model's own policy. */
+  readonly policy: string;
+  /** The policy in force now (an override may apply). */
+  readonly activePolicy: string;
+  /** The window open now, if any, and the next one to open. */
+  readonly currentWindow: Interval | undefined;
+  readonly nextWindow: Interval | undefined;
+  readonly state: WarmState;
+  /** Since when the state has been what it is (the first datapoint or ping that showed it). */
+  readonly stateSince: number | undefined;
+  readonly copies: number | undefined;
+  readonly lastPingOkAt: number | undefined;
+  readonly lastPing: LastPing | undefined;
+  /** The next planned ping after now, within the plan horizon. */
+  readonly nextPingAt: number | undefined;
+  readonly timings: ModelTimings;
+  readonly counters: Readonly<ModelCounters>;
+  readonly restoreSecondsMedian: number | undefined;
+  readonly evictionMinutesMedian: number | undefined;
+  /** Copy-minutes billed this month, from ModelCopy. */
+  readonly billedCopyMinutes: number;
+  /** The model's monthly budget in USD, if one is configured. */
+  readonly budgetUsd: number | undefined;
+  readonly today: DayTimeline;
+}
+
+export interface DaemonStatus {
+  /** The instant the status describes. */
+  readonly now: number;
+  /** The config's zone: the day of `today` and the page's local times. */
+  readonly timezone: string;
+  /** Running against the built-in simulator. */
+  readonly simulated: boolean;
+  /** Start-up is done and every model has been reconciled with ModelCopy once. */
+  readonly ready: boolean;
+  readonly configLoaded: boolean;
+  readonly firstReconcileDone: boolean;
+  /** The whole fleet's monthly budget in USD, if one is configured. */
+  readonly fleetBudgetUsd: number | undefined;
+  readonly models: readonly ModelStatus[];
+}
