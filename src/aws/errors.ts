@@ -3,6 +3,7 @@ import type {
   FinalizeRequestMiddleware,
   MetadataBearer,
 } from "@smithy/types";
+import { KeepwarmError } from "../domain/errors.js";
 
 /**
  * What a failed AWS call means for keepwarm, decided from the error's name (never its HTTP
@@ -70,7 +71,7 @@ export interface NetworkFailure {
 const ENDPOINT = Symbol.for("keepwarm.endpoint");
 
 /** Why a request was abandoned by keepwarm itself; the SDK keeps it as the AbortError's cause. */
-export class RequestTimeoutError extends Error {
+export class RequestTimeoutError extends KeepwarmError {
   override readonly name = "RequestTimeoutError";
   readonly timeoutMs: number;
 
@@ -212,7 +213,7 @@ export function isTransient(kind: AwsFailureKind): boolean {
  * A failed AWS call with what an operator needs to act on it: the IAM action, the
  * resource, and for `denied`/`invalid` what is missing or wrong.
  */
-export class AwsCallError extends Error {
+export class AwsCallError extends KeepwarmError {
   override readonly name = "AwsCallError";
   readonly kind: AwsFailureKind;
   /** IAM action of the call, e.g. "bedrock:InvokeModel". */
@@ -234,7 +235,7 @@ export class AwsCallError extends Error {
       : cause instanceof Error
         ? cause.message
         : String(cause);
-    super(`${action} on ${resource} failed: ${awsName}: ${message}`, { cause });
+    super(`${action} on ${resource} failed: ${awsName}: ${message}`, { cause, subject: resource });
     this.kind = kind;
     this.action = action;
     this.resource = resource;

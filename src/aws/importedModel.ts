@@ -2,6 +2,7 @@ import {
   GetImportedModelCommand,
   type GetImportedModelCommandOutput,
 } from "@aws-sdk/client-bedrock";
+import { KeepwarmError } from "../domain/errors.js";
 import type { RegionClients } from "./clients.js";
 
 /** What keepwarm needs to know about an imported model to price it. */
@@ -19,13 +20,13 @@ export interface ImportedModelInfo {
 }
 
 /** GetImportedModel failed, or answered without a CMU count. */
-export class ImportedModelError extends Error {
+export class ImportedModelError extends KeepwarmError {
   override readonly name = "ImportedModelError";
   readonly action = "bedrock:GetImportedModel";
   readonly modelArn: string;
 
   constructor(modelArn: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, { cause: options?.cause, subject: modelArn });
     this.modelArn = modelArn;
   }
 }

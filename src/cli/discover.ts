@@ -8,8 +8,8 @@ import {
   discoverRegion,
 } from "../aws/discovery.js";
 import { AwsCallError } from "../aws/errors.js";
+import { DEFAULT_METRIC } from "../config/defaults.js";
 import { IMPORTED_MODEL_ARN_PATTERN, NAME_PATTERN, REGION_PATTERN } from "../config/formats.js";
-import { DEFAULT_METRIC } from "../config/schema.js";
 import type { MetricSource } from "../domain/types.js";
 import { ExitCode } from "./exitCodes.js";
 import type { CommandOutput } from "./validate.js";

@@ -1,3 +1,5 @@
+import { KeepwarmError } from "../domain/errors.js";
+
 /** Whether `keepwarm run` talks to AWS, to the built-in simulator, or decides by credentials. */
 export type SimulateMode = "on" | "off" | "auto";
 
@@ -33,7 +35,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): KeepwarmEnv {
 }
 
 /** A command-line or environment value that is not allowed; the message says what is. */
-export class UsageError extends Error {
+export class UsageError extends KeepwarmError {
   override readonly name = "UsageError";
 }
 

@@ -4,6 +4,7 @@ import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { type BudgetLevel, budgetLevel, formatBudgetShare } from "../domain/budget.js";
+import { KeepwarmError } from "../domain/errors.js";
 import { cents, formatUsd } from "../domain/format.js";
 import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
 import {
@@ -41,7 +42,7 @@ export interface PlanOptions {
 }
 
 /** A command-line value that cannot be used; the message names the flag. */
-export class PlanUsageError extends Error {
+export class PlanUsageError extends KeepwarmError {
   override readonly name = "PlanUsageError";
 }
 

@@ -24,7 +24,7 @@ import {
 import { type ConfigWatcher, watchConfig } from "../runtime/infra/reload.js";
 import { installShutdown } from "../runtime/infra/shutdown.js";
 import { Daemon } from "../runtime/keep/daemon.js";
-import type { ControllerTiming } from "../runtime/keep/modelController.js";
+import type { ControllerTiming } from "../runtime/keep/loopTiming.js";
 import { type SimServer, type SimSettings, Simulator } from "../sim/index.js";
 import {
   type KeepwarmEnv,
@@ -147,7 +147,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
   const simulated = mode === "on" || (mode === "auto" && !(await credentialsResolve()));
   // The simulated clock starts just before the next planned ping, whatever the time of day.
   const offsetMs = simulated ? demoOffset(config, Date.now()) : 0;
-  const clock = realClock({ offsetMs });
+  const clock = realClock({ offsetMs, logger: () => logger });
   const logger = createLogger({
     pretty: opts.pretty ?? false,
     ...(env.logLevel ? { level: env.logLevel } : {}),

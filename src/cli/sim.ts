@@ -1,10 +1,11 @@
 import type { Command } from "commander";
-import { formatProblem } from "../config/yamlSchema.js";
+import { formatProblem } from "../config/problems.js";
 import type { Clock } from "../domain/clock.js";
 import { realClock, scaledClock } from "../sim/clock.js";
 import { loadSimConfigFile, type SimConfig } from "../sim/config.js";
+import type { SimServer } from "../sim/server.js";
 import { DEFAULT_SIM_SETTINGS } from "../sim/settings.js";
-import { type SimServer, Simulator } from "../sim/simulator.js";
+import { Simulator } from "../sim/simulator.js";
 import { ExitCode } from "./exitCodes.js";
 
 export interface SimCommandOptions {

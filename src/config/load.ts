@@ -1,36 +1,16 @@
 import { readFile, stat } from "node:fs/promises";
 import type { ResolvedConfig } from "../domain/types.js";
+import { type ConfigProblem, FILE_PATH } from "./problems.js";
 import { type ConfigEnv, resolveConfig } from "./resolve.js";
 import { configSchema } from "./schema.js";
-import {
-  type ConfigProblem,
-  checkSize,
-  FILE_PATH,
-  formatProblem,
-  parseYamlWithSchema,
-} from "./yamlSchema.js";
+import { checkSize, parseYamlWithSchema } from "./yamlSchema.js";
 
+export { type ConfigProblem, formatProblem } from "./problems.js";
 export type { ConfigEnv } from "./resolve.js";
-export type { ConfigProblem } from "./yamlSchema.js";
-export { formatProblem };
 
 export type LoadResult =
   | { readonly ok: true; readonly config: ResolvedConfig; readonly warnings: ConfigProblem[] }
   | { readonly ok: false; readonly problems: ConfigProblem[] };
-
-/** A config that cannot be used; `problems` holds every reason, each at its line and column. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly problems: readonly ConfigProblem[];
-
-  constructor(problems: readonly ConfigProblem[], options?: ErrorOptions) {
-    super(
-      `invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map(formatProblem).join("\n")}`,
-      options,
-    );
-    this.problems = problems;
-  }
-}
 
 /** Validates and resolves config text; `file` is only used to label problems. */
 export function parseConfigText(

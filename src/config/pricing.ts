@@ -1,5 +1,5 @@
 import type { Price } from "../domain/types.js";
-import type { RawConfig } from "./schema.js";
+import type { RawPricing } from "./costSchema.js";
 
 export interface RegionPrice {
   readonly usdPerCmuMinute: number;
@@ -34,7 +34,7 @@ export function describeMissingPrice(region: string, missing: readonly PriceFiel
 }
 
 /** A region's price: its `pricing.regions` entry, else the global `pricing` figure, else the table. */
-export function resolvePrice(region: string, pricing: RawConfig["pricing"]): PriceLookup {
+export function resolvePrice(region: string, pricing: RawPricing): PriceLookup {
   const own = pricing.regions?.[region];
   const table = PRICE_TABLE.regions[region];
   const pick = (field: PriceField): { value: number; source: string } | undefined => {

@@ -10,6 +10,7 @@ import type {
   ResolvedConfig,
   WindowRule,
 } from "../domain/types.js";
+import { AUTO, BUILT_IN_POLICY_NAMES, DEFAULT_METRIC, DEFAULT_REQUEST } from "./defaults.js";
 import {
   HOLIDAY_PATTERN,
   IMPORTED_MODEL_ARN_PATTERN,
@@ -19,16 +20,9 @@ import {
   parseDurationMs,
 } from "./formats.js";
 import { describeMissingPrice, resolvePrice } from "./pricing.js";
-import {
-  AUTO,
-  BUILT_IN_POLICY_NAMES,
-  DEFAULT_METRIC,
-  DEFAULT_REQUEST,
-  type RawConfig,
-  type RawModel,
-  type RawPolicy,
-} from "./schema.js";
-import type { ConfigProblem, ParsedYaml } from "./yamlSchema.js";
+import type { ConfigProblem } from "./problems.js";
+import type { RawConfig, RawModel, RawPolicy } from "./schema.js";
+import type { ParsedYaml } from "./yamlSchema.js";
 
 /** What the CLI read from the environment, once. */
 export interface ConfigEnv {

@@ -49,3 +49,8 @@ export function describeDuration(ms: number): string {
   const h = Math.round(m / 60);
   return h % 24 === 0 ? `${h / 24} d` : `${Math.floor(h / 24)} d ${h % 24} h`;
 }
+
+/** An instant for JSON, null where there is none. */
+export function isoOrNull(t: number | undefined): string | null {
+  return t === undefined ? null : new Date(t).toISOString();
+}

@@ -1,3 +1,4 @@
+import { KeepwarmError } from "./errors.js";
 import { containsInstant, type Interval, intersectInterval, mergeIntervals } from "./interval.js";
 import { closingOffsetFor, type ModelTimings } from "./timings.js";
 import type { ModelConfig, Policy, ResolvedConfig } from "./types.js";
@@ -56,7 +57,7 @@ export interface ModelPlan {
 }
 
 /** A config that references a policy it does not define (the loader should have refused it). */
-export class PlanError extends Error {
+export class PlanError extends KeepwarmError {
   override readonly name = "PlanError";
 }
 
@@ -281,12 +282,3 @@ export function isPlannedWarm(plan: ModelPlan, t: number): boolean {
   return containsInstant(plan.warm, t);
 }
 
-/** The bridged warm runs of `model` overlapping `range`, as [first ping, last ping + evictionDelay). */
-export function warmRuns(
-  config: ResolvedConfig,
-  model: ModelConfig,
-  range: Interval,
-  timings: ModelTimings,
-): WarmRun[] {
-  return planModel(config, model, range, timings).warm;
-}

@@ -1,3 +1,4 @@
+import { KeepwarmError } from "./errors.js";
 import { type Interval, intersectInterval } from "./interval.js";
 import { planModel } from "./plan.js";
 import type { ModelTimings } from "./timings.js";
@@ -9,7 +10,7 @@ export const BILLING_WINDOW_MS = 300_000;
 const WINDOW_MINUTES = BILLING_WINDOW_MS / MINUTE_MS;
 
 /** A month that is not `yyyy-MM`. */
-export class SpendError extends Error {
+export class SpendError extends KeepwarmError {
   override readonly name = "SpendError";
 }
 

@@ -1,3 +1,5 @@
+import { KeepwarmError, type KeepwarmErrorOptions } from "../domain/errors.js";
+
 /** An error as an AWS service states it on the wire: name, HTTP status and message. */
 export interface AwsErrorShape {
   readonly type: string;
@@ -11,11 +13,11 @@ export interface AwsErrorShape {
 export type SigningService = "bedrock" | "monitoring";
 
 /** Thrown by the in-process CloudWatch and control-plane calls; the server turns it into a response. */
-export class SimServiceError extends Error {
+export class SimServiceError extends KeepwarmError {
   override readonly name = "SimServiceError";
   readonly shape: AwsErrorShape;
 
-  constructor(shape: AwsErrorShape, options?: { cause?: unknown }) {
+  constructor(shape: AwsErrorShape, options?: KeepwarmErrorOptions) {
     super(`${shape.type}: ${shape.message}`, options);
     this.shape = shape;
   }

@@ -1,5 +1,5 @@
 import { EventStreamCodec } from "@smithy/core/event-streams";
-import type { InvokeAnswer } from "./simulator.js";
+import type { InvokeAnswer } from "./service.js";
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes).toString("utf8"),

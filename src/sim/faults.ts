@@ -1,3 +1,5 @@
+import { KeepwarmError } from "../domain/errors.js";
+
 /** The operations the simulator serves; request faults name the ones they hit. */
 export type SimOperation =
   | "InvokeModel"
@@ -98,7 +100,7 @@ const KINDS = new Set<string>([
   "evict",
 ]);
 
-export class FaultSpecError extends Error {
+export class FaultSpecError extends KeepwarmError {
   override readonly name = "FaultSpecError";
 }
 

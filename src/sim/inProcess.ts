@@ -7,20 +7,21 @@ import type {
   RequestHandler,
   RequestHandlerOutput,
 } from "@smithy/types";
-import { handle } from "./server.js";
+import { KeepwarmError } from "../domain/errors.js";
+import { handle } from "./dispatch.js";
 import type { Simulator } from "./simulator.js";
 
 /**
  * A request the simulator dropped, as the SDK sees a reset connection: retryable
  * (code ECONNRESET) and named like Node's socket error.
  */
-export class SimConnectionDroppedError extends Error {
+export class SimConnectionDroppedError extends KeepwarmError {
   override readonly name = "SimConnectionDroppedError";
   readonly code = "ECONNRESET";
 }
 
 /** The request was aborted by the caller before the simulator answered. */
-export class SimRequestAbortedError extends Error {
+export class SimRequestAbortedError extends KeepwarmError {
   override readonly name = "AbortError";
 }
 

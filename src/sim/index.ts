@@ -1,13 +1,12 @@
 export type { Clock } from "../domain/clock.js";
+export {
+  BEDROCK_NAMESPACE,
+  INVOCATIONS_METRIC,
+  MODEL_COPY_METRIC,
+  MODEL_DIMENSION,
+} from "./bedrockMetrics.js";
 export { ManualClock, realClock, scaledClock } from "./clock.js";
-export type {
-  Dimension,
-  GetMetricDataOutput,
-  ListMetricsOutput,
-  MetricKey,
-  Statistic,
-} from "./cloudwatch.js";
-export { STATISTICS } from "./cloudwatch.js";
+export type { ListMetricsOutput } from "./cloudwatch.js";
 export {
   loadSimConfigFile,
   parseSimConfigText,
@@ -25,13 +24,21 @@ export {
   type SimOperation,
 } from "./faults.js";
 export type { CopyRun, Episode, ModelState, ModelStateName } from "./fleet.js";
+export type { GetMetricDataOutput } from "./getMetricData.js";
 export {
   InProcessSimHandler,
   SimConnectionDroppedError,
   SimRequestAbortedError,
 } from "./inProcess.js";
 export type { Ledger, LedgerCopy, LedgerModel, LedgerRun, TimeRange } from "./ledger.js";
-export { SimServerError } from "./server.js";
+export { type Dimension, type MetricKey, STATISTICS, type Statistic } from "./metrics.js";
+export { type SimServer, SimServerError } from "./server.js";
+export type {
+  CloudWatchOperation,
+  ImportedModelView,
+  InvokeAnswer,
+  SimResponse,
+} from "./service.js";
 export {
   DEFAULT_SIM_SETTINGS,
   EVICTION_RULES,
@@ -46,17 +53,4 @@ export {
   SimSettingsError,
   shortestIdleMs,
 } from "./settings.js";
-export {
-  BEDROCK_NAMESPACE,
-  type CloudWatchOperation,
-  type ImportedModelView,
-  INVOCATIONS_METRIC,
-  type InvokeAnswer,
-  MODEL_COPY_METRIC,
-  MODEL_DIMENSION,
-  SimModelError,
-  type SimResponse,
-  type SimServer,
-  Simulator,
-  type SimulatorOptions,
-} from "./simulator.js";
+export { SimModelError, Simulator, type SimulatorOptions } from "./simulator.js";

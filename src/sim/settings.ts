@@ -1,4 +1,5 @@
 import { IMPORTED_MODEL_ARN_PATTERN } from "../config/formats.js";
+import { KeepwarmError } from "../domain/errors.js";
 
 /**
  * The simulator's knobs. Where AWS leaves a behaviour undocumented (bedrock-facts.md,
@@ -92,16 +93,7 @@ export type SimModelSettings = Pick<
   | "evictionIdleWindows"
 >;
 
-export const MODEL_SETTING_KEYS: readonly (keyof SimModelSettings)[] = [
-  "restoreMs",
-  "restoreJitterMs",
-  "evictionRule",
-  "evictionDelayMs",
-  "evictionJitterMs",
-  "evictionIdleWindows",
-];
-
-export class SimSettingsError extends Error {
+export class SimSettingsError extends KeepwarmError {
   override readonly name = "SimSettingsError";
 }
 

@@ -2,7 +2,8 @@ import { GetImportedModelCommand } from "@aws-sdk/client-bedrock";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRegionClients, type RegionClients } from "../../src/aws/clients.js";
 import { ManualClock } from "../../src/sim/clock.js";
-import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+import type { SimServer } from "../../src/sim/server.js";
+import { Simulator } from "../../src/sim/simulator.js";
 import { ARN, CREDENTIALS, modelCopyQuery, T0 } from "../sim/harness.js";
 
 describe("createRegionClients", () => {

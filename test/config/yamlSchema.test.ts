@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import {
-  editDistance,
-  formatPath,
-  formatProblem,
-  parseYamlWithSchema,
-  suggestClosest,
-} from "../../src/config/yamlSchema.js";
+import { formatPath, formatProblem } from "../../src/config/problems.js";
+import { editDistance, suggestClosest } from "../../src/config/suggest.js";
+import { parseYamlWithSchema } from "../../src/config/yamlSchema.js";
 
 const schema = z.strictObject({
   when: z.string().optional(),

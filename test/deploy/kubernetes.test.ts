@@ -4,10 +4,14 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { parseConfigText } from "../../src/config/load.js";
-import { DEFAULT_HTTP_PORT, type HttpServer, startHttpServer } from "../../src/runtime/http.js";
-import { createLogger } from "../../src/runtime/logger.js";
-import { DEFAULT_SHUTDOWN_GRACE_MS } from "../../src/runtime/shutdown.js";
-import { daemonStatus } from "../runtime/statusPageFixture.js";
+import {
+  DEFAULT_HTTP_PORT,
+  type HttpServer,
+  startHttpServer,
+} from "../../src/runtime/http/server.js";
+import { createLogger } from "../../src/runtime/infra/logger.js";
+import { DEFAULT_SHUTDOWN_GRACE_MS } from "../../src/runtime/infra/shutdown.js";
+import { daemonStatus } from "../runtime/http/statusPageFixture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const K8S = `${ROOT}deploy/kubernetes/`;

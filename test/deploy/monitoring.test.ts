@@ -1,15 +1,22 @@
 import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type HttpServer, startHttpServer } from "../../src/runtime/http.js";
-import { createLogger } from "../../src/runtime/logger.js";
-import { PromMetrics } from "../../src/runtime/promMetrics.js";
+import { PromMetrics } from "../../src/runtime/http/promMetrics.js";
+import { type HttpServer, startHttpServer } from "../../src/runtime/http/server.js";
+import { createLogger } from "../../src/runtime/infra/logger.js";
 import { skipWithout } from "../requiredTools.js";
-import { daemonStatus } from "../runtime/statusPageFixture.js";
+import { daemonStatus } from "../runtime/http/statusPageFixture.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MON = `${ROOT}deploy/monitoring/`;
@@ -25,7 +32,9 @@ const dashboard: Doc = JSON.parse(readFileSync(`${MON}keepwarm.dashboard.json`, 
 const targets: { panel: string; expr: string }[] = dashboard.panels.flatMap((p: Doc) =>
   (p.targets ?? []).map((t: Doc) => ({ panel: p.title, expr: t.expr })),
 );
-const readme = readFileSync(`${ROOT}README.md`, "utf8");
+/** Where each alert's runbook_url points, and the metric reference. */
+const runbooks = readFileSync(`${ROOT}docs/runbooks.md`, "utf8");
+const metricsDoc = readFileSync(`${ROOT}docs/metrics.md`, "utf8");
 
 /** The label names of each series keepwarm exports, as its registry declares them. */
 const exported = new Map<string, string[]>();
@@ -60,7 +69,7 @@ const anchor = (heading: string) =>
     .replace(/[^\w\- ]/g, "")
     .replace(/ /g, "-");
 const anchors = new Set(
-  [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor((m[1] as string).replace(/`/g, ""))),
+  [...runbooks.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchor((m[1] as string).replace(/`/g, ""))),
 );
 
 function hasCommand(command: string): boolean {
@@ -88,13 +97,13 @@ function run(cmd: string, args: string[], options: { timeout: number; env?: Node
 describe("deploy/monitoring", () => {
   describe("keepwarm.rules.yaml", () => {
     it.each(alerts.map((a) => [a.alert, a]))(
-      "%s has a summary, a description and a runbook in the README",
+      "%s has a summary, a description and a runbook in docs/runbooks.md",
       (_name, alert) => {
         expect(alert.annotations.summary).toBeTruthy();
         expect(alert.annotations.description).toBeTruthy();
         const url = new URL(alert.annotations.runbook_url);
-        expect(url.pathname.endsWith("/README.md")).toBe(true);
-        expect(anchors, `README heading for ${url.hash}`).toContain(url.hash.slice(1));
+        expect(url.pathname.endsWith("/docs/runbooks.md")).toBe(true);
+        expect(anchors, `docs/runbooks.md heading for ${url.hash}`).toContain(url.hash.slice(1));
       },
     );
 
@@ -262,16 +271,49 @@ describe("deploy/monitoring", () => {
     });
   });
 
-  describe("README", () => {
+  describe("docs/metrics.md", () => {
+    const start = metricsDoc.indexOf("\n## Prometheus metrics");
+    const end = metricsDoc.indexOf("\n## ", start + 1);
+    const rows = metricsDoc
+      .slice(start, end === -1 ? undefined : end)
+      .split("\n")
+      .filter((l) => l.startsWith("| `keepwarm_"));
+
     it("documents every metric keepwarm exports with each of its labels", () => {
-      const section = readme.slice(readme.indexOf("## Prometheus metrics"));
+      expect(start).toBeGreaterThan(-1);
       for (const [name, labels] of exported) {
         if (name === "up" || /_(sum|count)$/.test(name)) continue;
         const base = name.replace(/_bucket$/, "");
-        const row = section.split("\n").find((l) => l.startsWith("|") && l.includes(`\`${base}\``));
+        const row = rows.find((l) => l.split("|")[1]?.includes(`\`${base}\``));
         expect(row, base).toBeDefined();
         for (const l of labels.filter((l) => l !== "le"))
           expect(row, `${base} label ${l}`).toContain(`\`${l}\``);
+      }
+    });
+
+    it("documents no metric keepwarm does not export, and each one once", () => {
+      const documented = rows.flatMap((l) =>
+        [...(l.split("|")[1] ?? "").matchAll(/`(keepwarm_[a-z0-9_]+)`/g)].map(
+          (m) => m[1] as string,
+        ),
+      );
+      const names = new Set(
+        [...exported.keys()]
+          .map((n) => n.replace(/_(bucket|sum|count)$/, ""))
+          .filter((n) => n !== "up"),
+      );
+      expect(documented.filter((n) => !names.has(n))).toEqual([]);
+      expect(documented.length).toBe(new Set(documented).size);
+      expect(new Set(documented)).toEqual(names);
+    });
+
+    it("is the only metric table: no other document lists keepwarm's metrics", () => {
+      const docs = readdirSync(`${ROOT}docs`)
+        .filter((f) => f.endsWith(".md") && f !== "metrics.md")
+        .map((f) => `docs/${f}`);
+      for (const doc of ["README.md", "CONTRIBUTING.md", ...docs]) {
+        const text = readFileSync(`${ROOT}${doc}`, "utf8");
+        expect(text, doc).not.toMatch(/^\| `keepwarm_[a-z0-9_]+` \| (counter|gauge|histogram) \|/m);
       }
     });
   });

@@ -11,6 +11,7 @@ import {
   local,
   MIMO_VL,
 } from "../e2e/daemonHarness.js";
+import { LOG_EVENTS } from "../../src/runtime/infra/events.js";
 import { skipWithout } from "../requiredTools.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -143,15 +144,15 @@ interface Documented {
   readonly fields: Set<string>;
 }
 
-/** The rows of the README's "Log events" tables: events (first cell) and fields (last). */
-function documentedEvents(): Documented[] {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const start = readme.indexOf("\n## Log events");
-  const end = readme.indexOf("\n## ", start + 1);
-  const section = readme.slice(start, end === -1 ? undefined : end);
-  const rows: Documented[] = [];
+/** docs/events.md: the log event reference. */
+const EVENTS_DOC = join(root, "docs", "events.md");
+const eventsDoc = readFileSync(EVENTS_DOC, "utf8");
+
+/** The rows of the tables of docs/events.md whose first column is `event`, by the table's columns. */
+function eventTables(): { header: string[]; events: string[]; cells: string[] }[] {
+  const rows: { header: string[]; events: string[]; cells: string[] }[] = [];
   let header: string[] | undefined;
-  for (const line of section.split("\n")) {
+  for (const line of eventsDoc.split("\n")) {
     if (!line.startsWith("|")) {
       header = undefined;
       continue;
@@ -166,9 +167,19 @@ function documentedEvents(): Documented[] {
     }
     if (header[0] !== "event" || cells[0]?.startsWith("---")) continue;
     const events = [...(cells[0] as string).matchAll(/`([a-z0-9-]+)`/g)].map((e) => e[1] as string);
-    const fieldsCell = cells[header.indexOf("fields")] ?? "";
+    rows.push({ header, events, cells });
+  }
+  return rows;
+}
+
+/** The reference rows of docs/events.md (tables with a `fields` column): events (first cell) and fields. */
+function documentedEvents(): Documented[] {
+  const rows: Documented[] = [];
+  for (const { header, events, cells } of eventTables()) {
+    const at = header.indexOf("fields");
+    if (at === -1) continue;
     const fields = new Set(
-      [...withoutParentheses(fieldsCell).matchAll(/`([A-Za-z_$][\w$]*)(?:\[\])?`/g)].map(
+      [...withoutParentheses(cells[at] ?? "").matchAll(/`([A-Za-z_$][\w$]*)(?:\[\])?`/g)].map(
         (f) => f[1] as string,
       ),
     );
@@ -189,7 +200,7 @@ function withoutParentheses(text: string): string {
   return out;
 }
 
-describe("README event reference", () => {
+describe("docs/events.md event reference", () => {
   const emitted = emittedEvents();
   const documented = documentedEvents();
   const docByEvent = new Map(documented.map((d) => [d.event, d]));
@@ -197,6 +208,39 @@ describe("README event reference", () => {
   it("finds events on both sides", () => {
     expect(emitted.length).toBeGreaterThan(20);
     expect(documented.length).toBeGreaterThan(20);
+  });
+
+  it("has only reference tables (with fields) and one-liner tables", () => {
+    const other = eventTables().filter(
+      (r) => !r.header.includes("fields") && !r.header.includes("one-liner"),
+    );
+    expect(other.map((r) => r.header.join(" | "))).toEqual([]);
+  });
+
+  it("documents each event in exactly one reference row", () => {
+    const count = new Map<string, number>();
+    for (const d of documented) count.set(d.event, (count.get(d.event) ?? 0) + 1);
+    expect([...count].filter(([, n]) => n > 1).map(([event]) => event)).toEqual([]);
+  });
+
+  it("gives one-liners only for events the source logs", () => {
+    const logged = new Set(emitted.map((e) => e.event));
+    const oneLiners = eventTables()
+      .filter((r) => r.header.includes("one-liner"))
+      .flatMap((r) => r.events);
+    expect(oneLiners.length).toBeGreaterThan(10);
+    expect(oneLiners.filter((e) => !logged.has(e))).toEqual([]);
+  });
+
+  it("documents exactly the events of LOG_EVENTS, the list log lines are typed against", () => {
+    expect([...new Set(documented.map((d) => d.event))].sort()).toEqual([...LOG_EVENTS].sort());
+  });
+
+  it("logs only events of LOG_EVENTS, and each of them somewhere", () => {
+    const logged = new Set(emitted.map((e) => e.event));
+    const known = new Set<string>(LOG_EVENTS);
+    expect([...logged].filter((e) => !known.has(e))).toEqual([]);
+    expect(LOG_EVENTS.filter((e) => !logged.has(e))).toEqual([]);
   });
 
   it("documents every event the source can log", () => {
@@ -233,12 +277,12 @@ describe("README event reference", () => {
   });
 });
 
-/** The jq filter of the README's "Every permission problem at once" one-liner. */
+/** The jq filter of the "Every permission problem at once" one-liner of docs/events.md. */
 function permissionOneLiner(): string {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const at = readme.indexOf("Every permission problem at once");
-  const block = /```sh\nkwlog '([^\n]*)'\n```/.exec(readme.slice(at));
-  if (!block) throw new Error("the permission one-liner is not in the README");
+  const at = eventsDoc.indexOf("Every permission problem at once");
+  if (at === -1) throw new Error(`the permission one-liner is not in ${EVENTS_DOC}`);
+  const block = /```sh\nkwlog '([^\n]*)'\n```/.exec(eventsDoc.slice(at));
+  if (!block) throw new Error(`the permission one-liner is not in ${EVENTS_DOC}`);
   return block[1] as string;
 }
 
@@ -251,7 +295,7 @@ function hasJq(): boolean {
   }
 }
 
-describe("README permission one-liner", () => {
+describe("docs/events.md permission one-liner", () => {
   const start = harnessPerTest();
 
   it.skipIf(skipWithout(hasJq(), "jq"))(

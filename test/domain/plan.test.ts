@@ -6,7 +6,6 @@ import {
   type ModelPlan,
   planModel,
   policySpans,
-  warmRuns,
 } from "../../src/domain/plan.js";
 import { initialTimings } from "../../src/domain/timings.js";
 import type { ModelConfig, Override, ResolvedConfig } from "../../src/domain/types.js";
@@ -422,11 +421,11 @@ describe("activePolicyAt", () => {
   });
 });
 
-describe("warmRuns", () => {
-  it("returns the plan's warm runs", () => {
+describe("planModel's warm runs", () => {
+  it("run from the lead ping to the closing ping's eviction, billed from the window's start", () => {
     const m = model("mimo-vl", "business-hours");
     const cfg = config([shanghaiHours], [m]);
-    expect(warmRuns(cfg, m, day("2026-12-08", "+08:00"), initialTimings(m))).toEqual([
+    expect(planModel(cfg, m, day("2026-12-08", "+08:00"), initialTimings(m)).warm).toEqual([
       {
         start: at("2026-12-08T08:55:00+08:00"),
         end: at("2026-12-08T18:02:00+08:00"),

@@ -74,6 +74,7 @@ describe("watchConfig with the daemon", () => {
     const requests = () => harness.invokeTimes.get(ARN) ?? [];
 
     await harness.clock.runUntil(local("10:00"));
+    const timingsBefore = harness.daemon.status().models[0]?.timings;
     await writeFile(file, BROKEN);
     expect(await watcher.reload("SIGHUP")).toBe("rejected");
     const rejected = eventsOf(harness.lines, "reload-rejected");
@@ -84,7 +85,10 @@ describe("watchConfig with the daemon", () => {
         new RegExp(`^${file}:16:13: models\\[0\\]\\.policy: unknown policy "busines-hours"`),
       ),
     ]);
-    expect(harness.daemon.config).toBe(first.config);
+    expect(harness.daemon.status().models.map((m) => m.activePolicy)).toEqual([
+      first.config.models[0]?.policy,
+    ]);
+    expect(harness.daemon.status().models[0]?.timings).toEqual(timingsBefore);
     expect(
       await metrics.registry.getSingleMetricAsString("keepwarm_config_reload_success"),
     ).toContain("keepwarm_config_reload_success 0");
@@ -160,15 +164,17 @@ describe("watchConfig with the daemon", () => {
       trigger: "file-change",
     });
     expect(await success()).toContain("keepwarm_config_reload_success 0");
-    expect(harness.daemon.config).toBe(first.config);
+    expect(harness.daemon.status().models.map((m) => m.activePolicy)).toEqual([
+      first.config.models[0]?.policy,
+    ]);
 
     await kubeletUpdate(mount, "keepwarm.yaml", yaml("5m"), "2026_12_01_10_10_00.000000002");
     await until(() => eventsOf(harness.lines, "reload").length === 1);
     expect(eventsOf(harness.lines, "reload")[0]).toMatchObject({ changed: ["mimo-vl"] });
     expect(await success()).toContain("keepwarm_config_reload_success 1");
-    expect(harness.daemon.config.models[0]?.timing.cadence).toEqual({
-      mode: "fixed",
+    expect(harness.daemon.status().models[0]?.timings.cadence).toEqual({
       ms: 5 * 60_000,
+      source: "configured",
     });
     expect(eventsOf(harness.lines, "reload-watch-error")).toEqual([]);
   });

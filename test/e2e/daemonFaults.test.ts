@@ -113,7 +113,8 @@ describe("Daemon", () => {
 
   describe("a ModelCopy poll that outlasts its minute", () => {
     it("makes the next ticks skip their poll, logged once, and still logs spend every minute", async () => {
-      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      const config = configOf(YAML);
+      const h = await startHarness({ config, start: local("08:00") });
       // A real clock does not wait for the minute job: ticks go untracked here, so the next
       // minute can come while a poll still runs, as under a 3 x 20 s CloudWatch timeout.
       let inMinuteJob = false;
@@ -135,7 +136,7 @@ describe("Daemon", () => {
         track: (work) => (inMinuteJob ? work : h.clock.track(work)),
       };
       await h.daemon.stop();
-      h.daemon = new Daemon(h.daemon.config, {
+      h.daemon = new Daemon(config, {
         clock,
         logger: h.logger,
         clients: h.clients,

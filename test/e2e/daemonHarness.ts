@@ -11,7 +11,7 @@ import type { ResolvedConfig } from "../../src/domain/types.js";
 import { VirtualClock } from "../../src/runtime/infra/clock.js";
 import { createLogger, type Logger } from "../../src/runtime/infra/logger.js";
 import { Daemon } from "../../src/runtime/keep/daemon.js";
-import type { ControllerTiming } from "../../src/runtime/keep/modelController.js";
+import type { ControllerTiming } from "../../src/runtime/keep/loopTiming.js";
 import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
 
 /** The zone of the scenarios. */

@@ -4,7 +4,7 @@ import { loadConfigFile } from "../../src/config/load.js";
 import { planModel } from "../../src/domain/plan.js";
 import { initialTimings } from "../../src/domain/timings.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
-import type { DaemonStatus } from "../../src/runtime/keep/daemon.js";
+import type { DaemonStatus } from "../../src/runtime/keep/status.js";
 import { eventsOf, type Harness, startHarness } from "./daemonHarness.js";
 
 const SAMPLE = fileURLToPath(new URL("../../config/keepwarm.yaml", import.meta.url));

@@ -7,8 +7,9 @@ import {
   type GetMetricDataCommandInput,
 } from "@aws-sdk/client-cloudwatch";
 import { ManualClock } from "../../src/sim/clock.js";
+import type { SimServer } from "../../src/sim/server.js";
 import type { SimSettings } from "../../src/sim/settings.js";
-import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+import { Simulator } from "../../src/sim/simulator.js";
 
 export const ARN = "arn:aws:bedrock:us-east-1:123456789012:imported-model/abcdefghijkl";
 export const ARN2 = "arn:aws:bedrock:us-east-1:123456789012:imported-model/mnopqrstuvwx";

@@ -9,8 +9,9 @@ import {
 } from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/sim/clock.js";
-import { STATISTICS } from "../../src/sim/cloudwatch.js";
-import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+import { STATISTICS } from "../../src/sim/metrics.js";
+import type { SimServer } from "../../src/sim/server.js";
+import { Simulator } from "../../src/sim/simulator.js";
 import { CREDENTIALS, MIN } from "./harness.js";
 
 const HOUR = 60 * MIN;

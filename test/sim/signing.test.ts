@@ -22,7 +22,8 @@ import type {
 } from "@smithy/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/sim/clock.js";
-import { type SimServer, Simulator } from "../../src/sim/simulator.js";
+import type { SimServer } from "../../src/sim/server.js";
+import { Simulator } from "../../src/sim/simulator.js";
 import {
   CREDENTIALS,
   EXACT,

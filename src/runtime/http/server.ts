@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Registry } from "prom-client";
+import { KeepwarmError } from "../../domain/errors.js";
 import { describeError, type Logger } from "../infra/logger.js";
 import type { DaemonStatus } from "../keep/status.js";
 import { statusJson } from "./statusJson.js";
@@ -53,7 +54,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export class HttpListenError extends Error {
+export class HttpListenError extends KeepwarmError {
   override readonly name = "HttpListenError";
   constructor(
     readonly host: string,

@@ -1,8 +1,23 @@
-import pino, { type DestinationStream, type Logger } from "pino";
+import pino, { type DestinationStream } from "pino";
 import pretty from "pino-pretty";
 import { endpointOf, networkFailureOf } from "../../aws/errors.js";
+import type { EventFields } from "./events.js";
 
-export type { Logger } from "pino";
+/** A line: its fields, with an event from LOG_EVENTS, and a message for people. */
+type LogLine = (fields: EventFields, message?: string) => void;
+
+/** pino's logger, typed so that every line names one of the events in LOG_EVENTS. */
+export interface Logger {
+  readonly trace: LogLine;
+  readonly debug: LogLine;
+  readonly info: LogLine;
+  readonly warn: LogLine;
+  readonly error: LogLine;
+  readonly fatal: LogLine;
+  child(bindings: Record<string, unknown>): Logger;
+  isLevelEnabled(level: string): boolean;
+  flush(callback?: (error?: Error) => void): void;
+}
 
 /** Keys whose values never reach a log line. */
 const SECRET_KEYS = [
@@ -49,7 +64,7 @@ export interface LoggerOptions {
 
 /**
  * The daemon's logger: one JSON object a line on stdout, every line with a stable `event`
- * (see the README's "Log events"), credential-like fields redacted.
+ * (docs/events.md, LOG_EVENTS), credential-like fields redacted.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? Date.now;

@@ -1,24 +1,9 @@
 import type { Interval } from "../../domain/interval.js";
 import type { ModelTimings } from "../../domain/timings.js";
-import type { PingResult, WarmState } from "../infra/observer.js";
-import type { ModelCounters } from "./modelController.js";
-
-/** The spend figures of one model at one instant; money undefined while CMU is unknown. */
-export interface SpendFigures {
-  readonly cmu: number | undefined;
-  readonly usdPerCmuMinute: number;
-  readonly monthToDateUsd: number | undefined;
-  readonly projectedMonthUsd: number | undefined;
-  readonly alwaysOnMonthUsd: number | undefined;
-  readonly savingUsd: number | undefined;
-}
-
-/** The last ping of a model: when it ended, how, and why it was sent. */
-export interface LastPing {
-  readonly at: number;
-  readonly result: PingResult;
-  readonly reason: string;
-}
+import type { WarmState } from "../infra/observer.js";
+import type { SpendFigures } from "../spend/spendBook.js";
+import type { ModelCounters } from "./counters.js";
+import type { LastPing } from "./decide.js";
 
 /** One model's day in the config's zone: what the plan wanted and what ModelCopy saw. */
 export interface DayTimeline {

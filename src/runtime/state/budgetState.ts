@@ -1,13 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BUDGET_THRESHOLDS, type BudgetCrossing } from "../../domain/budget.js";
+import { KeepwarmError } from "../../domain/errors.js";
 import { writeFileAtomic } from "./stateFiles.js";
 
 /** The budget crossings announced so far, so that a restart does not announce them again. */
 export const BUDGETS_FILE = "budgets.json";
 
 /** budgets.json cannot be read or is not what keepwarm writes. */
-export class BudgetStateError extends Error {
+export class BudgetStateError extends KeepwarmError {
   override readonly name = "BudgetStateError";
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { KeepwarmError } from "../../domain/errors.js";
 import {
   type EvictionSample,
   type ModelObservations,
@@ -26,7 +27,7 @@ interface TimingsFile {
 }
 
 /** Why a timings file was not used. */
-export class TimingsFileError extends Error {
+export class TimingsFileError extends KeepwarmError {
   override readonly name = "TimingsFileError";
 }
 

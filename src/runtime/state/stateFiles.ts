@@ -1,5 +1,6 @@
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { KeepwarmError } from "../../domain/errors.js";
 
 /** The few calls on an open file that state files need; node's FileHandle has them all. */
 export interface StateFileHandle {
@@ -42,7 +43,7 @@ export const nodeStateFileSystem: StateFileSystem = {
 };
 
 /** A state file that could not be written; the file holds what it held before. */
-export class StateFileError extends Error {
+export class StateFileError extends KeepwarmError {
   override readonly name = "StateFileError";
   readonly path: string;
   /** errno name, e.g. "ENOSPC"; "ESHORT" when the disk took part of a write without an error. */
@@ -51,14 +52,14 @@ export class StateFileError extends Error {
   constructor(path: string, what: string, cause: unknown) {
     const code = errnoOf(cause);
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super(`cannot ${what} ${path}: ${code}: ${detail}`, { cause });
+    super(`cannot ${what} ${path}: ${code}: ${detail}`, { cause, subject: path });
     this.path = path;
     this.code = code;
   }
 }
 
 /** Thrown inside writeAll when a write returns 0 bytes: the disk took nothing and said nothing. */
-class ShortWriteError extends Error {
+class ShortWriteError extends KeepwarmError {
   override readonly name = "ShortWriteError";
   readonly code = "ESHORT";
 }

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BudgetCrossing } from "../../domain/budget.js";
+import { KeepwarmError } from "../../domain/errors.js";
 import {
   appendLine,
   parseJsonLines,
@@ -129,7 +130,7 @@ export async function appendSummary(
 }
 
 /** summaries.jsonl could not be read at all. */
-export class SummaryFileError extends Error {
+export class SummaryFileError extends KeepwarmError {
   override readonly name = "SummaryFileError";
 }
 

@@ -1,3 +1,4 @@
+import type { Logger as PinoLogger } from "pino";
 // A keepwarm-shaped process for the shutdown test: a real HTTP server, a stand-in daemon
 // whose one in-flight ping takes PING_MS (never ends if negative), and installShutdown.
 
@@ -24,18 +25,20 @@ const http = await startHttpServer({
   }),
   logger,
 });
+/** The test's own marker lines, outside keepwarm's events. */
+const markers = logger as unknown as PinoLogger;
 const inFlight = new Promise<void>((resolve) => {
   if (pingMs < 0) return;
   setTimeout(() => {
-    logger.info({ event: "ping-finished" });
+    markers.info({ event: "ping-finished" });
     resolve();
   }, pingMs);
 });
 const daemon = {
   async stop() {
-    logger.info({ event: "scheduling-stopped" });
+    markers.info({ event: "scheduling-stopped" });
     await inFlight;
   },
 };
 installShutdown({ daemon, http, logger, graceMs });
-logger.info({ event: "ready", url: http.url });
+markers.info({ event: "ready", url: http.url });

@@ -1,0 +1,72 @@
+/**
+ * Every `event` keepwarm logs: the one list that log lines are typed against (a line whose
+ * event is not here does not compile) and that docs/events.md is tested against.
+ */
+export const LOG_EVENTS = [
+  // The fleet: start, reload, stop.
+  "start",
+  "start-failed",
+  "reload",
+  "reload-failed",
+  "reload-rejected",
+  "reload-watch-error",
+  "config-warning",
+  "stopped",
+  "shutdown",
+  "shutdown-armed",
+  "shutdown-started",
+  "shutdown-error",
+  "shutdown-forced",
+  "shutdown-grace-expired",
+  // Keeping warm, per model.
+  "ping",
+  "ping-skipped",
+  "ping-backoff",
+  "ping-rejected",
+  "ping-failed",
+  "warmup-timeout",
+  "cold-start",
+  "warm",
+  "not-warm",
+  "timings",
+  "timings-contradicted",
+  "measured",
+  // Warmth observed, per model.
+  "observed",
+  "cooled",
+  "opened-cold",
+  "warm-outside-window",
+  "metrics-failed",
+  "poll-skipped",
+  // Spend.
+  "cmu",
+  "cmu-unknown",
+  "month-to-date",
+  "spend",
+  "spend-total",
+  "budget",
+  "budget-state-unreadable",
+  "budget-state-write-failed",
+  "daily-summary",
+  "summary-written",
+  "summary-write-failed",
+  // The process, its clock, its files and its HTTP server.
+  "clock-jump",
+  "schedule-missed",
+  "node-cron",
+  "node-warning",
+  "state-file-ignored",
+  "state-write-failed",
+  "http-listening",
+  "http-error",
+  "http-client-error",
+  "http-connections-dropped",
+  // Runs against the built-in simulator.
+  "simulated",
+  "simulated-model-added",
+] as const;
+
+export type LogEvent = (typeof LOG_EVENTS)[number];
+
+/** The fields of a log line: its event, and what that event carries. */
+export type EventFields = { readonly event: LogEvent } & Record<string, unknown>;

@@ -1,0 +1,204 @@
+import type { CopyPoint } from "../../aws/metrics.js";
+import type { Interval } from "../../domain/interval.js";
+import { isPlannedWarm, type ModelPlan } from "../../domain/plan.js";
+import {
+  billCopySeries,
+  monthOf,
+  monthRange,
+  projectMonth,
+  projectRestOfMonth,
+} from "../../domain/spend.js";
+import type { ModelTimings } from "../../domain/timings.js";
+import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
+import { HOUR_MS, MINUTE_MS } from "../../domain/units.js";
+import { CopyHistory } from "./copyHistory.js";
+
+/** A model's spend figures at one instant; undefined where the CMU is unknown. */
+export interface SpendFigures {
+  readonly cmu: number | undefined;
+  readonly usdPerCmuMinute: number;
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+  readonly alwaysOnMonthUsd: number | undefined;
+  readonly savingUsd: number | undefined;
+}
+
+/** The ModelCopy datapoints of one model, as the book holds them: for readers, never written. */
+export interface CopyReader {
+  latest(): CopyPoint | undefined;
+  pointsIn(range: Interval): CopyPoint[];
+}
+
+/** What the rest of the month is projected from: the model's plan as its controller has it. */
+export interface PlanView {
+  readonly config: ResolvedConfig;
+  readonly model: ModelConfig;
+  readonly timings: ModelTimings;
+  readonly timingsVersion: number;
+  planAround(t: number): ModelPlan;
+}
+
+interface RestOfMonth {
+  readonly validUntil: number;
+  /** The timings version the figures were planned with. */
+  readonly timingsVersion: number;
+  readonly restUsd: number;
+  readonly alwaysOnUsd: number;
+}
+
+interface Account {
+  history: CopyHistory;
+  rest: RestOfMonth | undefined;
+}
+
+/**
+ * The fleet's bill: each model's ModelCopy history of the UTC month (the only copy of it),
+ * the month's roll, and the projection of the rest of the month, memoised while the plan
+ * cannot change it. Queries change nothing that another query could see.
+ */
+export class SpendBook {
+  readonly #accounts = new Map<string, Account>();
+
+  /** Opens an empty account for `name` in the month of `now` (a new model, or one whose ARN changed). */
+  open(name: string, now: number): void {
+    this.#accounts.set(name, {
+      history: new CopyHistory(monthRange(monthOf(now))),
+      rest: undefined,
+    });
+  }
+
+  close(name: string): void {
+    this.#accounts.delete(name);
+  }
+
+  has(name: string): boolean {
+    return this.#accounts.has(name);
+  }
+
+  /** Adds the datapoints a poll read. */
+  record(name: string, points: readonly CopyPoint[], now: number): void {
+    this.#account(name).history.merge(points, now);
+  }
+
+  /**
+   * Replaces the month with a read of all of it: polls made while an earlier backfill failed
+   * have settled points that older ones could no longer join.
+   */
+  rebuild(name: string, points: readonly CopyPoint[], now: number): void {
+    const account = this.#account(name);
+    account.history = account.history.rollTo(monthRange(monthOf(now)));
+    account.history.merge(points, now);
+  }
+
+  /** A new UTC month starts a new bill: every account whose month is over rolls to `now`'s. */
+  rollMonth(now: number): void {
+    for (const account of this.#accounts.values()) {
+      if (now < account.history.month.end) continue;
+      const month = monthRange(monthOf(now));
+      // Every point of the new month read so far: after an outage over the month's end these
+      // are more than the last poll's.
+      const recent = account.history.pointsIn({ start: month.start, end: now });
+      account.history = account.history.rollTo(month);
+      account.history.merge(recent, now);
+      account.rest = undefined;
+    }
+  }
+
+  /** The plan changed (a reload): the rest of the month is projected again at the next query. */
+  replan(name: string): void {
+    const account = this.#accounts.get(name);
+    if (account) account.rest = undefined;
+  }
+
+  latest(name: string): CopyPoint | undefined {
+    return this.#account(name).history.latest();
+  }
+
+  pointsIn(name: string, range: Interval): CopyPoint[] {
+    return this.#account(name).history.pointsIn(range);
+  }
+
+  /** Copy-minutes billed in `now`'s month so far. */
+  billedCopyMinutes(name: string, now: number): number {
+    const history = this.#account(name).history;
+    if (now < history.month.end) return history.billedCopyMinutes();
+    // The month ended and the minute job has not rolled it yet: bill what is read of the new one.
+    const month = monthRange(monthOf(now));
+    return billCopySeries(history.pointsIn({ start: month.start, end: now }));
+  }
+
+  /**
+   * The spend figures of one model at `now`, with `cmu` copies' units (undefined: unknown).
+   * `fresh` projects the rest of the month again without keeping it (a reload's before/after).
+   */
+  figures(
+    name: string,
+    view: PlanView,
+    cmu: number | undefined,
+    now: number,
+    opts: { readonly fresh?: boolean } = {},
+  ): SpendFigures {
+    const usdPerCmuMinute = view.model.price.usdPerCmuMinute;
+    if (cmu === undefined) {
+      return {
+        cmu,
+        usdPerCmuMinute,
+        monthToDateUsd: undefined,
+        projectedMonthUsd: undefined,
+        alwaysOnMonthUsd: undefined,
+        savingUsd: undefined,
+      };
+    }
+    const monthToDateUsd = this.billedCopyMinutes(name, now) * cmu * usdPerCmuMinute;
+    const rest = this.#restOfMonth(name, view, cmu, now, opts.fresh ?? false);
+    const projectedMonthUsd = monthToDateUsd + rest.restUsd;
+    return {
+      cmu,
+      usdPerCmuMinute,
+      monthToDateUsd,
+      projectedMonthUsd,
+      alwaysOnMonthUsd: rest.alwaysOnUsd,
+      savingUsd: rest.alwaysOnUsd - projectedMonthUsd,
+    };
+  }
+
+  /**
+   * The plan's compute for the rest of the month plus storage, and the always-on price.
+   * Planning a month is too dear to do every minute for every model, but the rest of the
+   * month only changes while the plan keeps the model warm: it is recomputed every 5
+   * minutes then, and otherwise when the next planned warm run begins.
+   */
+  #restOfMonth(
+    name: string,
+    view: PlanView,
+    cmu: number,
+    now: number,
+    fresh: boolean,
+  ): RestOfMonth {
+    const account = this.#account(name);
+    const cached = fresh ? undefined : account.rest;
+    if (cached && now < cached.validUntil && cached.timingsVersion === view.timingsVersion)
+      return cached;
+    const { config, model, timings } = view;
+    const month = monthOf(now);
+    const restUsd = projectRestOfMonth(config, model, cmu, now, 0, timings);
+    const alwaysOnUsd =
+      cached?.alwaysOnUsd !== undefined && monthOf(cached.validUntil - 1) === month
+        ? cached.alwaysOnUsd
+        : projectMonth(config, model, cmu, month, timings).alwaysOnUsd;
+    const plan = view.planAround(now);
+    const nextRun = plan.warm.find((w) => w.start > now)?.start;
+    const validUntil = isPlannedWarm(plan, now)
+      ? Math.floor(now / (5 * MINUTE_MS)) * 5 * MINUTE_MS + 5 * MINUTE_MS
+      : Math.min(nextRun ?? now + HOUR_MS, now + HOUR_MS, monthRange(month).end);
+    const entry = { validUntil, timingsVersion: view.timingsVersion, restUsd, alwaysOnUsd };
+    if (!fresh) account.rest = entry;
+    return entry;
+  }
+
+  #account(name: string): Account {
+    const account = this.#accounts.get(name);
+    if (!account) throw new RangeError(`no spend account for model "${name}"`);
+    return account;
+  }
+}

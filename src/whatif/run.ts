@@ -1,0 +1,168 @@
+import { RegionClientPool } from "../aws/clients.js";
+import type { Interval } from "../domain/interval.js";
+import { seededRandom } from "../domain/random.js";
+import type { ModelConfig } from "../domain/types.js";
+import { DAY_MS, MINUTE_MS } from "../domain/units.js";
+import { type RuntimeClock, repeatAt, VirtualClock } from "../runtime/infra/clock.js";
+import { createLogger } from "../runtime/infra/logger.js";
+import { type DaemonObserver, noopObserver } from "../runtime/infra/observer.js";
+import { Daemon } from "../runtime/keep/daemon.js";
+import { InProcessSimHandler, type SimModelSpec, Simulator } from "../sim/index.js";
+import { cronInstants, Pinger } from "./baselines.js";
+import { scenarioResultOf } from "./figures.js";
+import type { Driver, Scenario, ScenarioOutcome, SimulateOptions } from "./types.js";
+
+/** Credentials the simulator accepts; it checks that requests are signed, not by whom. */
+const SIM_CREDENTIALS = { accessKeyId: "AKIDSIMULATE", secretAccessKey: "simulated" };
+
+const IN_PROCESS_ENDPOINT = "http://127.0.0.1:1";
+
+export interface ScenarioInput extends SimulateOptions {
+  readonly scenario: Scenario;
+  readonly range: Interval;
+  readonly prerollMs: number;
+  readonly pollMinutes: number;
+  readonly stateDir: string;
+  readonly cmuOf: (m: ModelConfig) => number;
+  readonly simSpecs: ReadonlyMap<string, SimModelSpec>;
+  readonly windows: ReadonlyMap<string, readonly Interval[]>;
+}
+
+/**
+ * One of the three runs: a simulator of its own on a virtual clock from the preroll to the
+ * end of the range, kept warm by the daemon or a baseline, then read for each model's figures.
+ */
+export async function runScenario(
+  input: ScenarioInput,
+): Promise<{ results: Map<string, ScenarioOutcome>; ms: number }> {
+  const { config, range, scenario } = input;
+  const startedAt = performance.now();
+  const clock = new VirtualClock(range.start - input.prerollMs);
+  const sim = new Simulator({
+    clock,
+    settings: input.sim ?? {},
+    models: config.models.map((m) => ({
+      ...input.simSpecs.get(m.modelArn),
+      modelArn: m.modelArn,
+      customModelUnits: input.cmuOf(m),
+    })),
+  });
+  for (const fault of input.faults ?? []) sim.faults.add(fault);
+  const projections = new Map<string, number | undefined>();
+  const rangeDays = Math.ceil((range.end - range.start) / DAY_MS);
+  const daily = new Map<string, (number | undefined)[]>();
+  const observer: DaemonObserver = {
+    ...noopObserver,
+    projectedMonthUsd(model, usd) {
+      const now = clock.now();
+      if (now < range.start || now >= range.end) return;
+      if (!projections.has(model)) projections.set(model, usd);
+      let byDay = daily.get(model);
+      if (!byDay) {
+        byDay = Array.from({ length: rangeDays }, () => undefined);
+        daily.set(model, byDay);
+      }
+      const day = Math.floor((now - range.start) / DAY_MS);
+      if (byDay[day] === undefined) byDay[day] = usd;
+    },
+  };
+  const driver: Driver =
+    scenario === "keepwarm"
+      ? await daemonDriver(input, clock, sim, observer)
+      : new Pinger(clock, sim, config.models, (m) =>
+          scenario === "cron" ? cronInstants(config, m, clock.now(), range.end) : undefined,
+        );
+  const firstDay = clock.now();
+  const days = Math.ceil((range.end - firstDay) / DAY_MS);
+  try {
+    await driver.start();
+    for (let day = 1; day <= days; day++) {
+      await clock.runUntil(Math.min(firstDay + day * DAY_MS, range.end));
+      input.onProgress?.({ scenario, day, days });
+    }
+    const ledger = sim.ledger(range);
+    const results = new Map<string, ScenarioOutcome>();
+    for (const m of config.models) {
+      const billed = ledger.models.find((l) => l.modelArn === m.modelArn);
+      results.set(m.name, {
+        ...scenarioResultOf({
+          model: m,
+          cmu: input.cmuOf(m),
+          billedMinutes: billed?.billedMinutes ?? 0,
+          windows: input.windows.get(m.name) ?? [],
+          warm: sim.warmSpans(m.modelArn),
+          invocations: sim.invokeCount(m.modelArn, range),
+        }),
+        projectedUsd: projections.get(m.name),
+        dailyProjectedUsd: daily.get(m.name) ?? Array.from({ length: rangeDays }, () => undefined),
+      });
+    }
+    return { results, ms: Math.round(performance.now() - startedAt) };
+  } finally {
+    await driver.stop();
+  }
+}
+
+/**
+ * keepwarm's real daemon against the simulator, through the SDK clients it runs with: in
+ * process or over a loopback socket, as `input.transport` says.
+ */
+async function daemonDriver(
+  input: ScenarioInput,
+  clock: VirtualClock,
+  sim: Simulator,
+  observer: DaemonObserver,
+): Promise<Driver> {
+  const server = input.transport === "socket" ? await sim.listen() : undefined;
+  const clients = new RegionClientPool({
+    // The in-process handler never connects; the endpoint only names the host to sign for.
+    endpoint: server?.url ?? IN_PROCESS_ENDPOINT,
+    credentials: SIM_CREDENTIALS,
+    // A month is ~90,000 calls of the same few commands: the stacks are resolved once.
+    cacheMiddleware: true,
+    // A retried call still answers at the virtual instant it was made: no real backoff.
+    retryBackoffMs: 0,
+    ...(server ? {} : { requestHandler: new InProcessSimHandler(sim) }),
+  });
+  const logger = input.logger?.(() => clock.now()) ?? createLogger({ level: "silent" });
+  const daemon = new Daemon(input.config, {
+    clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
+    logger,
+    clients,
+    stateDir: input.stateDir,
+    observer,
+    simulated: true,
+    // Retry jitter from the simulator's seed: the same run gives the same figures.
+    random: seededRandom(sim.settings.seed),
+  });
+  return {
+    start: () => daemon.start(),
+    async stop() {
+      await daemon.stop({ graceMs: 1_000 });
+      clients.destroy();
+      await server?.close();
+    },
+  };
+}
+
+/**
+ * The virtual clock with the minute job run every `n` minutes (at multiples of n since
+ * the epoch, so month boundaries are among them).
+ */
+function sparseMinuteClock(clock: VirtualClock, n: number): RuntimeClock {
+  const step = n * MINUTE_MS;
+  return {
+    now: () => clock.now(),
+    setTimer: (at, fn) => clock.setTimer(at, fn),
+    monotonic: () => clock.monotonic(),
+    after: (ms, fn) => clock.after(ms, fn),
+    dailyAt: (hhmm, zone, fn) => clock.dailyAt(hhmm, zone, fn),
+    track: (work) => clock.track(work),
+    everyMinute: (fn) =>
+      repeatAt(
+        (at, f) => clock.setTimer(at, f),
+        () => Math.floor(clock.now() / step) * step + step,
+        fn,
+      ),
+  };
+}
