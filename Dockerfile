@@ -15,7 +15,7 @@ FROM ${NODE_IMAGE} AS build
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-# Scripts stay off: "prepare" would build before the sources are here, and no dependency
+# Scripts stay off: "postprepare" would build before the sources are here, and no dependency
 # needs an install script to compile TypeScript.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier

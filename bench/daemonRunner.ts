@@ -4,8 +4,8 @@ import { Writable } from "node:stream";
 import { DateTime } from "luxon";
 import { RegionClientPool } from "../src/aws/clients.js";
 import { parseConfigText } from "../src/config/load.js";
-import { VirtualClock } from "../src/runtime/infra/clock.js";
 import { createLogger } from "../src/runtime/infra/logger.js";
+import { VirtualClock } from "../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../src/runtime/keep/daemon.js";
 
 // The daemon side of bench/daemon.bench.ts, run as compiled JavaScript under plain node

@@ -9,13 +9,20 @@ import type {
   HttpResponse,
   RequestHandler,
 } from "@smithy/types";
+import type { Logger } from "../runtime/infra/logger.js";
+import {
+  type CredentialRefreshReason,
+  CredentialSource,
+  refreshOnAuthError,
+} from "./credentials.js";
 import { addEndpointOnError } from "./errors.js";
 
 /**
  * The three SDK clients keepwarm uses for one region. Credentials, endpoints
  * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ...) and the rest come from the
  * SDK's default chain unless overridden, so the simulator and real AWS are reached the
- * same way.
+ * same way. Credentials come through a CredentialSource, which can be told to read them
+ * anew (a rotated key) and does so by itself after a call refused for its credentials.
  */
 export interface RegionClients {
   readonly region: string;
@@ -27,7 +34,12 @@ export interface RegionClients {
 /** For tests and the in-process simulator: an explicit endpoint and credentials. */
 export interface ClientOverrides {
   readonly endpoint?: string;
+  /** Fixed credentials in place of the SDK's default chain (source "given"). */
   readonly credentials?: AwsCredentialIdentity;
+  /** The credentials to sign with, shared by several sets of clients; wins over `credentials`. */
+  readonly credentialSource?: CredentialSource;
+  /** Where the credentials' source and its changes are logged. */
+  readonly logger?: Logger;
   /** Per-request timeout of the Bedrock control-plane and CloudWatch clients. */
   readonly requestTimeoutMs?: number;
   /** What carries the SDK's requests instead of its HTTP handlers (the in-process simulator). */
@@ -53,14 +65,24 @@ const SDK_MAX_ATTEMPTS = 3;
 export const REQUEST_TIMEOUT_MS = 20_000;
 const CONNECTION_TIMEOUT_MS = 10_000;
 
+/** The credentials `overrides` ask for: a shared source, fixed keys, or the default chain. */
+export function credentialSourceOf(overrides: ClientOverrides = {}): CredentialSource {
+  if (overrides.credentialSource) return overrides.credentialSource;
+  const options = overrides.logger ? { logger: overrides.logger } : {};
+  return overrides.credentials
+    ? CredentialSource.given(overrides.credentials, options)
+    : CredentialSource.defaultChain(options);
+}
+
 export function createRegionClients(
   region: string,
   overrides: ClientOverrides = {},
 ): RegionClients {
+  const source = credentialSourceOf(overrides);
   const common = {
     region,
+    credentials: source.provider,
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
-    ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
     ...(overrides.cacheMiddleware ? { cacheMiddleware: true } : {}),
   };
   const retries =
@@ -89,16 +111,23 @@ export function createRegionClients(
   addEndpointOnError(clients.runtime);
   addEndpointOnError(clients.bedrock);
   addEndpointOnError(clients.cloudwatch);
+  // A call refused for its credentials makes the next one read them anew.
+  refreshOnAuthError(clients.runtime, source);
+  refreshOnAuthError(clients.bedrock, source);
+  refreshOnAuthError(clients.cloudwatch, source);
   return clients;
 }
 
-/** One set of clients per region, created on first use. */
+/** One set of clients per region, created on first use, all signing with one CredentialSource. */
 export class RegionClientPool {
   readonly #byRegion = new Map<string, RegionClients>();
   readonly #overrides: ClientOverrides;
+  /** The credentials every client of the pool signs with. */
+  readonly credentials: CredentialSource;
 
   constructor(overrides: ClientOverrides = {}) {
-    this.#overrides = overrides;
+    this.credentials = credentialSourceOf(overrides);
+    this.#overrides = { ...overrides, credentialSource: this.credentials };
   }
 
   get(region: string): RegionClients {
@@ -108,6 +137,14 @@ export class RegionClientPool {
       this.#byRegion.set(region, clients);
     }
     return clients;
+  }
+
+  /**
+   * The next call of any region reads the credentials anew (SIGHUP: a rotated key in the
+   * shared credentials file, a new profile's keys). Calls under way finish with the old ones.
+   */
+  refreshCredentials(reason: CredentialRefreshReason = "SIGHUP"): void {
+    this.credentials.refresh(reason);
   }
 
   destroy(): void {

@@ -224,6 +224,8 @@ export class AwsCallError extends KeepwarmError {
   readonly awsName: string;
   /** What to fix: the missing permission or the config field at fault. */
   readonly remedy: string;
+  /** AWS says the model does not exist (deleted, or a mistyped ARN). */
+  readonly modelMissing: boolean;
 
   constructor(action: string, resource: string, cause: unknown, remedyFor?: RemedyFields) {
     const kind = classifyAwsError(cause);
@@ -240,8 +242,24 @@ export class AwsCallError extends KeepwarmError {
     this.action = action;
     this.resource = resource;
     this.awsName = awsName;
-    this.remedy = remedyOf(kind, action, resource, remedyFor);
+    this.modelMissing = isModelMissing(awsName, message);
+    this.remedy = this.modelMissing
+      ? `check that ${resource} still exists (aws bedrock get-imported-model --model-identifier ${resource}): a deleted or mistyped import answers this way; fix modelArn or remove the model from the config`
+      : awsName === "CredentialsProviderError"
+        ? "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity token, or run where an instance or container role is attached"
+        : remedyOf(kind, action, resource, remedyFor);
   }
+}
+
+/**
+ * Whether an error says the model is not there: GetImportedModel's ResourceNotFoundException,
+ * or InvokeModel's "The provided model identifier is invalid" for an ARN with no model behind it.
+ */
+function isModelMissing(awsName: string, message: string): boolean {
+  return (
+    awsName === "ResourceNotFoundException" ||
+    (awsName === "ValidationException" && /model identifier is invalid/i.test(message))
+  );
 }
 
 /** Config fields to name when a request is rejected as invalid. */

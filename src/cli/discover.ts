@@ -28,6 +28,12 @@ const OPENAI_BODIES_SINCE = Date.UTC(2025, 10, 11);
 const COMPLETION_REQUEST = { prompt: "ping", max_gen_len: 1 };
 const SNIPPET_POLICY = "business-hours";
 
+/** The SDK's default chain found nothing: no permission is missing yet, credentials are. */
+const NO_CREDENTIALS = [
+  "keepwarm discover: no AWS credentials found: the AWS SDK looked in the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE), the shared config and credentials files (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE), a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE), the container credentials endpoint and the EC2 instance metadata",
+  "  what to do: provide credentials in one of those places, e.g. `aws configure` (keys into ~/.aws/credentials), `aws sso login --profile NAME` then AWS_PROFILE=NAME, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment; they need cloudwatch:ListMetrics and bedrock:GetImportedModel (docs/install.md#iam-policy)",
+];
+
 export function registerDiscover(program: Command): void {
   program
     .command("discover")
@@ -103,8 +109,11 @@ export async function discover(
         : [await discoverModel(clients, opts.model, name)];
   } catch (error) {
     if (!(error instanceof AwsCallError)) throw error;
-    out.stderr(`keepwarm discover: ${error.message}`);
-    out.stderr(`  what to do: ${error.remedy}`);
+    const lines =
+      error.awsName === "CredentialsProviderError"
+        ? NO_CREDENTIALS
+        : [`keepwarm discover: ${error.message}`, `  what to do: ${error.remedy}`];
+    for (const line of lines) out.stderr(line);
     return ExitCode.failure;
   } finally {
     clients.runtime.destroy();

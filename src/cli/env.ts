@@ -17,6 +17,11 @@ export interface KeepwarmEnv {
   readonly simulate: string | undefined;
   /** KEEPWARM_LOG_LEVEL (pino level name). */
   readonly logLevel: string | undefined;
+  /** AWS_ENDPOINT_URL: the SDK reads it itself; keepwarm only says where calls go. */
+  readonly awsEndpoint: string | undefined;
+  /** A bearer token for the status page and /api/status, or the file that holds it. */
+  readonly httpToken: string | undefined;
+  readonly httpTokenFile: string | undefined;
 }
 
 const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
@@ -31,6 +36,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): KeepwarmEnv {
     httpPort: nonEmpty(env.KEEPWARM_HTTP_PORT),
     simulate: nonEmpty(env.KEEPWARM_SIMULATE),
     logLevel: nonEmpty(env.KEEPWARM_LOG_LEVEL),
+    awsEndpoint: nonEmpty(env.AWS_ENDPOINT_URL),
+    httpToken: nonEmpty(env.KEEPWARM_HTTP_TOKEN),
+    httpTokenFile: nonEmpty(env.KEEPWARM_HTTP_TOKEN_FILE),
   });
 }
 

@@ -1,47 +1,10 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { printProcessWarnings } from "../runtime/infra/logger.js";
-import { registerDiscover } from "./discover.js";
-import { ExitCode } from "./exitCodes.js";
-import { registerPlan } from "./plan.js";
-import { registerReport } from "./report.js";
-import { registerRun } from "./run.js";
-import { registerSim } from "./sim.js";
-import { registerSimulate } from "./simulate.js";
-import { registerValidate } from "./validate.js";
+import { nodeVersionProblem } from "./nodeCheck.js";
 
-export function buildProgram(): Command {
-  const program = new Command("keepwarm")
-    .description(
-      "Keeps Amazon Bedrock imported models warm on a schedule and reports what it costs.",
-    )
-    .showHelpAfterError()
-    .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? ExitCode.ok : ExitCode.badInput);
-    });
-  for (const register of [
-    registerValidate,
-    registerPlan,
-    registerRun,
-    registerSimulate,
-    registerReport,
-    registerDiscover,
-    registerSim,
-  ]) {
-    register(program);
-  }
-  return program;
+// Checked before the rest is loaded: an older Node would fail in a dependency instead.
+const problem = nodeVersionProblem(process.versions.node, process.execPath);
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`);
+  process.exit(1);
 }
-
-// A reader that goes away (`keepwarm plan | head`) ends a command quietly, as other Unix
-// tools do; the daemon exits 1 instead, so that its service manager restarts it.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error;
-  process.exit(process.argv[2] === "run" ? ExitCode.failure : ExitCode.ok);
-});
-
-// Node prints a process warning (the AWS SDK's notice of the Node.js versions it will support)
-// as several lines of text; a command prints it as one, and `run` logs it as a JSON line.
-printProcessWarnings((line) => process.stderr.write(`${line}\n`));
-
-await buildProgram().parseAsync(process.argv);
+await import("./program.js");

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
@@ -19,14 +18,14 @@ import {
   describeTiming,
   type ModelObservations,
   type ModelTimings,
-  NO_OBSERVATIONS,
   resolveTimings,
   timingFields,
 } from "../domain/timings.js";
 import type { Budgets, ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
-import { readTimingsFile, TIMINGS_FILE } from "../runtime/state/learnedTimings.js";
+import { readEnv } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { configuredStateDir, findStateDir, readLearnedTimings } from "./stateDir.js";
 import type { CommandOutput } from "./validate.js";
 
 export interface PlanOptions {
@@ -35,8 +34,12 @@ export interface PlanOptions {
   readonly from?: string;
   readonly to?: string;
   readonly json?: boolean;
-  /** `--state-dir`: where learned timings are read; else the config's state directory. */
+  /** `--state-dir`: where learned timings are read; else as `findStateDir` decides. */
   readonly stateDir?: string;
+  /** KEEPWARM_STATE_DIR, else systemd's STATE_DIRECTORY. */
+  readonly envStateDir?: string;
+  /** The systemd and container default looked for before ./.state (a test's own). */
+  readonly serviceStateDir?: string;
   /** The instant `--from` defaults to. */
   readonly now: number;
 }
@@ -64,7 +67,7 @@ export function registerPlan(program: Command): void {
     .option("--json", "print JSON instead of tables")
     .option(
       "--state-dir <dir>",
-      "where the daemon keeps learned timings (default: the config's state directory)",
+      "where the daemon keeps learned timings (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, /var/lib/keepwarm if it exists, ./.state)",
     )
     .action(
       async (opts: {
@@ -74,8 +77,14 @@ export function registerPlan(program: Command): void {
         json?: boolean;
         stateDir?: string;
       }) => {
+        const env = readEnv();
         process.exitCode = await planCommand(
-          { ...opts, config: opts.config ?? process.env.KEEPWARM_CONFIG, now: Date.now() },
+          {
+            ...opts,
+            config: opts.config ?? env.config,
+            ...(env.stateDir !== undefined ? { envStateDir: env.stateDir } : {}),
+            now: Date.now(),
+          },
           {
             stdout: (line) => process.stdout.write(`${line}\n`),
             stderr: (line) => process.stderr.write(`${line}\n`),
@@ -166,29 +175,13 @@ async function learnedFrom(
   stateDir: string,
   out: CommandOutput,
 ): Promise<(model: ModelConfig) => ModelObservations> {
-  const path = join(stateDir, TIMINGS_FILE);
-  try {
-    const models = await readTimingsFile(path);
-    out.stderr(`keepwarm plan: learned timings from ${path} (${models.size} model(s))`);
-    return (m) => {
-      const record = models.get(m.name);
-      return record && record.modelArn === m.modelArn ? record : NO_OBSERVATIONS;
-    };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "nothing learned there yet"
-        : code === "EACCES"
-          ? "permission denied"
-          : error instanceof Error
-            ? error.message
-            : String(error);
-    out.stderr(
-      `keepwarm plan: no learned timings read from ${path} (${why}); planning with the configured and assumed timings`,
-    );
-    return () => NO_OBSERVATIONS;
-  }
+  const learned = await readLearnedTimings(stateDir);
+  out.stderr(
+    learned.problem === undefined
+      ? `keepwarm plan: learned timings from ${learned.path} (${learned.models} model(s))`
+      : `keepwarm plan: no learned timings read from ${learned.path} (${learned.problem}); planning with the configured and assumed timings`,
+  );
+  return learned.observationsOf;
 }
 
 /** Exit 0 with the plan on stdout; 2 for a bad config or flag. */
@@ -213,7 +206,14 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
   for (const warning of result.warnings) {
     out.stderr(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
   }
-  const observationsOf = await learnedFrom(opts.stateDir ?? result.config.daemon.stateDir, out);
+  const stateDir = findStateDir({
+    flag: opts.stateDir,
+    env: opts.envStateDir,
+    config: { file: opts.config, stateDir: configuredStateDir(result.config.daemon.stateDir) },
+    ...(opts.serviceStateDir !== undefined ? { serviceDir: opts.serviceStateDir } : {}),
+  });
+  out.stderr(`keepwarm plan: state directory ${stateDir.dir} (${stateDir.note})`);
+  const observationsOf = await learnedFrom(stateDir.dir, out);
   const reports = result.config.models.map((m) =>
     reportModel(result.config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
   );

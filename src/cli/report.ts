@@ -1,23 +1,38 @@
 import type { Command } from "commander";
+import { formatProblem, loadConfigFile } from "../config/load.js";
 import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatDuration, formatUsd } from "../domain/format.js";
 import {
   type BudgetDaySummary,
   type DailySummary,
   type ModelDaySummary,
-  readSummaries,
+  readRecentSummaries,
   SummaryFileError,
 } from "../runtime/state/summaries.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { configuredStateDir, findStateDir } from "./stateDir.js";
 
 const DEFAULT_DAYS = 7;
-const DEFAULT_STATE_DIR = ".state";
 
 export interface ReportOptions {
   readonly days?: string;
-  readonly stateDir?: string;
+  readonly stateDir: string;
   readonly json?: boolean;
+}
+
+/** What the command line and the environment say; the state directory is found from them. */
+export interface ReportCommandOptions {
+  readonly days?: string;
+  readonly json?: boolean;
+  /** `--state-dir` */
+  readonly stateDir?: string;
+  /** `--config`, else KEEPWARM_CONFIG: its `daemon.stateDir` is where the daemon writes. */
+  readonly config?: string;
+  /** KEEPWARM_STATE_DIR, else systemd's STATE_DIRECTORY. */
+  readonly envStateDir?: string;
+  /** The systemd and container default looked for before ./.state (a test's own). */
+  readonly serviceStateDir?: string;
 }
 
 export interface ReportOutput {
@@ -29,22 +44,65 @@ export function registerReport(program: Command): void {
   program
     .command("report")
     .description("Print the daemon's daily summaries (summaries.jsonl) as a table.")
+    .option("-c, --config <file>", "the daemon's config file (default: $KEEPWARM_CONFIG)")
     .option("--days <n>", `the last N days (default ${DEFAULT_DAYS})`)
     .option(
       "--state-dir <dir>",
-      "where summaries.jsonl is (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, ./.state)",
+      "where summaries.jsonl is (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, /var/lib/keepwarm if it exists, ./.state)",
     )
     .option("--json", "the summaries as JSON lines instead of a table")
-    .action(async (opts: ReportOptions) => {
+    .action(async (opts: { config?: string; days?: string; stateDir?: string; json?: boolean }) => {
       const env = readEnv();
-      process.exitCode = await printReport(
-        { ...opts, stateDir: opts.stateDir ?? env.stateDir ?? DEFAULT_STATE_DIR },
+      const config = opts.config ?? env.config;
+      process.exitCode = await reportCommand(
+        {
+          ...opts,
+          ...(config !== undefined ? { config } : {}),
+          ...(env.stateDir !== undefined ? { envStateDir: env.stateDir } : {}),
+        },
         {
           stdout: (line) => process.stdout.write(`${line}\n`),
           stderr: (line) => process.stderr.write(`${line}\n`),
         },
       );
     });
+}
+
+/**
+ * Finds the state directory as `plan` does (saying on stderr where it looked), then prints
+ * the report. Exit 2 for a config with problems.
+ */
+export async function reportCommand(
+  opts: ReportCommandOptions,
+  out: ReportOutput,
+): Promise<number> {
+  let fromConfig: { file: string; stateDir: string | undefined } | undefined;
+  if (opts.config !== undefined) {
+    const loaded = await loadConfigFile(opts.config);
+    if (!loaded.ok) {
+      for (const problem of loaded.problems) out.stderr(formatProblem(problem));
+      return ExitCode.badInput;
+    }
+    fromConfig = {
+      file: opts.config,
+      stateDir: configuredStateDir(loaded.config.daemon.stateDir),
+    };
+  }
+  const found = findStateDir({
+    flag: opts.stateDir,
+    env: opts.envStateDir,
+    config: fromConfig,
+    ...(opts.serviceStateDir !== undefined ? { serviceDir: opts.serviceStateDir } : {}),
+  });
+  out.stderr(`keepwarm report: state directory ${found.dir} (${found.note})`);
+  return printReport(
+    {
+      stateDir: found.dir,
+      ...(opts.days !== undefined ? { days: opts.days } : {}),
+      ...(opts.json !== undefined ? { json: opts.json } : {}),
+    },
+    out,
+  );
 }
 
 /** Prints the summaries of the last `days` days, one row per model per day and a total row. */
@@ -61,7 +119,7 @@ export async function printReport(opts: ReportOptions, out: ReportOutput): Promi
   }
   let summaries: DailySummary[];
   try {
-    const file = await readSummaries(opts.stateDir ?? DEFAULT_STATE_DIR);
+    const file = await readRecentSummaries(opts.stateDir, days);
     summaries = file.summaries;
     for (const s of file.skipped) {
       out.stderr(`keepwarm report: warning: ${file.path}:${s.line}: skipped: ${s.reason}`);

@@ -10,17 +10,27 @@ import type { Command } from "commander";
 import { RegionClientPool } from "../aws/clients.js";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { planModel } from "../domain/plan.js";
-import { initialTimings } from "../domain/timings.js";
-import type { ResolvedConfig } from "../domain/types.js";
+import {
+  type ModelObservations,
+  type ModelTimings,
+  NO_OBSERVATIONS,
+  resolveTimings,
+} from "../domain/timings.js";
+import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { PromMetrics } from "../runtime/http/promMetrics.js";
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from "../runtime/http/server.js";
-import { realClock } from "../runtime/infra/clock.js";
+import {
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+  readHttpToken,
+  startHttpServer,
+} from "../runtime/http/server.js";
 import {
   createLogger,
   describeError,
   type Logger,
   logProcessWarnings,
 } from "../runtime/infra/logger.js";
+import { realClock } from "../runtime/infra/realClock.js";
 import { type ConfigWatcher, watchConfig } from "../runtime/infra/reload.js";
 import { installShutdown } from "../runtime/infra/shutdown.js";
 import { Daemon } from "../runtime/keep/daemon.js";
@@ -35,6 +45,8 @@ import {
   UsageError,
 } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { exampleAccountModels, exampleAccountRefusal, whoAmI } from "./mode.js";
+import { readLearnedTimings, simulatedStateDir } from "./stateDir.js";
 
 export interface RunOptions {
   readonly config?: string;
@@ -43,6 +55,8 @@ export interface RunOptions {
   readonly stateDir?: string;
   readonly httpHost?: string;
   readonly httpPort?: string;
+  /** Run live on models of the example account: a simulator reached through AWS_ENDPOINT_URL. */
+  readonly allowExampleAccount?: boolean;
 }
 
 /**
@@ -90,7 +104,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--state-dir <dir>",
-      "where summaries.jsonl is kept (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, ./.state)",
+      "where summaries.jsonl and learned timings are kept; simulated runs use its simulated/ subdirectory (default: $KEEPWARM_STATE_DIR, $STATE_DIRECTORY, the config's daemon.stateDir, ./.state)",
     )
     .option(
       "--http-host <host>",
@@ -99,6 +113,10 @@ export function registerRun(program: Command): void {
     .option(
       "--http-port <port>",
       `port of /healthz, /readyz, /metrics (default: $KEEPWARM_HTTP_PORT, the config, ${DEFAULT_HTTP_PORT})`,
+    )
+    .option(
+      "--allow-example-account",
+      "run live even on models of the example account 123456789012 (a simulator started with `keepwarm sim` and reached through AWS_ENDPOINT_URL)",
     )
     .action(async (opts: RunOptions) => {
       const code = await runDaemon(opts, readEnv());
@@ -142,14 +160,44 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     return ExitCode.badInput;
   }
   const config = loaded.config;
-  const stateDir = opts.stateDir ?? config.daemon.stateDir;
 
-  const simulated = mode === "on" || (mode === "auto" && !(await credentialsResolve()));
-  // The simulated clock starts just before the next planned ping, whatever the time of day.
-  const offsetMs = simulated ? demoOffset(config, Date.now()) : 0;
+  const credentialsFound = mode === "auto" ? await credentialsResolve() : undefined;
+  const simulated = mode === "on" || (mode === "auto" && !credentialsFound);
+  const modeFrom =
+    opts.simulate !== undefined
+      ? "--simulate"
+      : env.simulate !== undefined
+        ? "KEEPWARM_SIMULATE"
+        : undefined;
+  const modeReason =
+    modeFrom === undefined
+      ? "no --simulate: off by default"
+      : mode !== "auto"
+        ? `${modeFrom} ${mode}`
+        : simulated
+          ? `${modeFrom} auto and no AWS credentials configured`
+          : `${modeFrom} auto found AWS credentials`;
+  const placeholders = simulated || opts.allowExampleAccount ? [] : exampleAccountModels(config);
+  if (placeholders.length > 0) {
+    for (const line of exampleAccountRefusal(configPath, placeholders, modeReason)) {
+      process.stderr.write(`${line}\n`);
+    }
+    return ExitCode.badInput;
+  }
+  // What a simulated run learns is the simulator's behaviour: it is kept apart, so that
+  // `plan` and a real run never plan from it.
+  const stateDir = simulated
+    ? simulatedStateDir(opts.stateDir ?? config.daemon.stateDir)
+    : (opts.stateDir ?? config.daemon.stateDir);
+  // The simulated clock starts just before the next planned ping, whatever the time of day,
+  // planned with the timings the daemon will read from the same state directory.
+  const offsetMs = simulated
+    ? demoOffset(config, Date.now(), (await readLearnedTimings(stateDir)).observationsOf)
+    : 0;
   const clock = realClock({ offsetMs, logger: () => logger });
   const logger = createLogger({
     pretty: opts.pretty ?? false,
+    timezone: config.timezone,
     ...(env.logLevel ? { level: env.logLevel } : {}),
     base: simulated ? { simulated: true } : {},
     now: () => clock.now(),
@@ -175,12 +223,19 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
     });
     const server = await simulator.listen({ host: "127.0.0.1", port: 0 });
     sim = { simulator, server };
-    clients = new RegionClientPool({ endpoint: server.url, credentials: simulatedCredentials() });
+    clients = new RegionClientPool({
+      endpoint: server.url,
+      credentials: simulatedCredentials(),
+      logger,
+    });
+    logger.warn(
+      { event: "mode", mode: "simulated", reason: modeReason },
+      `mode: SIMULATED (${modeReason}): no AWS is called`,
+    );
     logger.warn(
       {
         event: "simulated",
-        reason:
-          mode === "on" ? "--simulate on" : "--simulate auto and no AWS credentials configured",
+        reason: modeReason,
         simulatorUrl: server.url,
         simulatorSettings: simulator.settings,
         clockOffsetMs: offsetMs,
@@ -189,8 +244,12 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
       `SIMULATED: no AWS is called; the built-in simulator at ${server.url} stands in for Bedrock and CloudWatch, with a ${(DEMO_SIM_SETTINGS.restoreMs as number) / 1000} s restore and ModelCopy published as each minute ends; the clock is moved to ${new Date(clock.now()).toISOString()}, just before the next planned ping`,
     );
   } else {
-    clients = new RegionClientPool();
+    clients = new RegionClientPool({ logger });
+    await logLiveMode(config, clients, { reason: modeReason, endpoint: env.awsEndpoint }, logger);
   }
+
+  // A rotated key in a shared credentials file is read at the next call after a SIGHUP.
+  process.on("SIGHUP", () => clients.refreshCredentials("SIGHUP"));
 
   const metrics = new PromMetrics();
   const daemon = new Daemon(config, {
@@ -212,6 +271,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
       status: () => daemon.status(),
       now: () => clock.now(),
       logger,
+      token: readHttpToken(env),
     });
   } catch (error) {
     logger.error({ event: "start-failed", error: describeError(error) }, (error as Error).message);
@@ -252,15 +312,70 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
 /**
  * How far to move the demo's clock so that it starts DEMO_LEAD_MS before the next planned
  * ping of any model, whatever the time of day; 0 when nothing is planned within 8 days.
+ * The pings are planned as the daemon will plan them: with what it has learned
+ * (`observationsOf`, from the state directory it reads), at its moved clock's instant,
+ * which decides which measurements are still recent.
  */
-export function demoOffset(config: ResolvedConfig, now: number): number {
+export function demoOffset(
+  config: ResolvedConfig,
+  now: number,
+  observationsOf: (model: ModelConfig) => ModelObservations = () => NO_OBSERVATIONS,
+): number {
+  let offset = 0;
+  for (let round = 0; round < 3; round++) {
+    const next = offsetTo(config, now, (m) =>
+      resolveTimings(m.timing, observationsOf(m), now + offset),
+    );
+    if (next === offset) break;
+    offset = next;
+  }
+  return offset;
+}
+
+function offsetTo(
+  config: ResolvedConfig,
+  now: number,
+  timingsOf: (model: ModelConfig) => ModelTimings,
+): number {
   let first: number | undefined;
   for (const model of config.models) {
     const range = { start: now + DEMO_LEAD_MS, end: now + DEMO_SEARCH_MS };
-    const ping = planModel(config, model, range, initialTimings(model)).pings[0];
+    const ping = planModel(config, model, range, timingsOf(model)).pings[0];
     if (ping !== undefined && (first === undefined || ping < first)) first = ping;
   }
   return first === undefined ? 0 : first - DEMO_LEAD_MS - now;
+}
+
+/**
+ * The `mode` line of a live run: the regions it pings, as whom (STS GetCallerIdentity) and
+ * with credentials from where, and the endpoint when AWS_ENDPOINT_URL replaces AWS's.
+ */
+async function logLiveMode(
+  config: ResolvedConfig,
+  clients: RegionClientPool,
+  { reason, endpoint }: { readonly reason: string; readonly endpoint: string | undefined },
+  logger: Logger,
+): Promise<void> {
+  const regions = [...new Set(config.models.map((m) => m.region))];
+  const { source, identity } = await whoAmI(
+    clients.credentials.provider,
+    regions[0] ?? "us-east-1",
+  );
+  const who = "error" in identity ? `unknown (${identity.error})` : identity.arn;
+  logger.info(
+    {
+      event: "mode",
+      mode: "live",
+      reason,
+      regions,
+      credentialSource: source,
+      ...("error" in identity
+        ? { identityError: identity.error }
+        : { account: identity.account, callerArn: identity.arn }),
+      ...(endpoint ? { endpoint } : {}),
+    },
+    `mode: LIVE (${reason}): pings go to AWS${endpoint ? ` at ${endpoint}` : ""} in ${regions.join(", ")} and are billed, as ${who}, credentials from ${source}`,
+  );
 }
 
 /** A reload may name models the simulator has not met yet. */

@@ -1,17 +1,24 @@
 import type { z } from "zod";
 import type { RawPricing } from "./costSchema.js";
-import { BUILT_IN_POLICY_NAMES, DEFAULT_TIMEZONE } from "./defaults.js";
-import { IMPORTED_MODEL_ARN_PATTERN, isValidZone, parseDateTime } from "./formats.js";
+import {
+  BUILT_IN_POLICY_NAMES,
+  DEFAULT_TIMEZONE,
+  isBuiltInPolicy,
+  WINDOWED_BUILT_IN,
+} from "./defaults.js";
+import { IMPORTED_MODEL_ARN_PATTERN, parseDateTime } from "./formats.js";
 import { describeMissingPrice, resolvePrice } from "./pricing.js";
+import { RELATED_PLACE } from "./problems.js";
 import { is } from "./schemaFields.js";
 import { suggestClosest } from "./suggest.js";
+import { isIanaZoneName } from "./zones.js";
 
 type IssueSink = z.core.$RefinementCtx<unknown>;
 
 /**
- * Rules that join fields: policies and models that must exist, unique names, `until` after
- * `from`. The value may be partly invalid here (other problems are being reported at the same
- * time), so every field is checked for its type before use.
+ * Rules that join fields: policies and models that must exist, unique names and ARNs, what a
+ * policy extends, `until` after `from`. The value may be partly invalid here (other problems
+ * are being reported at the same time), so every field is checked for its type before use.
  */
 export function checkReferences(value: unknown, ctx: IssueSink): void {
   const root = asRecord(value);
@@ -29,22 +36,41 @@ export function checkReferences(value: unknown, ctx: IssueSink): void {
     });
   };
 
+  checkExtends(defined ?? {}, policyNames, ctx);
+
   const models = Array.isArray(root.models) ? root.models : [];
   const firstIndex = new Map<string, number>();
+  const arnOwner = new Map<string, number>();
   models.forEach((entry, i) => {
     const m = asRecord(entry);
     if (!m) return;
     checkPolicy(m.policy, ["models", i, "policy"]);
-    if (typeof m.name !== "string") return;
-    const first = firstIndex.get(m.name);
-    if (first === undefined) firstIndex.set(m.name, i);
-    else {
-      ctx.addIssue({
-        code: "custom",
-        path: ["models", i, "name"],
-        input: m.name,
-        message: `"${m.name}" is already the name of models[${first}]; allowed: a name no other model has`,
-      });
+    if (typeof m.name === "string") {
+      const first = firstIndex.get(m.name);
+      if (first === undefined) firstIndex.set(m.name, i);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i, "name"],
+          input: m.name,
+          params: { related: ["models", first, "name"] },
+          message: `"${m.name}" is already the name of the model at ${RELATED_PLACE}; allowed: a name no other model has`,
+        });
+      }
+    }
+    if (typeof m.modelArn === "string" && IMPORTED_MODEL_ARN_PATTERN.test(m.modelArn)) {
+      const owner = arnOwner.get(m.modelArn);
+      if (owner === undefined) arnOwner.set(m.modelArn, i);
+      else {
+        const other = asRecord(models[owner])?.name;
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i, "modelArn"],
+          input: m.modelArn,
+          params: { related: ["models", owner, "modelArn"] },
+          message: `is also the ARN of ${JSON.stringify(other)} at ${RELATED_PLACE}; ${JSON.stringify(m.name)} and ${JSON.stringify(other)} would ping one model and count its spend twice; allowed: each ARN under one model name`,
+        });
+      }
     }
   });
   const modelNames = [...firstIndex.keys()];
@@ -82,7 +108,7 @@ export function checkReferences(value: unknown, ctx: IssueSink): void {
   }
 
   const zoneName =
-    typeof root.timezone === "string" && isValidZone(root.timezone)
+    typeof root.timezone === "string" && isIanaZoneName(root.timezone)
       ? root.timezone
       : DEFAULT_TIMEZONE;
   const overrides = Array.isArray(root.overrides) ? root.overrides : [];
@@ -114,6 +140,68 @@ export function checkReferences(value: unknown, ctx: IssueSink): void {
       });
     }
   });
+}
+
+/**
+ * `extends` names the policy whose windows (and zone, and holidays) a policy takes; a policy
+ * named like a built-in that extends its own name takes the built-in's. The chain must end at
+ * a policy with windows, without a loop.
+ */
+function checkExtends(
+  defined: Record<string, unknown>,
+  policyNames: readonly string[],
+  ctx: IssueSink,
+): void {
+  const baseOf = (name: string): unknown => asRecord(defined[name])?.extends;
+  const problem = (name: string, base: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: ["policies", name, "extends"], input: base, message });
+
+  for (const name of Object.keys(defined)) {
+    const base = baseOf(name);
+    if (typeof base !== "string") continue;
+    if (!policyNames.includes(base)) {
+      const hint = suggestClosest(base, policyNames);
+      problem(
+        name,
+        base,
+        `unknown policy "${base}"; ${hint ? `did you mean "${hint}"? ` : ""}defined: ${policyNames.join(", ")}`,
+      );
+      continue;
+    }
+    const builtIn = base === name || !(base in defined);
+    if (base === name && !isBuiltInPolicy(name)) {
+      problem(
+        name,
+        base,
+        `is the policy's own name; allowed: another policy, or the name of the built-in it redefines (${WINDOWED_BUILT_IN})`,
+      );
+      continue;
+    }
+    if (builtIn) {
+      if (base !== WINDOWED_BUILT_IN) {
+        problem(
+          name,
+          base,
+          `"${base}" has no windows to add holidays to; allowed: ${WINDOWED_BUILT_IN} or a policy with windows`,
+        );
+      }
+      continue;
+    }
+    const chain = [name];
+    let current: unknown = base;
+    while (typeof current === "string" && current in defined && !chain.includes(current)) {
+      chain.push(current);
+      const next = baseOf(current);
+      current = next === current ? undefined : next;
+    }
+    if (typeof current === "string" && chain.includes(current)) {
+      problem(
+        name,
+        base,
+        `leads into a loop (${[...chain, current].join(" -> ")}); allowed: a chain of extends that ends at a policy with windows`,
+      );
+    }
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -5,6 +5,13 @@
 
 export const BUILT_IN_POLICY_NAMES = ["always-on", "business-hours", "off"] as const;
 
+/** The built-in policy with windows, the one a policy can extend. */
+export const WINDOWED_BUILT_IN = "business-hours";
+
+export function isBuiltInPolicy(name: string): name is (typeof BUILT_IN_POLICY_NAMES)[number] {
+  return (BUILT_IN_POLICY_NAMES as readonly string[]).includes(name);
+}
+
 /** `auto`: learned per model from measured evictions and restores (domain/timings.ts). */
 export const AUTO = "auto";
 export const DEFAULT_CADENCE = AUTO;

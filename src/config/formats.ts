@@ -1,4 +1,4 @@
-import { DateTime, IANAZone } from "luxon";
+import { DateTime } from "luxon";
 import type { IsoWeekday } from "../domain/types.js";
 import { MINUTE_MS } from "../domain/units.js";
 import { dayOfIsoDate, localToInstant } from "../domain/zone.js";
@@ -93,15 +93,6 @@ export function parseDays(value: string | readonly string[]): Set<IsoWeekday> | 
 
 export function isValidDate(text: string): boolean {
   return DATE_PATTERN.test(text) && DateTime.fromISO(text, { zone: "UTC" }).isValid;
-}
-
-export function isValidZone(name: string): boolean {
-  return IANAZone.isValidZone(name);
-}
-
-/** Every IANA zone name the runtime knows, for "did you mean". */
-export function knownZones(): readonly string[] {
-  return Intl.supportedValuesOf("timeZone");
 }
 
 export type DateTimeParse =

@@ -20,14 +20,17 @@ import {
   parseDurationMs,
 } from "./formats.js";
 import { describeMissingPrice, resolvePrice } from "./pricing.js";
-import type { ConfigProblem } from "./problems.js";
+import { type ConfigProblem, sortProblems } from "./problems.js";
 import type { RawConfig, RawModel, RawPolicy } from "./schema.js";
+import { suggestClosest } from "./suggest.js";
 import type { ParsedYaml } from "./yamlSchema.js";
 
 /** What the CLI read from the environment, once. */
 export interface ConfigEnv {
   /** KEEPWARM_STATE_DIR or systemd's STATE_DIRECTORY: wins over the YAML, since the service manager or the container decides where state may be written. */
   readonly stateDir?: string;
+  /** The instant the config is checked at: an override over by then is a warning. Without it, overrides are not held against a time. */
+  readonly now?: number;
 }
 
 export const DEFAULT_STATE_DIR = "./.state";
@@ -46,8 +49,9 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
 
-  const policies = new Map<string, Policy>(builtInPolicies(raw.timezone).map((p) => [p.name, p]));
-  for (const [name, policy] of Object.entries(raw.policies)) {
+  const builtIns = builtInPolicies(raw.timezone);
+  const policies = new Map<string, Policy>(builtIns.map((p) => [p.name, p]));
+  for (const name of Object.keys(raw.policies)) {
     if (name === "always-on" || name === "off") {
       warnings.push(
         parsed.problemAt(
@@ -56,18 +60,29 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
         ),
       );
     }
-    policies.set(name, resolvePolicy(name, policy, raw.timezone));
+    policies.set(name, resolvePolicy(name, raw, builtIns));
+    warnings.push(...allDayWindows(name, raw.policies[name], parsed));
   }
 
-  const overrides: Override[] = raw.overrides.map((o) => ({
-    models: [...o.models],
-    policy: o.policy,
-    from: instantOf(o.from, raw.timezone),
-    until: instantOf(o.until, raw.timezone),
-  }));
+  const overrides: Override[] = raw.overrides.map((o, i) => {
+    const until = instantOf(o.until, raw.timezone);
+    if (env.now !== undefined && until <= env.now) {
+      warnings.push(
+        parsed.problemAt(
+          ["overrides", i, "until"],
+          `is ${JSON.stringify(o.until)}, already past; the override no longer applies and can be removed`,
+        ),
+      );
+    }
+    return {
+      models: [...o.models],
+      policy: o.policy,
+      from: instantOf(o.from, raw.timezone),
+      until,
+    };
+  });
 
   const models: ModelConfig[] = [];
-  const arnOwner = new Map<string, number>();
   raw.models.forEach((m, i) => {
     const arn = IMPORTED_MODEL_ARN_PATTERN.exec(m.modelArn);
     if (!arn) return;
@@ -78,16 +93,6 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
         parsed.problemAt(["models", i, "modelArn"], describeMissingPrice(region, lookup.missing)),
       );
       return;
-    }
-    const owner = arnOwner.get(m.modelArn);
-    if (owner === undefined) arnOwner.set(m.modelArn, i);
-    else {
-      warnings.push(
-        parsed.problemAt(
-          ["models", i, "modelArn"],
-          `is also the ARN of models[${owner}]; both entries will ping the same model`,
-        ),
-      );
     }
     const model = resolveModel(m, raw, { region, accountId, modelId, price: lookup.price });
     const { cadence, evictionDelay } = model.timing;
@@ -106,6 +111,7 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     }
     models.push(model);
   });
+  warnings.push(...unusedRegions(raw, models, parsed));
 
   if (problems.length > 0) return { ok: false, problems };
 
@@ -135,7 +141,7 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
       daemon,
       ...(budgets && { budgets }),
     },
-    warnings,
+    warnings: sortProblems(warnings),
   };
 }
 
@@ -155,17 +161,71 @@ function builtInPolicies(timezone: string): Policy[] {
   return BUILT_IN_POLICY_NAMES.map((n) => byName[n]);
 }
 
-function resolvePolicy(name: string, policy: RawPolicy, configZone: string): Policy {
-  const windows: WindowRule[] = policy.windows.map((w) => ({
-    days: parseDays(w.days) ?? new Set(),
-    fromMinute: parseClockMinutes(w.from) ?? 0,
-    toMinute: parseClockMinutes(w.to) ?? 0,
-  }));
+/**
+ * A defined policy: its own windows, or those of the policy it extends (a built-in when it
+ * extends its own name) with its holidays added. `checkReferences` has ruled out loops.
+ */
+function resolvePolicy(name: string, raw: RawConfig, builtIns: readonly Policy[]): Policy {
+  const policy = raw.policies[name] as RawPolicy;
   const holidays: DateRange[] = (policy.holidays ?? []).map((h) => {
     const [, first = h, last = first] = HOLIDAY_PATTERN.exec(h) ?? [];
     return { first, last };
   });
-  return { name, kind: "windows", timezone: policy.timezone ?? configZone, windows, holidays };
+  if (policy.extends !== undefined) {
+    const base =
+      policy.extends !== name && policy.extends in raw.policies
+        ? resolvePolicy(policy.extends, raw, builtIns)
+        : builtIns.find((p) => p.name === policy.extends);
+    return {
+      name,
+      kind: "windows",
+      timezone: policy.timezone ?? base?.timezone ?? raw.timezone,
+      windows: base?.windows ?? [],
+      holidays: [...(base?.holidays ?? []), ...holidays],
+    };
+  }
+  const windows: WindowRule[] = (policy.windows ?? []).map((w) => ({
+    days: parseDays(w.days) ?? new Set(),
+    fromMinute: parseClockMinutes(w.from) ?? 0,
+    toMinute: parseClockMinutes(w.to) ?? 0,
+  }));
+  return { name, kind: "windows", timezone: policy.timezone ?? raw.timezone, windows, holidays };
+}
+
+/** A window whose `to` equals its `from` lasts 24 hours, which is easy to write by mistake. */
+function allDayWindows(
+  name: string,
+  policy: RawPolicy | undefined,
+  parsed: ParsedYaml<RawConfig>,
+): ConfigProblem[] {
+  return (policy?.windows ?? []).flatMap((w, k) =>
+    w.from === w.to
+      ? [
+          parsed.problemAt(
+            ["policies", name, "windows", k, "to"],
+            `is ${JSON.stringify(w.to)}, the same as from: the window lasts 24 hours, until ${w.to} the next day`,
+          ),
+        ]
+      : [],
+  );
+}
+
+/** A price for a region no model runs in is unused, most likely a misspelt region. */
+function unusedRegions(
+  raw: RawConfig,
+  models: readonly ModelConfig[],
+  parsed: ParsedYaml<RawConfig>,
+): ConfigProblem[] {
+  const used = [...new Set(models.map((m) => m.region))];
+  return Object.keys(raw.pricing.regions ?? {})
+    .filter((region) => !used.includes(region))
+    .map((region) => {
+      const hint = suggestClosest(region, used);
+      return parsed.problemAtKey(
+        ["pricing", "regions", region],
+        `no model runs in ${region}, so this price is unused; ${hint ? `did you mean "${hint}"? ` : ""}the models run in ${used.join(", ")}`,
+      );
+    });
 }
 
 function resolveModel(

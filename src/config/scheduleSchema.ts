@@ -13,8 +13,13 @@ import { is, name, zone } from "./schemaFields.js";
 
 /** The `policies` and `overrides` sections: when models are warm, and temporary switches of it. */
 
-const daysMessage = (input: unknown) =>
-  `${is(input)}; allowed: daily, weekdays, weekends, a day (mon, tue, wed, thu, fri, sat, sun), a range (mon-fri, fri-mon) or a list of these`;
+const daysMessage = (input: unknown) => {
+  const lower = typeof input === "string" ? input.toLowerCase() : undefined;
+  if (lower !== undefined && lower !== input && DAYS_PATTERN.test(lower)) {
+    return `${is(input)}; day names are lower case: ${lower}`;
+  }
+  return `${is(input)}; allowed: daily, weekdays, weekends, a day (mon, tue, wed, thu, fri, sat, sun), a range (mon-fri, fri-mon) or a list of these`;
+};
 
 const days = z
   .union(
@@ -85,17 +90,44 @@ const holiday = z
 export const policySchema = z
   .strictObject({
     timezone: zone.optional().meta({
-      description: "IANA zone of the windows and holidays; default: the top-level timezone.",
+      description:
+        "IANA zone of the windows and holidays; default: the zone of the policy it extends, else the top-level timezone.",
     }),
-    windows: z.array(windowRule).min(1).meta({
-      description: "When the model should be warm. Overlapping or touching windows merge.",
+    windows: z.array(windowRule).min(1).optional().meta({
+      description:
+        "When the model should be warm. Overlapping or touching windows merge. Required unless the policy extends another.",
+    }),
+    extends: name("policy name").optional().meta({
+      description:
+        "A policy whose windows, zone and holidays this one takes, adding its own holidays: business-hours or a defined policy. A policy named business-hours that extends business-hours extends the built-in.",
     }),
     holidays: z.array(holiday).optional().meta({
       description:
-        "Local dates on which no window of the policy starts; a window begun the day before runs to its end.",
+        "Local dates on which no window of the policy starts; a window begun the day before runs to its end. With extends: added to those of the policy extended.",
     }),
   })
-  .meta({ description: "A named schedule of warm windows." });
+  .superRefine(
+    (policy, ctx) => {
+      if (typeof policy !== "object" || policy === null) return;
+      const both = policy.windows !== undefined && policy.extends !== undefined;
+      if (both || (policy.windows === undefined && policy.extends === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: both ? ["extends"] : [],
+          input: policy,
+          message: both
+            ? "is set together with windows; allowed: windows for a schedule of its own, or extends to add holidays to another policy's"
+            : "has neither windows nor extends; allowed: windows, or extends with the policy whose windows it takes",
+        });
+      }
+    },
+    // Reported with the file's other problems, even when a window is malformed.
+    { when: () => true },
+  )
+  .meta({
+    description: "A named schedule of warm windows, or another policy's with more holidays.",
+    oneOf: [{ required: ["windows"] }, { required: ["extends"] }],
+  });
 
 const dateTime = (field: string) =>
   z

@@ -1,15 +1,9 @@
 import { z } from "zod";
 import { formatDuration } from "../domain/format.js";
 import { AUTO } from "./defaults.js";
-import {
-  DURATION_PATTERN,
-  isValidZone,
-  knownZones,
-  NAME_PATTERN,
-  parseDurationMs,
-} from "./formats.js";
+import { DURATION_PATTERN, NAME_PATTERN, parseDurationMs } from "./formats.js";
 import { describeValue } from "./issueMessages.js";
-import { suggestClosest } from "./suggest.js";
+import { describeZoneProblem, IANA_ZONE_PATTERN, isIanaZoneName } from "./zones.js";
 
 /**
  * Field schemas several sections of keepwarm.yaml share, each with its own "what is wrong;
@@ -94,13 +88,12 @@ export const name = (what: string) =>
       `${is(iss.input)}; allowed: a ${what} of letters, digits, ".", "_" and "-", starting with a letter or digit`,
   });
 
+/** An IANA zone name; an abbreviation such as `CST` is refused with the zones it may mean. */
 export const zone = z
   .string()
-  .refine(isValidZone, {
-    error: (iss) => {
-      const hint =
-        typeof iss.input === "string" ? suggestClosest(iss.input, knownZones()) : undefined;
-      return `${is(iss.input)}, not a known time zone; ${hint ? `did you mean "${hint}"? ` : ""}allowed: an IANA zone name such as Europe/Berlin, America/New_York or UTC`;
-    },
-  })
-  .meta({ description: "An IANA time zone name, e.g. Asia/Shanghai.", examples: ["UTC"] });
+  .refine(isIanaZoneName, { error: (iss) => describeZoneProblem(iss.input) })
+  .meta({
+    description: "An IANA time zone name (Region/City, UTC or Etc/...), e.g. Asia/Shanghai.",
+    pattern: IANA_ZONE_PATTERN.source,
+    examples: ["UTC"],
+  });

@@ -54,8 +54,34 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return bytes.length;
 }
 
-/** yaml counts UTF-16 units; a column a person reads counts characters. */
-export function columnOf(text: string, offset: number, pos: { line: number; col: number }): number {
-  const lineStart = offset - (pos.col - 1);
-  return [...text.slice(lineStart, offset)].length + 1;
+/**
+ * yaml counts UTF-16 units; a column a person reads counts characters. The pairs that make one
+ * character of two units are indexed once, so each column costs a binary search rather than a
+ * pass over its line (a long line with many problems would be quadratic).
+ */
+export function columnCounter(
+  text: string,
+): (offset: number, pos: { line: number; col: number }) => number {
+  const pairs: number[] = [];
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) pairs.push(i++);
+    }
+  }
+  const before = (offset: number): number => {
+    let lo = 0;
+    let hi = pairs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((pairs[mid] ?? 0) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return (offset, pos) => {
+    const lineStart = offset - (pos.col - 1);
+    return pos.col - (before(offset) - before(lineStart));
+  };
 }

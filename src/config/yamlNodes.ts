@@ -1,4 +1,15 @@
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  visit,
+  type YAMLMap,
+} from "yaml";
 import type { YamlPath } from "./problems.js";
 
 /** Finding the node a path names in a YAML document, so a problem can be reported at its line. */
@@ -14,6 +25,48 @@ export function firstAliasOffset(doc: Document): number | undefined {
   return found;
 }
 
+/** How a key is told apart from another: scalars by type and value, others by identity. */
+function keyId(key: unknown): unknown {
+  if (isScalar(key)) return `${typeof key.value}:${String(key.value)}`;
+  return key;
+}
+
+/**
+ * The start of every key that repeats an earlier key of its mapping, in one pass. yaml's own
+ * check compares each key with all before it, which a file of many keys turns into minutes.
+ */
+export function duplicateKeyOffsets(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const id = keyId(pair.key);
+        if (seen.has(id)) offsets.push((pair.key as Node | null)?.range?.[0] ?? 0);
+        else seen.add(id);
+      }
+    },
+  });
+  return offsets;
+}
+
+/** Each mapping's pairs by key text, built once: a problem per key of a large mapping stays linear. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairOf(map: YAMLMap, step: PropertyKey): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      if (!isPair(p)) continue;
+      const text = String(isScalar(p.key) ? p.key.value : p.key);
+      if (!index.has(text)) index.set(text, p as Pair);
+    }
+    pairIndex.set(map, index);
+  }
+  return index.get(String(step));
+}
+
 interface Located {
   readonly key?: Node | undefined;
   readonly value: Node | null | undefined;
@@ -27,9 +80,7 @@ function walk(doc: Document, path: YamlPath): { found: Located; complete: boolea
     if (isAlias(node)) node = node.resolve(doc) ?? null;
     let next: Located | undefined;
     if (isMap(node)) {
-      const pair = node.items.find(
-        (p) => isPair(p) && String(isScalar(p.key) ? p.key.value : p.key) === String(step),
-      );
+      const pair = pairOf(node, step);
       if (pair) next = { key: pair.key as Node, value: (pair.value as Node | null) ?? null };
     } else if (isSeq(node) && typeof step === "number") {
       const item = node.items[step];

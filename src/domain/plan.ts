@@ -281,4 +281,3 @@ export function isInWindow(plan: ModelPlan, t: number): boolean {
 export function isPlannedWarm(plan: ModelPlan, t: number): boolean {
   return containsInstant(plan.warm, t);
 }
-

@@ -171,7 +171,12 @@ export function conservativeFigures(
   readonly holdEvictionMs: number | undefined;
 } {
   const recent = recentObservations(o, now);
-  const idle = recent.evictions.filter(isIdleEviction);
+  const all = recent.evictions.filter(isIdleEviction);
+  // An at-most bound at or above the shortest measured eviction is consistent with it and
+  // says nothing about the rule: counted as spread it would pull the cadence down for weeks.
+  const measuredMs = all.filter((s) => s.bound === "measured").map((s) => s.ms);
+  const shortestMeasured = measuredMs.length > 0 ? Math.min(...measuredMs) : Infinity;
+  const idle = all.filter((s) => s.bound === "measured" || s.ms < shortestMeasured);
   const evictionMs = idle.length > 0 ? Math.min(...idle.map((s) => s.ms)) : undefined;
   const restores = recent.restores.map((s) => s.ms);
   const restoreMs = restores.length > 0 ? Math.max(...restores) : undefined;

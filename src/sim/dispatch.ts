@@ -16,6 +16,7 @@ import {
 import type { CloudWatchOperation, SimResponse, SimService } from "./service.js";
 import { parseImportedModelArn } from "./settings.js";
 import { checkRequestAuth, type RequestAuth, type SignedRequest } from "./sigv4.js";
+import { answerSts } from "./sts.js";
 
 /** An HTTP/1.1 or h2 request: the dispatch reads both alike. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -38,6 +39,8 @@ export async function handle(
 
   const control = controlAnswer(sim, req.method, path, query, body);
   if (control) return sendJson(res, control[0], "application/json", control[1]);
+  const stsRequest = { path, query, body, header: (n: string) => header(req, n) };
+  if (answerSts(sim, stsRequest, res, realClock.now())) return;
 
   const foreign = foreignCloudWatchProtocol(req, path, query, body);
   if (foreign === "awsQuery") {

@@ -48,6 +48,8 @@ export class Simulator implements SimService {
   /** Scripted misbehaviour; empty by default. */
   readonly faults = new FaultSchedule();
   readonly #fleets = new Map<string, ModelFleet>();
+  /** Models deleted from the account: their history stays in the ledger, calls find nothing. */
+  readonly #deleted = new Set<string>();
   readonly #byId = new Map<string, ModelFleet>();
   readonly #created = new Map<string, number>();
   readonly #cloudwatch: CloudWatchStore;
@@ -97,6 +99,18 @@ export class Simulator implements SimService {
     this.#created.set(spec.modelArn, this.clock.now());
   }
 
+  /**
+   * Deletes an imported model as DeleteImportedModel would: InvokeModel answers that the
+   * model identifier is invalid, GetImportedModel that it was not found, and no copy is up.
+   */
+  deleteModel(modelArn: string): void {
+    if (!this.#fleets.has(modelArn)) {
+      throw new SimModelError(`no model ${modelArn} to delete`, { subject: modelArn });
+    }
+    this.faults.add({ kind: "evict", modelArn, at: this.clock.now() });
+    this.#deleted.add(modelArn);
+  }
+
   models(): readonly SimModelSpec[] {
     return [...this.#fleets.values()].map((f) => f.spec);
   }
@@ -112,7 +126,7 @@ export class Simulator implements SimService {
     operation: "InvokeModel" | "InvokeModelWithResponseStream" = "InvokeModel",
   ): SimResponse<InvokeAnswer> {
     const now = this.clock.now();
-    const fleet = this.#fleets.get(modelArn);
+    const fleet = this.#deleted.has(modelArn) ? undefined : this.#fleets.get(modelArn);
     const fault = requestFault(
       this.faults,
       "InvokeModel",
@@ -144,10 +158,11 @@ export class Simulator implements SimService {
   /** GetImportedModel by ARN, 12-character id or model name. */
   getImportedModel(identifier: string): SimResponse<ImportedModelView> {
     const now = this.clock.now();
-    const fleet =
+    const found =
       this.#fleets.get(identifier) ??
       this.#byId.get(identifier) ??
       [...this.#fleets.values()].find((f) => f.spec.modelName === identifier);
+    const fleet = found && !this.#deleted.has(found.spec.modelArn) ? found : undefined;
     const arn = fleet?.spec.modelArn;
     const fault = requestFault(
       this.faults,

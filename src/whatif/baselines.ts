@@ -3,11 +3,11 @@ import { initialTimings, TIMING_RULES } from "../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { HOUR_MS, MINUTE_MS } from "../domain/units.js";
 import { zoneOffsetMs } from "../domain/zone.js";
-import type { VirtualClock } from "../runtime/infra/clock.js";
+import type { VirtualClock } from "../runtime/infra/virtualClock.js";
 import { type EvictionSettings, type Simulator, shortestIdleMs } from "../sim/index.js";
 import type { Driver } from "./types.js";
 
-/** Minutes past the hour of the article's cron, `*\/14`. */
+/** Minutes past the hour of the seed article's cron, `*\/14`. */
 const CRON_MINUTES = new Set([0, 14, 28, 42, 56]);
 
 /**
@@ -40,7 +40,7 @@ export function cronInstants(
 }
 
 /**
- * A baseline keep-alive outside keepwarm. With a list of instants it is the article's
+ * A baseline keep-alive outside keepwarm. With a list of instants it is the seed article's
  * cron: one request each, whatever the answer. Without, it is always-on: a request a minute
  * before the simulated idle rule could unload the copy (`alwaysOnCadence`) around the clock,
  * and every 5 s while the model is restoring, so the copy stays up and the month is billed

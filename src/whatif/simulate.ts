@@ -30,7 +30,7 @@ export {
 
 /**
  * Runs one month three times on virtual time, each against a simulator of its own:
- * keepwarm's real daemon over the wire, the article's cron (a ping at minutes 0, 14, 28, 42
+ * keepwarm's real daemon over the wire, the seed article's cron (a ping at minutes 0, 14, 28, 42
  * and 56 of every hour inside a window, no retry) and always-on (a ping every 14 minutes around
  * the clock, cold starts ridden out). Coverage is what a user would have met: each minute
  * of each window, is a copy up?

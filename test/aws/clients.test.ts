@@ -1,6 +1,12 @@
+import { Writable } from "node:stream";
 import { GetImportedModelCommand } from "@aws-sdk/client-bedrock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRegionClients, type RegionClients } from "../../src/aws/clients.js";
+import {
+  createRegionClients,
+  RegionClientPool,
+  type RegionClients,
+} from "../../src/aws/clients.js";
+import { createLogger } from "../../src/runtime/infra/logger.js";
 import { ManualClock } from "../../src/sim/clock.js";
 import type { SimServer } from "../../src/sim/server.js";
 import { Simulator } from "../../src/sim/simulator.js";
@@ -73,5 +79,42 @@ describe("createRegionClients", () => {
         $metadata: { attempts: 3, totalRetryDelay: 0 },
       });
     });
+  });
+});
+
+describe("RegionClientPool", () => {
+  let server: SimServer | undefined;
+  let pool: RegionClientPool | undefined;
+  afterEach(async () => {
+    pool?.destroy();
+    await server?.close();
+  });
+
+  it("signs every region's clients with one CredentialSource, which SIGHUP makes read again", async () => {
+    const sim = new Simulator({
+      clock: new ManualClock(T0),
+      models: [{ modelArn: ARN, customModelUnits: 4 }],
+    });
+    server = await sim.listen({ port: 0 });
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      destination: new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    });
+    pool = new RegionClientPool({ endpoint: server.url, credentials: CREDENTIALS, logger });
+    await pool.get("us-east-1").bedrock.send(new GetImportedModelCommand({ modelIdentifier: ARN }));
+    await pool.get("us-west-2").cloudwatch.send(modelCopyQuery(T0 - 600_000, T0, 60, "Maximum"));
+    pool.refreshCredentials();
+    await pool.get("us-west-2").cloudwatch.send(modelCopyQuery(T0 - 600_000, T0, 60, "Maximum"));
+    expect(pool.credentials.describe()).toBe("given");
+    expect(lines.map((l) => [l.event, l.reason, l.source, l.changed, l.keyIdSuffix])).toEqual([
+      ["credentials", "start", "given", true, "ATOR"],
+      ["credentials-refresh", "SIGHUP", "given", undefined, "ATOR"],
+      ["credentials", "SIGHUP", "given", false, "ATOR"],
+    ]);
   });
 });

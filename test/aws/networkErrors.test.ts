@@ -16,9 +16,9 @@ import {
   RequestTimeoutError,
 } from "../../src/aws/errors.js";
 import { readModelCopies } from "../../src/aws/metrics.js";
-import { VirtualClock } from "../../src/runtime/infra/clock.js";
 import { describeError } from "../../src/runtime/infra/logger.js";
 import { installShutdown } from "../../src/runtime/infra/shutdown.js";
+import { VirtualClock } from "../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../src/runtime/keep/daemon.js";
 import {
   businessHoursYaml,

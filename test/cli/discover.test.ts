@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { BedrockClient, GetImportedModelCommand } from "@aws-sdk/client-bedrock";
@@ -174,6 +177,28 @@ describe("keepwarm discover", () => {
       const { code, stderr } = await keepwarm(...args);
       expect(code).toBe(2);
       expect(stderr).toContain(message);
+    });
+  });
+
+  describe("with no AWS credentials anywhere", () => {
+    it("says that none were found and how to provide them, not which permission to grant", async () => {
+      const home = mkdtempSync(join(tmpdir(), "kw-discover-home-"));
+      const result = await run(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "discover", "--region", "us-east-1"],
+        {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: "true" },
+        },
+      ).then(
+        () => ({ code: 0, stderr: "" }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("keepwarm discover: no AWS credentials found");
+      expect(result.stderr).toContain("what to do: provide credentials");
+      expect(result.stderr).toContain("aws configure");
+      expect(result.stderr).not.toContain("grant cloudwatch:ListMetrics");
     });
   });
 

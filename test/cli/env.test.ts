@@ -15,6 +15,7 @@ describe("readEnv", () => {
       KEEPWARM_HTTP_PORT: "9999",
       KEEPWARM_SIMULATE: "auto",
       STATE_DIRECTORY: "/var/lib/keepwarm:/var/lib/other",
+      AWS_ENDPOINT_URL: "http://127.0.0.1:4599",
     });
     expect(env).toEqual({
       config: "/etc/keepwarm.yaml",
@@ -23,6 +24,7 @@ describe("readEnv", () => {
       httpPort: "9999",
       simulate: "auto",
       logLevel: undefined,
+      awsEndpoint: "http://127.0.0.1:4599",
     });
     expect(Object.isFrozen(env)).toBe(true);
   });

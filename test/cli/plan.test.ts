@@ -199,7 +199,7 @@ describe("planCommand", () => {
       [{ from: "2026-02-30T00:00Z" }, /--from "2026-02-30T00:00Z" is not a real date-time/],
       [{ from: "2026-12-02T00:00Z", to: "2026-12-01T00:00Z" }, /--to must be later than --from/],
       [{ config: undefined }, /no config file/],
-      [{ config: join(dir, "missing.yaml") }, /missing\.yaml:1:1: .*cannot be read/],
+      [{ config: join(dir, "missing.yaml") }, /missing\.yaml: no such file/],
     ])("exits 2 for %o", async (opts, message) => {
       const r = await plan(opts);
       expect(r.code).toBe(2);
@@ -316,6 +316,48 @@ describe("planCommand with learned timings", () => {
     expect(r.stdout).toContain("eviction 5m (assumed)");
     const empty = await plan({ config: unknownCmu, stateDir: join(stateDir, "none"), ...DECEMBER });
     expect(empty.stderr).toContain("(nothing learned there yet)");
+  });
+});
+
+describe("planCommand's state directory", () => {
+  it("reads /var/lib/keepwarm, the systemd and container default, before ./.state and says so", async () => {
+    const service = mkdtempSync(join(tmpdir(), "keepwarm-plan-service-"));
+    writeFileSync(
+      join(service, "timings.json"),
+      JSON.stringify({
+        format: "keepwarm-learned-timings/1",
+        models: {
+          "mimo-vl": {
+            modelArn: "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel",
+            evictions: [],
+            restores: [{ at: Date.parse("2026-11-24T10:00:00Z"), ms: 100_000 }],
+          },
+        },
+      }),
+    );
+    const r = await plan({
+      config: unknownCmu,
+      stateDir: undefined,
+      serviceStateDir: service,
+      ...DECEMBER,
+      json: true,
+    });
+    expect(r.stderr).toContain(
+      `keepwarm plan: state directory ${service} (the systemd and container default; no --state-dir`,
+    );
+    expect(JSON.parse(r.stdout).models[0].timings.restore.source).toBe("learned");
+  });
+
+  it("takes KEEPWARM_STATE_DIR before the config's", async () => {
+    const r = await plan({
+      config: unknownCmu,
+      stateDir: undefined,
+      envStateDir: dir,
+      ...DECEMBER,
+    });
+    expect(r.stderr).toContain(
+      `keepwarm plan: state directory ${dir} (from KEEPWARM_STATE_DIR or STATE_DIRECTORY)`,
+    );
   });
 });
 

@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { formatReport, lastDays, printReport } from "../../src/cli/report.js";
+import { formatReport, lastDays, printReport, reportCommand } from "../../src/cli/report.js";
 import {
   appendSummary,
   type DailySummary,
@@ -203,6 +205,72 @@ describe("printReport", () => {
     const { code, stdout } = await run({ stateDir: dir, json: true });
     expect(code).toBe(0);
     expect(stdout).toHaveLength(1);
+  });
+});
+
+describe("keepwarm report --config", () => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const configWith = (dir: string, stateDir?: string) => {
+    const file = join(dir, "keepwarm.yaml");
+    writeFileSync(
+      file,
+      `models:
+  - name: mimo-vl
+    modelArn: arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel
+    policy: business-hours
+    customModelUnits: 4
+${stateDir ? `daemon:\n  stateDir: ${stateDir}\n` : ""}`,
+    );
+    return file;
+  };
+
+  it("is accepted, and reads the summaries where the config's daemon.stateDir says", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-config-"));
+    const state = join(dir, "state");
+    await appendSummary(state, summary("2026-12-08", [model("mimo-vl", 125.8)]));
+    const file = configWith(dir, state);
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(root, "src/cli/main.ts"), "report", "--config", file],
+      { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH } },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^2026-12-08 +mimo-vl /m);
+    expect(r.stderr).toContain(
+      `keepwarm report: state directory ${state} (from daemon.stateDir in ${file})`,
+    );
+  });
+
+  it("reads /var/lib/keepwarm, the systemd and container default, before ./.state when it exists", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-config-"));
+    const service = join(dir, "var-lib-keepwarm");
+    await appendSummary(service, summary("2026-12-09", [model("mimo-vl", 125.8)]));
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const code = await reportCommand(
+      { config: configWith(dir), serviceStateDir: service },
+      { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) },
+    );
+    expect(code).toBe(0);
+    expect(stdout.some((l) => l.startsWith("2026-12-09  mimo-vl"))).toBe(true);
+    expect(stderr[0]).toMatch(
+      new RegExp(
+        `^keepwarm report: state directory ${service} \\(the systemd and container default; no --state-dir`,
+      ),
+    );
+  });
+
+  it("exits 2 with the config's problems", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kw-report-config-"));
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "timezone: Mars/Olympus\nmodels: []\n");
+    const stderr: string[] = [];
+    const code = await reportCommand(
+      { config: file },
+      { stdout: () => {}, stderr: (l) => stderr.push(l) },
+    );
+    expect(code).toBe(2);
+    expect(stderr[0]).toMatch(/bad\.yaml:1:\d+: timezone: /);
   });
 });
 

@@ -234,9 +234,14 @@ describe("formatSimulation", () => {
       /^ {2}keepwarm +100\.00% +0 +558 +7,905 +\$904\.02 +\$907\.92 +projected \$907\.92 \(\+0\.00% vs ledger\)$/,
     );
     expect(lines.find((l) => l.startsWith("  cron */14"))).toMatch(
-      /^ {2}cron \*\/14 +99\.17% +31 +558 +7,440 +\$850\.84 +\$854\.74 +keepwarm costs \$53\.18$/,
+      /^ {2}cron \*\/14 +99\.17% +31 +558 +7,440 +\$850\.84 +\$854\.74 +keepwarm costs \$53\.18 more$/,
     );
-    expect(lines.find((l) => l.startsWith("  always-on"))).toMatch(/keepwarm saves \$4,201\.01$/);
+    expect(lines.find((l) => l.startsWith("  always-on"))).toMatch(
+      /keepwarm costs \$4,201\.01 less$/,
+    );
+    expect(text).toContain(
+      "cron */14: a ping at minutes 0, 14, 28, 42 and 56 of every hour inside a window, the keep-alive of the seed article (https://blog.bitipcman.com/post/bedrock-import-model-mimo-vl).",
+    );
     expect(text).toContain(
       "ran in 12.3 s (keepwarm 11.0 s, cron 0.8 s, always-on 0.5 s; ModelCopy read every 5 virtual min)",
     );

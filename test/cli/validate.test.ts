@@ -36,14 +36,20 @@ function keepwarm(args: string[], opts: { cwd?: string; env?: Record<string, str
 }
 
 describe("keepwarm validate", () => {
-  it("exits 0 with a one-line summary for the sample config", async () => {
+  it("exits 0 with a one-line summary for the sample config, warnings on stderr", async () => {
     const run = await keepwarm(["validate", "--config", "config/keepwarm.yaml"]);
     expect(run).toEqual({
       code: 0,
       stdout:
         "config/keepwarm.yaml: valid; 2 models: mimo-vl (business-hours), batch-llama (night-batch); 4 policies, 1 override, zone Asia/Shanghai\n",
-      stderr: "",
+      stderr:
+        'config/keepwarm.yaml:39:12: overrides[0].until: warning: is "2026-12-03T00:00", already past; the override no longer applies and can be removed\n',
     });
+  });
+
+  it("says a missing file is missing in plain words, with exit 2", async () => {
+    const run = await keepwarm(["validate", "--config", "nope.yaml"], { cwd: INVALID });
+    expect(run).toEqual({ code: 2, stdout: "", stderr: "nope.yaml: no such file\n" });
   });
 
   it("exits 2 with every problem on stderr, one a line", async () => {

@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
@@ -216,44 +219,160 @@ describe("parseConfigText", () => {
         "m.yaml:2:12: defaults.cadence: 14m is not shorter than evictionDelay 10m; m may cool between pings",
       ],
       [
-        "two models with one ARN",
-        `${minimal()}  - name: n\n    modelArn: ${ARN}\n    policy: off\n`,
-        "m.yaml:7:15: models[1].modelArn: is also the ARN of models[0]; both entries will ping the same model",
+        "a price for a region no model runs in, with the region likely meant",
+        minimal("pricing:\n  regions:\n    us-east-2:\n      usdPerCmuMinute: 0.06"),
+        'm.yaml:3:5: pricing.regions.us-east-2: no model runs in us-east-2, so this price is unused; did you mean "us-east-1"? the models run in us-east-1',
+      ],
+      [
+        "a window whose to equals its from",
+        minimal(
+          'policies:\n  p:\n    windows:\n      - {days: daily, from: "08:00", to: "20:00"}\n      - {days: sat, from: "09:00", to: "09:00"}',
+        ),
+        'm.yaml:5:40: policies.p.windows[1].to: is "09:00", the same as from: the window lasts 24 hours, until 09:00 the next day',
       ],
     ])("warns about %s without failing", (_what, text, warning) => {
       const result = parseConfigText(text, "m.yaml");
       expect(result.ok).toBe(true);
       expect(result.ok && result.warnings.map(formatProblem)).toEqual([warning]);
     });
+
+    describe("an override", () => {
+      const text = minimal(
+        "overrides:\n  - {models: [m], policy: off, from: 2026-12-01T00:00, until: 2026-12-03T00:00}",
+      );
+
+      it.each([
+        ["ended before now: a warning", Date.parse("2026-12-07T14:00:00Z"), 1],
+        ["ending exactly now: a warning", Date.parse("2026-12-03T00:00:00Z"), 1],
+        ["still running: no warning", Date.parse("2026-12-02T23:59:00Z"), 0],
+      ])("%s", (_what, now, count) => {
+        const result = parseConfigText(text, "m.yaml", { now });
+        expect(result.ok && result.warnings.map(formatProblem)).toEqual(
+          count === 0
+            ? []
+            : [
+                'm.yaml:2:63: overrides[0].until: is "2026-12-03T00:00", already past; the override no longer applies and can be removed',
+              ],
+        );
+      });
+
+      it("is not held against a time when none is given", () => {
+        const result = parseConfigText(text, "m.yaml");
+        expect(result.ok && result.warnings).toEqual([]);
+      });
+    });
+  });
+
+  describe("a policy that extends another", () => {
+    const models = (policy: string) =>
+      `models:\n  - {name: m, modelArn: "${ARN}", policy: ${policy}}\n`;
+
+    it("takes the built-in business-hours and adds its holidays, with no windows restated", () => {
+      const config = resolved(
+        parseConfigText(
+          `timezone: Asia/Shanghai\npolicies:\n  cn-office:\n    extends: business-hours\n    holidays: [2027-02-16..2027-02-18]\n${models("cn-office")}`,
+          "e.yaml",
+        ),
+      );
+      expect(config.policies.get("cn-office")).toEqual({
+        ...config.policies.get("business-hours"),
+        name: "cn-office",
+        holidays: [{ first: "2027-02-16", last: "2027-02-18" }],
+      });
+      expect(config.policies.get("cn-office")?.timezone).toBe("Asia/Shanghai");
+    });
+
+    it("adds holidays to business-hours itself when the policy keeps the built-in's name", () => {
+      const config = resolved(
+        parseConfigText(
+          `policies:\n  business-hours:\n    extends: business-hours\n    holidays: [2026-12-25]\n${models("business-hours")}`,
+          "e.yaml",
+        ),
+      );
+      expect(config.policies.get("business-hours")).toEqual({
+        name: "business-hours",
+        kind: "windows",
+        timezone: "UTC",
+        windows: [{ days: new Set([1, 2, 3, 4, 5]), fromMinute: 540, toMinute: 1080 }],
+        holidays: [{ first: "2026-12-25", last: "2026-12-25" }],
+      });
+    });
+
+    it("follows a chain, keeping the zone and holidays of the policies it extends unless it sets a zone", () => {
+      const text = `policies:
+  la-nights:
+    timezone: America/Los_Angeles
+    windows: [{days: daily, from: "22:00", to: "02:00"}]
+    holidays: [2026-11-26]
+  la-nights-xmas:
+    extends: la-nights
+    holidays: [2026-12-25]
+  berlin-nights:
+    extends: la-nights-xmas
+    timezone: Europe/Berlin
+${models("berlin-nights")}`;
+      const policies = resolved(parseConfigText(text, "e.yaml")).policies;
+      expect(policies.get("la-nights-xmas")).toMatchObject({
+        timezone: "America/Los_Angeles",
+        windows: policies.get("la-nights")?.windows,
+        holidays: [
+          { first: "2026-11-26", last: "2026-11-26" },
+          { first: "2026-12-25", last: "2026-12-25" },
+        ],
+      });
+      expect(policies.get("berlin-nights")).toMatchObject({
+        timezone: "Europe/Berlin",
+        windows: [{ fromMinute: 1320, toMinute: 120 }],
+        holidays: policies.get("la-nights-xmas")?.holidays,
+      });
+    });
   });
 });
 
 describe("loadConfigFile", () => {
-  it("loads the sample config/keepwarm.yaml without warnings", async () => {
-    const result = await loadConfigFile(SAMPLE);
-    expect(result.ok && result.warnings).toEqual([]);
+  it("loads the sample config/keepwarm.yaml without a warning while its override is ahead", async () => {
+    const result = await loadConfigFile(SAMPLE, { now: Date.parse("2026-11-25T00:00:00Z") });
+    expect(result.ok && result.warnings.map((w) => w.path)).toEqual([]);
     expect(resolved(result).models.map((m) => m.name)).toEqual(["mimo-vl", "batch-llama"]);
   });
 
-  it("reports a missing file as a problem, not an exception", async () => {
-    expect(await loadConfigFile("/nonexistent/keepwarm.yaml")).toEqual({
-      ok: false,
-      problems: [
-        {
-          file: "/nonexistent/keepwarm.yaml",
-          line: 1,
-          column: 1,
-          path: "(file)",
-          message: "cannot be read (ENOENT); allowed: a readable YAML file",
-        },
-      ],
-    });
+  it("holds overrides against the wall clock when no time is given", async () => {
+    const result = await loadConfigFile(SAMPLE);
+    // The sample's override ended on 2026-12-03.
+    expect(result.ok && result.warnings.map((w) => w.path)).toContain("overrides[0].until");
   });
 
-  it("refuses a directory", async () => {
-    const result = await loadConfigFile(fileURLToPath(new URL(".", import.meta.url)));
-    expect(result.ok ? [] : result.problems.map((p) => p.message)).toEqual([
-      "is not a regular file; allowed: a YAML file",
+  it("reports a missing file in plain words, not an exception or an errno", async () => {
+    const result = await loadConfigFile("/nonexistent/keepwarm.yaml");
+    expect(result).toEqual({
+      ok: false,
+      problems: [{ file: "/nonexistent/keepwarm.yaml", path: "(file)", message: "no such file" }],
+    });
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
+      "/nonexistent/keepwarm.yaml: no such file",
     ]);
   });
+
+  it.each([
+    [`${SAMPLE}/keepwarm.yaml`, "no such file (a part of the path is not a directory)"],
+    ["/dev/null", "is not a file or a directory; allowed: a YAML file or a directory of them"],
+  ])("says what is wrong with %s in plain words", async (path, message) => {
+    const result = await loadConfigFile(path);
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([`${path}: ${message}`]);
+  });
+
+  it.skipIf(process.getuid?.() === 0)(
+    "says a file it may not read is permission denied",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "keepwarm-load-"));
+      const file = join(dir, "k.yaml");
+      await writeFile(file, "models: []\n");
+      await chmod(file, 0o000);
+      const result = await loadConfigFile(file);
+      await rm(dir, { recursive: true });
+      expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
+        `${file}: permission denied`,
+      ]);
+    },
+  );
 });

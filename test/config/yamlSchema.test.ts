@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { formatPath, formatProblem } from "../../src/config/problems.js";
 import { editDistance, suggestClosest } from "../../src/config/suggest.js";
-import { parseYamlWithSchema } from "../../src/config/yamlSchema.js";
+import { MAX_YAML_DEPTH, parseYamlWithSchema } from "../../src/config/yamlSchema.js";
 
 const schema = z.strictObject({
   when: z.string().optional(),
@@ -132,6 +132,55 @@ describe("parseYamlWithSchema", () => {
       expect(problems(text, { maxAliasCount: 3 })).toEqual([
         "t.yaml:2:8: (file): aliases expand too much (Excessive alias count indicates a resource exhaustion attack); at most 3 alias expansions allowed",
       ]);
+    });
+  });
+
+  describe("syntax errors", () => {
+    it("reports one problem for one mistake, not every token the parser could not place after it", () => {
+      // yaml reports 5 errors for this one tab, and 123 for a mis-indented first key.
+      expect(problems("when: x\nitems:\n\t- size: 1\n    kind: big\n")).toEqual([
+        "t.yaml:3:1: (file): YAML syntax error: Tabs are not allowed as indentation; the file must be valid YAML 1.2",
+      ]);
+      expect(problems(" when: x\nat: y\nflag: z\nitems:\n  - {size: 1, kind: big}\n")).toEqual([
+        "t.yaml:2:1: (file): YAML syntax error: Unexpected scalar at node end; the file must be valid YAML 1.2",
+      ]);
+    });
+
+    it("still reports a mistake of its own in each later top-level section", () => {
+      const text = "when: [x\nat: y\nflag: {z\nitems:\n  - size: 1\n    kind: big\n  - size: [2\n";
+      expect(problems(text)).toEqual([
+        "t.yaml:2:1: (file): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; the file must be valid YAML 1.2",
+        "t.yaml:4:1: (file): YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }; the file must be valid YAML 1.2",
+        "t.yaml:8:1: (file): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; the file must be valid YAML 1.2",
+      ]);
+    });
+
+    it("reports every repeated key of every mapping", () => {
+      expect(
+        problems("when: x\nat: y\nwhen: z\nitems:\n  - {size: 1, size: 2, kind: big}\n"),
+      ).toEqual([
+        "t.yaml:3:1: (file): YAML syntax error: Map keys must be unique; the file must be valid YAML 1.2",
+        "t.yaml:5:15: (file): YAML syntax error: Map keys must be unique; the file must be valid YAML 1.2",
+      ]);
+    });
+  });
+
+  describe("nesting", () => {
+    const nested = (depth: number) => `when: ${"[".repeat(depth)}${"]".repeat(depth)}\n`;
+
+    it(`refuses brackets nested more than ${MAX_YAML_DEPTH} deep before parsing them`, () => {
+      // A megabyte of "[" took the parser 45 s and a gigabyte of memory.
+      expect(problems(nested(MAX_YAML_DEPTH + 1))).toEqual([
+        `t.yaml:1:${7 + MAX_YAML_DEPTH}: (file): brackets nested more than ${MAX_YAML_DEPTH} deep; at most ${MAX_YAML_DEPTH} levels of [ ] and { } allowed`,
+      ]);
+      expect(problems("[".repeat(1_000_000))).toHaveLength(1);
+    });
+
+    it(`parses ${MAX_YAML_DEPTH} levels, and ignores brackets in comments`, () => {
+      expect(problems(nested(MAX_YAML_DEPTH))).toEqual([
+        "t.yaml:1:7: when: is a list; expected a string",
+      ]);
+      expect(problems(`# ${"[".repeat(200)}\nwhen: x # ${"{".repeat(200)}\n`)).toEqual([]);
     });
   });
 

@@ -7,7 +7,14 @@ const SERVICE_OF_PACKAGE: Readonly<Record<string, string>> = {
   "@aws-sdk/client-bedrock": "bedrock",
   "@aws-sdk/client-bedrock-runtime": "bedrock",
   "@aws-sdk/client-cloudwatch": "cloudwatch",
+  "@aws-sdk/client-sts": "sts",
 };
+
+/**
+ * Actions every caller may make without a grant: STS answers GetCallerIdentity whatever the
+ * policy says (AWS STS API reference), so no policy names it.
+ */
+export const UNGRANTED_ACTIONS: ReadonlySet<string> = new Set(["sts:GetCallerIdentity"]);
 
 /** Operations whose IAM action is not named after them (AWS service authorization reference). */
 const ACTION_OF_OPERATION: Readonly<Record<string, string>> = {

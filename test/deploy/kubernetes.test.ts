@@ -146,10 +146,26 @@ describe("deploy/kubernetes", () => {
       const stateDir = dockerEnv.get("KEEPWARM_STATE_DIR") as string;
       expect(dockerArgs("VOLUME")[0]).toBe(JSON.stringify([stateDir]));
       expect(env.get("KEEPWARM_STATE_DIR")).toBe(stateDir);
-      const v = volume(mountAt(stateDir).name);
-      expect(Boolean(v.emptyDir) || Boolean(v.persistentVolumeClaim)).toBe(true);
       expect(mountAt(stateDir).readOnly).toBeUndefined();
       expect(mountAt("/tmp"), "a writable /tmp on the read-only root").toBeDefined();
+    });
+
+    it("keeps the state across pods on a small ReadWriteOnce claim, one pod at a time", () => {
+      // An emptyDir would lose the learned timings and announced budget crossings too.
+      const v = volume(mountAt(dockerEnv.get("KEEPWARM_STATE_DIR") as string).name);
+      expect(v.emptyDir).toBeUndefined();
+      const claim = base.get("PersistentVolumeClaim");
+      expect(v.persistentVolumeClaim).toEqual({ claimName: claim.metadata.name });
+      expect(claim.spec.accessModes).toEqual(["ReadWriteOnce"]);
+      expect(claim.spec.resources.requests.storage).toMatch(/^\d+(Mi|Gi)$/);
+      expect(deployment.spec.replicas).toBe(1);
+      expect(deployment.spec.strategy.type, "RWO: the old pod must let go first").toBe("Recreate");
+    });
+
+    it("takes the page's token from an optional Secret, never from the manifest", () => {
+      const token = container.env.find((e: { name: string }) => e.name === "KEEPWARM_HTTP_TOKEN");
+      expect(token.value).toBeUndefined();
+      expect(token.valueFrom.secretKeyRef).toMatchObject({ key: "token", optional: true });
     });
 
     it("gives an in-flight ping its shutdown grace before the kill", () => {
@@ -178,7 +194,7 @@ describe("deploy/kubernetes", () => {
     });
   });
 
-  describe("probes and scrape paths against the daemon's HTTP server", () => {
+  describe("probes and scrape paths against the daemon's HTTP server, with the page's token set", () => {
     let ready = false;
     let server: HttpServer;
     beforeAll(async () => {
@@ -187,6 +203,7 @@ describe("deploy/kubernetes", () => {
         registry: new Registry(),
         status: () => daemonStatus({ models: [], ready, firstReconcileDone: ready }),
         logger: createLogger({ level: "silent" }),
+        token: "0123456789abcdef0123456789abcdef",
       });
     });
     afterAll(() => server.close());
@@ -213,6 +230,7 @@ describe("deploy/kubernetes", () => {
       const endpoint = operator.get("ServiceMonitor").spec.endpoints[0];
       expect(endpoint.path).toBe(path);
       expect(await status("/no-such-probe")).toBe(404);
+      expect(await status("/"), "the page, not a probe, needs the token").toBe(401);
     });
   });
 
@@ -244,6 +262,56 @@ describe("deploy/kubernetes", () => {
       const text = base.get("ConfigMap").data["keepwarm.yaml"];
       const result = parseConfigText(text, "configmap.yaml#keepwarm.yaml");
       expect(result.ok ? [] : result.problems).toEqual([]);
+    });
+
+    it("leaves the timings to auto, as the main sample config does", () => {
+      const ours = parse(base.get("ConfigMap").data["keepwarm.yaml"]).defaults;
+      const sample = parse(readFileSync(`${ROOT}config/keepwarm.yaml`, "utf8")).defaults;
+      for (const key of ["cadence", "leadTime", "evictionDelay"]) {
+        expect(ours[key], key).toBe("auto");
+        expect(ours[key], key).toBe(sample[key]);
+      }
+    });
+  });
+
+  describe("NetworkPolicy", () => {
+    const policy = base.get("NetworkPolicy");
+    const rule0 = () => policy.spec.ingress[0];
+
+    it("selects the Deployment's pods and lets in only the scrapers, on its http port", () => {
+      expect(deployment.spec.template.metadata.labels).toMatchObject(
+        policy.spec.podSelector.matchLabels,
+      );
+      expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+      expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+      expect(policy.spec.ingress).toHaveLength(1);
+      const [rule] = policy.spec.ingress;
+      const ports = container.ports.map((p: { name: string }) => p.name);
+      expect(rule.ports).toEqual([{ port: "http", protocol: "TCP" }]);
+      expect(ports).toContain(rule.ports[0].port);
+      // One peer with both selectors: pods of that label in that namespace, not either.
+      expect(rule.from).toHaveLength(1);
+      const [peer] = rule.from;
+      expect(Object.keys(peer).sort()).toEqual(["namespaceSelector", "podSelector"]);
+      expect(Object.keys(peer.namespaceSelector.matchLabels).length).toBeGreaterThan(0);
+      expect(Object.keys(peer.podSelector.matchLabels).length).toBeGreaterThan(0);
+    });
+
+    it("is named in the install guide with how to fit its selectors", () => {
+      const install = readFileSync(`${ROOT}docs/install.md`, "utf8");
+      const section = install.slice(
+        install.indexOf("## Kubernetes"),
+        install.indexOf("## Plain npm"),
+      );
+      expect(section).toContain("networkpolicy.yaml");
+      for (const [key, value] of Object.entries({
+        ...rule0().from[0].namespaceSelector.matchLabels,
+        ...rule0().from[0].podSelector.matchLabels,
+      })) {
+        expect(section).toContain(`${key}: ${value}`);
+      }
+      expect(section).toContain("KEEPWARM_HTTP_TOKEN");
+      expect(section).toMatch(/loopback/);
     });
   });
 

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { LOG_EVENTS } from "../../src/runtime/infra/events.js";
 import {
   businessHoursYaml,
   configOf,
@@ -11,7 +12,6 @@ import {
   local,
   MIMO_VL,
 } from "../e2e/daemonHarness.js";
-import { LOG_EVENTS } from "../../src/runtime/infra/events.js";
 import { skipWithout } from "../requiredTools.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -88,6 +88,20 @@ describe("resolveTimings", () => {
     expect(t.cadence.ms).toBe(8 * MIN);
   });
 
+  it("ignores an at-most bound at or above the shortest measured eviction (a fault spell's gap)", () => {
+    // The audit's case: pings rejected under ExpiredToken, the copy evicted before the next
+    // one, an "at most 7.4 min" bound next to a measured 4.8 min eviction.
+    const o: ModelObservations = {
+      evictions: [eviction(4.8 * MIN, 1), eviction(7.4 * MIN, 0, "at-most")],
+      restores: [],
+    };
+    const alone = resolveTimings(AUTO, { evictions: [eviction(4.8 * MIN, 1)], restores: [] }, NOW);
+    const t = resolveTimings(AUTO, o, NOW);
+    expect(t.cadence).toEqual(alone.cadence);
+    expect(t.cadence.ms).toBeGreaterThan(2 * MIN);
+    expect(t.evictionDelay).toEqual(alone.evictionDelay);
+  });
+
   it("keeps the measured idle evictions, oldest first, for the bill; not the at-most bounds", () => {
     const o: ModelObservations = {
       evictions: [

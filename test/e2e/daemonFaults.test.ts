@@ -252,4 +252,21 @@ describe("Daemon", () => {
       expect(h.daemon.status().models[0]?.monthToDateUsd?.toFixed(2)).toBe(ledgerUsd.toFixed(2));
     });
   });
+  describe("a model deleted from the account", () => {
+    it("says to check that the model still exists, and projects nothing more for it", async () => {
+      const h = await startHarness({ config: configOf(YAML), start: local("08:00") });
+      await h.daemon.start();
+      await h.clock.runUntil(local("11:00"));
+      const before = h.daemon.status().models[0];
+      expect(before?.projectedMonthUsd).toBeGreaterThan((before?.monthToDateUsd ?? 0) + 100);
+      h.sim.deleteModel(ARN);
+      await h.clock.runUntil(local("11:30"));
+      const rejected = eventsOf(h.lines, "ping-rejected", "mimo-vl");
+      expect(rejected.length).toBeGreaterThan(0);
+      expect(rejected[0]?.remedy).toMatch(/still exists.*get-imported-model/);
+      expect(rejected[0]?.remedy).not.toMatch(/grant|request/);
+      const after = h.daemon.status().models[0];
+      expect(after?.projectedMonthUsd).toBeCloseTo(after?.monthToDateUsd ?? -1, 6);
+    });
+  });
 });

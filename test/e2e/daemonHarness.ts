@@ -8,8 +8,9 @@ import { RegionClientPool } from "../../src/aws/clients.js";
 import { parseConfigText } from "../../src/config/load.js";
 import { seededRandom } from "../../src/domain/random.js";
 import type { ResolvedConfig } from "../../src/domain/types.js";
-import { VirtualClock } from "../../src/runtime/infra/clock.js";
 import { createLogger, type Logger } from "../../src/runtime/infra/logger.js";
+import type { DaemonObserver } from "../../src/runtime/infra/observer.js";
+import { VirtualClock } from "../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../src/runtime/keep/daemon.js";
 import type { ControllerTiming } from "../../src/runtime/keep/loopTiming.js";
 import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
@@ -145,6 +146,7 @@ export interface HarnessOptions {
   readonly start: number;
   readonly sim?: Partial<SimSettings>;
   readonly timing?: Partial<ControllerTiming>;
+  readonly observer?: DaemonObserver;
 }
 
 /**
@@ -178,6 +180,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       stateDir,
       random: seededRandom(7),
       ...(options.timing ? { timing: options.timing } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     return daemon;
   };

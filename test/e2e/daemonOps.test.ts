@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { printReport } from "../../src/cli/report.js";
 import { planModel } from "../../src/domain/plan.js";
 import { initialTimings } from "../../src/domain/timings.js";
+import { noopObserver } from "../../src/runtime/infra/observer.js";
 import type { DailySummary } from "../../src/runtime/state/summaries.js";
 import {
   ARN as ARN_A,
@@ -267,6 +268,56 @@ describe("Daemon", () => {
       expect(counters("alpha")).toMatchObject({ windowsOpenedCold: 1, coldStartsInWindow: 1 });
       expect(counters("alpha")?.coldStarts).toBe(2);
       expect(counters("beta")).toMatchObject({ windowsOpenedCold: 0, coldStartsInWindow: 0 });
+    });
+  });
+
+  describe("a storm of reloads", () => {
+    it("asks GetImportedModel again only for a model whose CMU setting changed", async () => {
+      const text = yaml();
+      const h = await startHarness({ config: configOf(text), start: local("10:00") });
+      let lookups = 0;
+      h.clients.get("us-west-2").bedrock.middlewareStack.add(
+        (next, context) => async (args) => {
+          if ((context as { commandName?: string }).commandName === "GetImportedModelCommand") {
+            lookups++;
+          }
+          return next(args);
+        },
+        { step: "initialize", name: "countLookups" },
+      );
+      await h.daemon.start();
+      expect(lookups).toBe(1);
+      for (let i = 0; i < 20; i++) await h.daemon.applyConfig(configOf(text));
+      expect(lookups).toBe(1);
+      // A CMU setting taken out: the next reload asks AWS again.
+      await h.daemon.applyConfig(configOf(yaml("customModelUnits: 4")));
+      await h.daemon.applyConfig(configOf(text));
+      expect(lookups).toBe(2);
+    });
+  });
+
+  describe("an always-on model", () => {
+    it("never counts a window opening: its window has no start, whatever range the plan covers", async () => {
+      const text = yaml("customModelUnits: 4").replace(
+        "policy: business-hours",
+        "policy: always-on",
+      );
+      const gauges: { model: string; warm: boolean }[] = [];
+      const h = await startHarness({
+        config: configOf(text),
+        start: local("10:00"),
+        observer: {
+          ...noopObserver,
+          windowOpened: (model, warm) => gauges.push({ model, warm }),
+        },
+      });
+      await h.daemon.start();
+      // Three days: the plan is made again each time its 24-hour horizon runs out.
+      await h.clock.runUntil(local("10:00", 10));
+      expect(eventsOf(h.lines, "opened-cold", "alpha")).toEqual([]);
+      expect(gauges.filter((g) => g.model === "alpha")).toEqual([]);
+      const alpha = h.daemon.status().models.find((m) => m.name === "alpha");
+      expect(alpha?.counters.windowsOpenedCold).toBe(0);
     });
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { PromMetrics } from "../../src/runtime/http/promMetrics.js";
 import type { FaultSpec } from "../../src/sim/faults.js";
 import {
   ARN,
@@ -170,5 +171,48 @@ describe("Daemon", () => {
     } finally {
       await h.close();
     }
+  });
+  describe("while GetMetricData is denied", () => {
+    it("says the state is unknown and why, in spend lines, /api/status and the gauges, and loses no minute", async () => {
+      const gauges = new PromMetrics();
+      const h = await startHarness({ config: configOf(YAML), start: START, observer: gauges });
+      const warmGauge = async () =>
+        (await gauges.registry.getSingleMetric("keepwarm_warm_state")?.get())?.values.find(
+          (v) => v.labels.state === "warm",
+        )?.value;
+      try {
+        outage(local("22:45"), local("23:15"), "accessDenied")(h);
+        await h.daemon.start();
+        await h.clock.runUntil(local("22:44"));
+        expect(h.daemon.status().models[0]?.state).toBe("warm");
+        // Within the publishing delay and the margin, the last read still stands.
+        await h.clock.runUntil(local("22:48"));
+        expect(h.daemon.status().models[0]?.stale).toBeUndefined();
+        await h.clock.runUntil(local("23:00"));
+        const status = h.daemon.status().models[0];
+        expect(status?.state).toBe("unknown");
+        expect(status?.stale?.reason).toMatch(/cloudwatch:GetMetricData failed: AccessDenied/);
+        expect(await warmGauge()).toBe(0);
+        const at = (l: { time: string }) => Date.parse(l.time);
+        const during = eventsOf(h.lines, "spend").filter(
+          (l) => at(l) >= local("22:51") && at(l) <= local("23:14"),
+        );
+        expect(during.length).toBeGreaterThan(5);
+        for (const l of during) {
+          expect(l).toMatchObject({ state: "unknown", copies: null, stale: true });
+          expect(l.staleReason).toMatch(/AccessDenied/);
+        }
+        await h.clock.runUntil(local("23:20"));
+        expect(h.daemon.status().models[0]?.state).toBe("warm");
+        expect(h.daemon.status().models[0]?.stale).toBeUndefined();
+        expect(await warmGauge()).toBe(1);
+        await h.clock.runUntil(END);
+        const after = h.daemon.status().models[0];
+        const ledger = h.sim.ledger({ start: Date.UTC(2026, 11, 1), end: END }).usd.toFixed(2);
+        expect(after?.monthToDateUsd?.toFixed(2)).toBe(ledger);
+      } finally {
+        await h.close();
+      }
+    }, 60_000);
   });
 });

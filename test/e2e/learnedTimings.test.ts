@@ -174,4 +174,33 @@ describe("learned timings over the wire", { timeout: 300_000 }, () => {
       expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(60 * MINUTE);
     }
   });
+  it("keeps the learned cadence and lead through a spell of rejected pings inside a window", async () => {
+    const h = await startHarness({
+      config: configOf(businessHoursYaml({ models: [MIMO_VL] })),
+      start: local("06:00", 7),
+      sim: { evictionDelayMs: 5 * MINUTE, restoreMs: 90_000 },
+    });
+    await h.daemon.start();
+    // A day to learn the 5-minute rule, then the morning of the next one.
+    await h.clock.runUntil(local("10:59", 8));
+    const before = h.daemon.status().models[0]?.timings;
+    expect(before?.cadence.source).toBe("learned");
+    // Expired credentials for 12 minutes: the planned pings are rejected and the copy goes.
+    h.sim.faults.add({
+      kind: "expiredToken",
+      operations: ["InvokeModel"],
+      from: local("11:00", 8),
+      until: local("11:12", 8),
+    });
+    await h.clock.runUntil(local("13:00", 8));
+    expect(eventsOf(h.lines, "ping-rejected", "mimo-vl").length).toBeGreaterThan(0);
+    const after = h.daemon.status().models[0]?.timings;
+    expect(after?.cadence).toEqual(before?.cadence);
+    expect(after?.leadTime).toEqual(before?.leadTime);
+    // The cold start that ended the spell bounded nothing: the gap was keepwarm's.
+    const bounds = eventsOf(h.lines, "measured", "mimo-vl").filter(
+      (l) => l.bound === "at-most" && Date.parse(l.time as string) >= local("11:00", 8),
+    );
+    expect(bounds).toEqual([]);
+  });
 });

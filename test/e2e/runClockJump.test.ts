@@ -79,20 +79,23 @@ describe("keepwarm run", () => {
         const startAt = new Date(Math.ceil((Date.now() + 5_000) / 60_000) * 60_000 - 3_000);
         const stamp = (d: Date) => `@${d.toISOString().slice(0, 19).replace("T", " ")}`;
         writeFileSync(faketime, stamp(startAt));
-        const run = start(["run", "--config", config, "--simulate", "off"], {
-          LD_PRELOAD: LIBFAKETIME,
-          FAKETIME_TIMESTAMP_FILE: faketime,
-          FAKETIME_NO_CACHE: "1",
-          // Only the wall clock jumps, as for NTP or a suspend: the monotonic one runs on.
-          FAKETIME_DONT_FAKE_MONOTONIC: "1",
-          TZ: "UTC",
-          AWS_ENDPOINT_URL: url,
-          AWS_ACCESS_KEY_ID: "AKIAKEEPWARMSIMULATED",
-          AWS_SECRET_ACCESS_KEY: "simulated",
-          AWS_REGION: "us-west-2",
-          KEEPWARM_STATE_DIR: dir,
-          KEEPWARM_HTTP_PORT: "0",
-        });
+        const run = start(
+          ["run", "--config", config, "--simulate", "off", "--allow-example-account"],
+          {
+            LD_PRELOAD: LIBFAKETIME,
+            FAKETIME_TIMESTAMP_FILE: faketime,
+            FAKETIME_NO_CACHE: "1",
+            // Only the wall clock jumps, as for NTP or a suspend: the monotonic one runs on.
+            FAKETIME_DONT_FAKE_MONOTONIC: "1",
+            TZ: "UTC",
+            AWS_ENDPOINT_URL: url,
+            AWS_ACCESS_KEY_ID: "AKIAKEEPWARMSIMULATED",
+            AWS_SECRET_ACCESS_KEY: "simulated",
+            AWS_REGION: "us-west-2",
+            KEEPWARM_STATE_DIR: dir,
+            KEEPWARM_HTTP_PORT: "0",
+          },
+        );
         running.push(run);
         const events = () => run.stdout.map((l) => parsed(l)?.event);
         await until("the first spend line", () => events().includes("spend"), 30_000);

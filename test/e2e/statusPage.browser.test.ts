@@ -17,10 +17,15 @@ const hasChromium = existsSync(CHROMIUM);
 const SHOT_DIR = process.env.KEEPWARM_SCREENSHOT_DIR ?? join(tmpdir(), "keepwarm-screenshots");
 
 const ARN_B = "arn:aws:bedrock:us-west-2:123456789012:imported-model/llama8b00001";
+const ARN_C = "arn:aws:bedrock:us-east-1:123456789012:imported-model/batch0000001";
 /** The schema allows letters, digits, ".", "_" and "-" in names: no HTML metacharacter. */
 const MODEL_A = "mimo-vl.7b_q4";
 const MODEL_B = "llama-8b";
 const POLICY_B = "lunch.rush_cn";
+/** A night batch in Los Angeles: 22:00-02:00 there is 14:00-18:00 on the page, not open at 13:30. */
+const MODEL_C = "batch-llama";
+const POLICY_C = "night-batch";
+const ZONE_C = "America/Los_Angeles";
 
 const YAML = `
 timezone: ${ZONE}
@@ -35,6 +40,12 @@ policies:
       - days: daily
         from: "11:30"
         to: "14:00"
+  ${POLICY_C}:
+    timezone: ${ZONE_C}
+    windows:
+      - days: daily
+        from: "22:00"
+        to: "02:00"
 models:
   - name: ${MODEL_A}
     modelArn: ${ARN}
@@ -43,6 +54,12 @@ models:
   - name: ${MODEL_B}
     modelArn: ${ARN_B}
     policy: ${POLICY_B}
+  - name: ${MODEL_C}
+    modelArn: ${ARN_C}
+    policy: ${POLICY_C}
+    customModelUnits: 2
+budgets:
+  fleet: 5000
 `;
 
 /** Monday 7 December 2026, 13:30 in Asia/Shanghai: half a working day behind the page. */
@@ -133,14 +150,17 @@ describe.skipIf(skipWithout(hasChromium, "/usr/bin/chromium"))(
 
     it("shows every model's state, policy, pings, timings and money as /api/status has them", async () => {
       const json = (await (await fetch(`${http.url}/api/status`)).json()) as StatusJson;
-      expect(json.models.map((m) => m.name)).toEqual([MODEL_A, MODEL_B]);
-      const { page, requests, problems } = await open({ width: 1000, javascript: false });
+      expect(json.models.map((m) => m.name)).toEqual([MODEL_A, MODEL_B, MODEL_C]);
+      const { page, requests, problems } = await open({ width: 1280, javascript: false });
 
       for (const m of json.models) {
         const section = `section[data-model="${m.name}"]`;
         const text = await textOf(page, section);
         expect(text).toContain(m.name);
-        expect(await page.$eval(`${section} .state`, (el) => el.textContent)).toBe(m.state);
+        expect(await page.$eval(section, (el) => el.getAttribute("data-state"))).toBe(m.state);
+        expect(await page.$eval(`${section} .state`, (el) => el.textContent)).toBe(
+          m.name === MODEL_C ? "cold, as planned" : m.state,
+        );
         expect(text).toContain(m.activePolicy);
         expect(text).toContain(
           `Cadence\n${m.timings.cadence.seconds / 60} min (${m.timings.cadence.source})`,
@@ -162,6 +182,17 @@ describe.skipIf(skipWithout(hasChromium, "/usr/bin/chromium"))(
           m.today.observedWarm.length,
         );
         expect(titles).toContain("now 13:30");
+        // The chart takes the card's width beside its labels: no half-blank card at 1280 px.
+        const fill = await page.$eval(section, (card) => {
+          const chart = card.querySelector("svg.chart")?.getBoundingClientRect();
+          const box = card.getBoundingClientRect();
+          const pad = Number.parseFloat(getComputedStyle(card).paddingRight);
+          return chart
+            ? { right: box.right - pad - chart.right, width: chart.width / box.width }
+            : undefined;
+        });
+        expect(fill?.right).toBeLessThan(2);
+        expect(fill?.width).toBeGreaterThan(0.85);
       }
 
       const a = json.models[0];
@@ -173,8 +204,17 @@ describe.skipIf(skipWithout(hasChromium, "/usr/bin/chromium"))(
       );
       expect(await textOf(page, `section[data-model="${MODEL_B}"] h2`)).toContain(MODEL_B);
       expect(await textOf(page, ".fleet")).toContain(
-        `Month to date\n${formatUsd(json.fleet.monthToDateUsd)}`,
+        `Month to date\n${formatUsd(json.fleet.monthToDateUsd as number)}`,
       );
+      expect(await textOf(page, ".fleet")).toContain("3: 2 warm, 1 cold as planned");
+      const share = Math.floor(((json.fleet.projectedMonthUsd as number) / 5000) * 100);
+      expect(await textOf(page, ".fleet")).toContain(`Budget\n$5,000.00; projection ${share}%`);
+      const c = json.models[2];
+      expect(c).toMatchObject({ policyTimezone: ZONE_C, currentWindow: null });
+      const cText = await textOf(page, `section[data-model="${MODEL_C}"]`);
+      expect(cText).toContain(`Policy\n${POLICY_C} (${ZONE_C} time)`);
+      expect(cText).toContain(`next 14:00\u201318:00 (22:00\u2013Mon 02:00 ${ZONE_C})`);
+      expect(await textOf(page, "footer")).toContain(`Times in ${ZONE} unless marked.`);
 
       // The one inline style applies: its hash matches the Content-Security-Policy.
       const radius = await page.$eval("section", (el) => getComputedStyle(el).borderTopLeftRadius);
@@ -198,11 +238,10 @@ describe.skipIf(skipWithout(hasChromium, "/usr/bin/chromium"))(
       const { page, problems } = await open({ width: 360, javascript: true });
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(width).toBeLessThanOrEqual(360);
-      const svgWidth = await page.$eval(
-        "section.model svg",
-        (el) => el.getBoundingClientRect().width,
-      );
-      expect(svgWidth).toBeGreaterThan(280);
+      const widthOf = (selector: string) =>
+        page.$eval(selector, (el) => el.getBoundingClientRect().width);
+      expect(await widthOf("section.model .timeline")).toBeGreaterThan(280);
+      expect(await widthOf("section.model svg.chart")).toBeGreaterThan(200);
       expect(problems).toEqual([]);
       mkdirSync(SHOT_DIR, { recursive: true });
       await page.screenshot({ path: join(SHOT_DIR, "status-page-phone.png"), fullPage: true });

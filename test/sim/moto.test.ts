@@ -12,11 +12,33 @@ import { ManualClock } from "../../src/sim/clock.js";
 import { STATISTICS } from "../../src/sim/metrics.js";
 import type { SimServer } from "../../src/sim/server.js";
 import { Simulator } from "../../src/sim/simulator.js";
+import { skipWithout } from "../requiredTools.js";
 import { CREDENTIALS, MIN } from "./harness.js";
 
 const HOUR = 60 * MIN;
+/** Where .ci/install-test-tools.sh puts moto: Debian 12 refuses `pip install` outside a venv. */
+const MOTO_VENV_PYTHON = "/opt/keepwarm-moto/bin/python";
 const INSTALL_HINT =
-  "the CloudWatch conformance test needs python3 with moto 5 (`python3 -m moto.server`): install them with `apt-get install python3 python3-pip` and `pip install 'moto[server]'`";
+  "python3 with moto 5 is missing: python3 -m venv /opt/keepwarm-moto && /opt/keepwarm-moto/bin/pip install 'moto[server]>=5,<6' (or set KEEPWARM_MOTO_PYTHON to a python that has it)";
+
+/**
+ * The first python that imports moto.server: $KEEPWARM_MOTO_PYTHON, the CI venv, then python3
+ * on PATH; undefined when none does.
+ */
+function findMotoPython(): { python: string; version: string } | undefined {
+  const candidates = [process.env.KEEPWARM_MOTO_PYTHON, MOTO_VENV_PYTHON, "python3"].filter(
+    (p): p is string => p !== undefined && p !== "",
+  );
+  for (const python of candidates) {
+    const probe = spawnSync(python, ["-c", "import moto.server, moto; print(moto.__version__)"], {
+      encoding: "utf8",
+    });
+    if (!probe.error && probe.status === 0) return { python, version: probe.stdout.trim() };
+  }
+  return undefined;
+}
+
+const moto = findMotoPython();
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,18 +62,12 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts moto on a free port; another process may take the port first, so it retries. */
-async function startMoto(): Promise<{ child: ChildProcess; port: number }> {
-  const probe = spawnSync("python3", ["-c", "import moto.server, moto; print(moto.__version__)"], {
-    encoding: "utf8",
-  });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(`${INSTALL_HINT} (${probe.error?.message ?? probe.stderr.trim()})`);
-  }
+/** Starts moto with `python` on a free port; another process may take the port first, so it retries. */
+async function startMoto(python: string): Promise<{ child: ChildProcess; port: number }> {
   let lastFailure = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+    const child = spawn(python, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -119,107 +135,118 @@ function history(base: number): { Namespace: string; MetricData: MetricDatum[] }
   return puts;
 }
 
-describe("Simulator CloudWatch", () => {
-  let moto: { child: ChildProcess; port: number } | undefined;
-  let server: SimServer | undefined;
-  let simClient: CloudWatchClient;
-  let motoClient: CloudWatchClient;
-  let base: number;
-  let end: number;
+describe.skipIf(skipWithout(moto !== undefined, "python3 with moto (moto.server)"))(
+  moto ? "Simulator CloudWatch" : `Simulator CloudWatch (SKIPPED: ${INSTALL_HINT})`,
+  () => {
+    let motoServer: { child: ChildProcess; port: number } | undefined;
+    let server: SimServer | undefined;
+    let simClient: CloudWatchClient;
+    let motoClient: CloudWatchClient;
+    let base: number;
+    let end: number;
 
-  beforeAll(async () => {
-    moto = await startMoto();
-    const now = Date.now();
-    base = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
-    end = base + 3 * HOUR;
-    const sim = new Simulator({ clock: new ManualClock(now), settings: { publishDelayMs: 0 } });
-    server = await sim.listen();
-    const common = { region: "us-east-1", credentials: CREDENTIALS };
-    simClient = new CloudWatchClient({ ...common, endpoint: server.url });
-    motoClient = new CloudWatchClient({ ...common, endpoint: `http://127.0.0.1:${moto.port}` });
-    for (const put of history(base)) {
-      await simClient.send(new PutMetricDataCommand(put));
-      await motoClient.send(new PutMetricDataCommand(put));
-    }
-  }, 60_000);
+    beforeAll(async () => {
+      motoServer = await startMoto(moto?.python as string);
+      const now = Date.now();
+      base = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
+      end = base + 3 * HOUR;
+      const sim = new Simulator({ clock: new ManualClock(now), settings: { publishDelayMs: 0 } });
+      server = await sim.listen();
+      const common = { region: "us-east-1", credentials: CREDENTIALS };
+      simClient = new CloudWatchClient({ ...common, endpoint: server.url });
+      motoClient = new CloudWatchClient({
+        ...common,
+        endpoint: `http://127.0.0.1:${motoServer.port}`,
+      });
+      for (const put of history(base)) {
+        await simClient.send(new PutMetricDataCommand(put));
+        await motoClient.send(new PutMetricDataCommand(put));
+      }
+    }, 60_000);
 
-  afterAll(async () => {
-    simClient?.destroy();
-    motoClient?.destroy();
-    await server?.close();
-    if (moto && moto.child.exitCode === null) {
-      const exited = new Promise((r) => moto?.child.once("exit", r));
-      moto.child.kill("SIGTERM");
-      await exited;
-    }
-  });
-
-  describe("conformance with moto", () => {
-    const dims: [string, { Name: string; Value: string }[]][] = [
-      ["Latency", [{ Name: "Host", Value: "a" }]],
-      ["Latency", [{ Name: "Host", Value: "b" }]],
-      // In the order they were put: moto 5.2 misses a dimension set asked in another order.
-      [
-        "Requests",
-        [
-          { Name: "Host", Value: "a" },
-          { Name: "Stage", Value: "prod" },
-        ],
-      ],
-      ["Copies", [{ Name: "ModelId", Value: "m1" }]],
-    ];
-    const cases = [60, 300, 3600].flatMap((period) =>
-      STATISTICS.map((stat) => [period, stat] as const),
-    );
-
-    it.each(cases)("gives moto's GetMetricData results for period %i %s", async (period, stat) => {
-      const input = {
-        StartTime: new Date(base),
-        EndTime: new Date(end),
-        MetricDataQueries: dims.map(([MetricName, Dimensions], i) => ({
-          Id: `q${i}`,
-          MetricStat: {
-            Metric: { Namespace: "Conformance", MetricName, Dimensions },
-            Period: period,
-            Stat: stat,
-          },
-        })),
-      };
-      const [ours, theirs] = await Promise.all([
-        simClient.send(new GetMetricDataCommand(input)),
-        motoClient.send(new GetMetricDataCommand(input)),
-      ]);
-      const shape = (out: typeof ours) =>
-        (out.MetricDataResults ?? []).map((r) => ({
-          id: r.Id,
-          status: r.StatusCode,
-          timestamps: r.Timestamps?.map((t) => t.getTime()),
-          values: r.Values,
-        }));
-      const a = shape(ours);
-      const b = shape(theirs);
-      expect(a.map((r) => r.timestamps?.length ?? 0).reduce((x, y) => x + y)).toBeGreaterThan(0);
-      expect(a.map(({ values: _, ...r }) => r)).toEqual(b.map(({ values: _, ...r }) => r));
-      for (const [i, r] of a.entries()) {
-        for (const [j, v] of (r.values ?? []).entries()) {
-          expect(v).toBeCloseTo(b[i]?.values?.[j] as number, 9);
-        }
+    afterAll(async () => {
+      simClient?.destroy();
+      motoClient?.destroy();
+      await server?.close();
+      if (motoServer && motoServer.child.exitCode === null) {
+        const exited = new Promise((r) => motoServer?.child.once("exit", r));
+        motoServer.child.kill("SIGTERM");
+        await exited;
       }
     });
 
-    it("lists the same metrics as moto", async () => {
-      const list = async (client: CloudWatchClient) =>
-        ((await client.send(new ListMetricsCommand({ Namespace: "Conformance" }))).Metrics ?? [])
-          .map(
-            (m) =>
-              `${m.MetricName} ${(m.Dimensions ?? [])
-                .map((d) => `${d.Name}=${d.Value}`)
-                .sort()
-                .join(",")}`,
-          )
-          .sort();
-      // moto lists a metric once per stored datapoint; CloudWatch lists it once.
-      expect(await list(simClient)).toEqual([...new Set(await list(motoClient))]);
+    describe("conformance with moto", () => {
+      const dims: [string, { Name: string; Value: string }[]][] = [
+        ["Latency", [{ Name: "Host", Value: "a" }]],
+        ["Latency", [{ Name: "Host", Value: "b" }]],
+        // In the order they were put: moto 5.2 misses a dimension set asked in another order.
+        [
+          "Requests",
+          [
+            { Name: "Host", Value: "a" },
+            { Name: "Stage", Value: "prod" },
+          ],
+        ],
+        ["Copies", [{ Name: "ModelId", Value: "m1" }]],
+      ];
+      const cases = [60, 300, 3600].flatMap((period) =>
+        STATISTICS.map((stat) => [period, stat] as const),
+      );
+
+      it.each(cases)(
+        "gives moto's GetMetricData results for period %i %s",
+        async (period, stat) => {
+          const input = {
+            StartTime: new Date(base),
+            EndTime: new Date(end),
+            MetricDataQueries: dims.map(([MetricName, Dimensions], i) => ({
+              Id: `q${i}`,
+              MetricStat: {
+                Metric: { Namespace: "Conformance", MetricName, Dimensions },
+                Period: period,
+                Stat: stat,
+              },
+            })),
+          };
+          const [ours, theirs] = await Promise.all([
+            simClient.send(new GetMetricDataCommand(input)),
+            motoClient.send(new GetMetricDataCommand(input)),
+          ]);
+          const shape = (out: typeof ours) =>
+            (out.MetricDataResults ?? []).map((r) => ({
+              id: r.Id,
+              status: r.StatusCode,
+              timestamps: r.Timestamps?.map((t) => t.getTime()),
+              values: r.Values,
+            }));
+          const a = shape(ours);
+          const b = shape(theirs);
+          expect(a.map((r) => r.timestamps?.length ?? 0).reduce((x, y) => x + y)).toBeGreaterThan(
+            0,
+          );
+          expect(a.map(({ values: _, ...r }) => r)).toEqual(b.map(({ values: _, ...r }) => r));
+          for (const [i, r] of a.entries()) {
+            for (const [j, v] of (r.values ?? []).entries()) {
+              expect(v).toBeCloseTo(b[i]?.values?.[j] as number, 9);
+            }
+          }
+        },
+      );
+
+      it("lists the same metrics as moto", async () => {
+        const list = async (client: CloudWatchClient) =>
+          ((await client.send(new ListMetricsCommand({ Namespace: "Conformance" }))).Metrics ?? [])
+            .map(
+              (m) =>
+                `${m.MetricName} ${(m.Dimensions ?? [])
+                  .map((d) => `${d.Name}=${d.Value}`)
+                  .sort()
+                  .join(",")}`,
+            )
+            .sort();
+        // moto lists a metric once per stored datapoint; CloudWatch lists it once.
+        expect(await list(simClient)).toEqual([...new Set(await list(motoClient))]);
+      });
     });
-  });
-});
+  },
+);

@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Registry } from "prom-client";
@@ -46,6 +48,74 @@ export interface HttpServerOptions {
   readonly limits?: Partial<HttpLimits>;
   /** The clock of the log rate limits; the wall clock when omitted. */
   readonly now?: () => number;
+  /**
+   * When set, the status page and /api/status answer 401 to a request without it, as a
+   * bearer token (or as the password of HTTP Basic, for a browser's login box). /healthz,
+   * /readyz and /metrics stay open to probes and scrapers.
+   */
+  readonly token?: string | undefined;
+}
+
+/** Shorter tokens are refused: one that can be guessed protects nothing. */
+export const MIN_HTTP_TOKEN_LENGTH = 16;
+
+export class HttpTokenError extends KeepwarmError {
+  override readonly name = "HttpTokenError";
+}
+
+/**
+ * The token of the status page and /api/status, read once at start-up: KEEPWARM_HTTP_TOKEN,
+ * or the first line of the file KEEPWARM_HTTP_TOKEN_FILE names (a mounted Secret);
+ * undefined when neither is set. Throws HttpTokenError for both at once, an unreadable
+ * file or a token shorter than MIN_HTTP_TOKEN_LENGTH.
+ */
+export function readHttpToken(
+  source: { readonly httpToken?: string | undefined; readonly httpTokenFile?: string | undefined },
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): string | undefined {
+  const { httpToken, httpTokenFile } = source;
+  if (httpToken !== undefined && httpTokenFile !== undefined) {
+    throw new HttpTokenError(
+      "KEEPWARM_HTTP_TOKEN and KEEPWARM_HTTP_TOKEN_FILE are both set; set one",
+    );
+  }
+  let token = httpToken;
+  let from = "KEEPWARM_HTTP_TOKEN";
+  if (httpTokenFile !== undefined) {
+    from = `KEEPWARM_HTTP_TOKEN_FILE (${httpTokenFile})`;
+    try {
+      token = readFile(httpTokenFile).split(/\r?\n/)[0];
+    } catch (error) {
+      throw new HttpTokenError(`${from}: cannot read it: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  if (token === undefined) return undefined;
+  token = token.trim();
+  if (token.length < MIN_HTTP_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new HttpTokenError(
+      `${from}: the token must be at least ${MIN_HTTP_TOKEN_LENGTH} characters without blanks, e.g. the output of \`openssl rand -hex 32\``,
+    );
+  }
+  return token;
+}
+
+/** SHA-256 of a token: equal lengths for timingSafeEqual, whatever was sent. */
+const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+
+/** The token a request carries: `Bearer <token>`, or the password of `Basic <user:token>`. */
+function presentedToken(header: string | undefined): string | undefined {
+  const parts = header === undefined ? null : /^(\S+)\s+(\S+)$/.exec(header.trim());
+  if (!parts) return undefined;
+  const [, scheme = "", value = ""] = parts;
+  if (scheme.toLowerCase() === "bearer") return value;
+  if (scheme.toLowerCase() === "basic") {
+    const decoded = Buffer.from(value, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return colon < 0 ? undefined : decoded.slice(colon + 1);
+  }
+  return undefined;
 }
 
 export interface HttpServer {
@@ -141,11 +211,18 @@ class RateLimitedLog {
 
 const ROUTES = "/, /api/status, /healthz, /readyz or /metrics";
 
+/** The paths a token guards when one is set; the others serve probes and scrapers. */
+const GUARDED = new Set(["/", "/api/status"]);
+
+/** Bearer for scripts; Basic too, so that a browser asks for it (any user name, the token as password). */
+const CHALLENGE = ['Bearer realm="keepwarm"', 'Basic realm="keepwarm", charset="UTF-8"'];
+
 /**
  * / (the status page), /api/status (the same as JSON), /healthz (the process answers),
  * /readyz (config loaded and first reconcile done, else 503) and /metrics (Prometheus
  * text format). Read-only: GET and HEAD only. Liveness deliberately ignores AWS: a
- * restart cures no outage of Bedrock or CloudWatch.
+ * restart cures no outage of Bedrock or CloudWatch. With a `token`, the page and the API
+ * answer 401 to a request that does not carry it.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const host = options.host ?? DEFAULT_HTTP_HOST;
@@ -153,6 +230,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const { registry, status, logger } = options;
   const now = options.now ?? Date.now;
+  const tokenDigest = options.token === undefined ? undefined : digest(options.token);
+
+  /** Whether the request carries the token; compared in constant time. */
+  function authorized(req: IncomingMessage): boolean {
+    if (tokenDigest === undefined) return true;
+    const presented = presentedToken(req.headers.authorization);
+    // Compared even when absent, so that the answer takes as long either way.
+    const match = timingSafeEqual(digest(presented ?? ""), tokenDigest);
+    return presented !== undefined && match;
+  }
 
   const clientErrors = new RateLimitedLog(
     (fields) =>
@@ -184,6 +271,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         target: req.url?.slice(0, 200),
       });
       sendJson(res, 400, { error: "bad request target; allowed: a path such as /healthz" });
+      return;
+    }
+    if (GUARDED.has(path) && !authorized(req)) {
+      res.setHeader("www-authenticate", CHALLENGE);
+      sendJson(res, 401, {
+        error: "this page needs the token: Authorization: Bearer <KEEPWARM_HTTP_TOKEN>",
+      });
       return;
     }
     switch (path) {
@@ -276,7 +370,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const url = `http://${urlHost}:${address.port}`;
   logger.info(
     { event: "http-listening", url, maxConnections: limits.maxConnections },
-    `status page, health and metrics on ${url}`,
+    `status page, health and metrics on ${url}${tokenDigest ? "; the page and /api/status need the token" : ""}`,
   );
 
   return {

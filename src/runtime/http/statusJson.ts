@@ -1,4 +1,4 @@
-import { cents, centsOrNull } from "../../domain/format.js";
+import { centsOrNull } from "../../domain/format.js";
 import { type Interval, intersectInterval, mergeIntervals } from "../../domain/interval.js";
 import type { Timing, TimingSource } from "../../domain/timings.js";
 import { MINUTE_MS } from "../../domain/units.js";
@@ -13,13 +13,16 @@ export interface FleetTotals {
   readonly unknown: number;
   /** Models left out of the money sums because their custom model units are unknown. */
   readonly modelsWithoutCmu: number;
-  readonly monthToDateUsd: number;
-  readonly projectedMonthUsd: number;
-  readonly alwaysOnMonthUsd: number;
-  readonly savingUsd: number;
+  /** Models left out of the money sums because their month has not been read from CloudWatch yet. */
+  readonly modelsNotRead: number;
+  /** Sums over the models whose spend is known; undefined while no model's is. */
+  readonly monthToDateUsd: number | undefined;
+  readonly projectedMonthUsd: number | undefined;
+  readonly alwaysOnMonthUsd: number | undefined;
+  readonly savingUsd: number | undefined;
 }
 
-/** How much of today's window time, up to now, ModelCopy saw warm. */
+/** How much of today's window time, up to now, ModelCopy saw warm; whole minutes. */
 export interface WindowCoverage {
   /** Window minutes before now. */
   readonly windowMinutes: number;
@@ -32,14 +35,19 @@ export interface WindowCoverage {
 export function fleetTotals(status: DaemonStatus): FleetTotals {
   const count = (state: WarmState) => status.models.filter((m) => m.state === state).length;
   const priced = status.models.filter((m) => m.monthToDateUsd !== undefined);
+  const withoutCmu = status.models.filter((m) => m.cmu === undefined).length;
+  // With no model to sum, the fleet's money is unknown, not $0.00; an empty fleet costs nothing.
   const sum = (pick: (m: ModelStatus) => number | undefined) =>
-    priced.reduce((total, m) => total + (pick(m) ?? 0), 0);
+    priced.length === 0 && status.models.length > 0
+      ? undefined
+      : priced.reduce((total, m) => total + (pick(m) ?? 0), 0);
   return {
     models: status.models.length,
     warm: count("warm"),
     cold: count("cold"),
     unknown: count("unknown"),
-    modelsWithoutCmu: status.models.length - priced.length,
+    modelsWithoutCmu: withoutCmu,
+    modelsNotRead: status.models.length - priced.length - withoutCmu,
     monthToDateUsd: sum((m) => m.monthToDateUsd),
     projectedMonthUsd: sum((m) => m.projectedMonthUsd),
     alwaysOnMonthUsd: sum((m) => m.alwaysOnMonthUsd),
@@ -64,10 +72,12 @@ function intersectAll(a: readonly Interval[], b: readonly Interval[]): Interval[
 
 export function windowCoverage(today: DayTimeline, now: number): WindowCoverage {
   const past = intersectAll(today.windows, [{ start: today.range.start, end: now }]);
+  // `now` falls anywhere in a minute: the minute under way counts from its half.
+  const minutes = (list: readonly Interval[]) => Math.round(totalMinutes(list));
   return {
-    windowMinutes: totalMinutes(past),
-    observedMinutes: totalMinutes(intersectAll(past, today.observed)),
-    warmMinutes: totalMinutes(intersectAll(past, today.observedWarm)),
+    windowMinutes: minutes(past),
+    observedMinutes: minutes(intersectAll(past, today.observed)),
+    warmMinutes: minutes(intersectAll(past, today.observedWarm)),
   };
 }
 
@@ -79,6 +89,12 @@ export interface IntervalJson {
   readonly end: string;
 }
 
+/** A window; `end` is null when it does not end within the days looked ahead (always-on). */
+export interface WindowJson {
+  readonly start: string;
+  readonly end: string | null;
+}
+
 export interface TimingJson {
   readonly seconds: number;
   readonly source: TimingSource;
@@ -88,8 +104,10 @@ export interface ModelStatusJson {
   readonly name: string;
   readonly policy: string;
   readonly activePolicy: string;
-  readonly currentWindow: IntervalJson | null;
-  readonly nextWindow: IntervalJson | null;
+  readonly policyTimezone: string;
+  readonly activePolicyTimezone: string;
+  readonly currentWindow: WindowJson | null;
+  readonly nextWindow: WindowJson | null;
   readonly state: WarmState;
   readonly stateSince: Iso;
   readonly copies: number | null;
@@ -146,7 +164,16 @@ export interface StatusJson {
   readonly ready: boolean;
   readonly configLoaded: boolean;
   readonly firstReconcileDone: boolean;
-  readonly fleet: FleetTotals & { readonly budgetUsd: number | null };
+  readonly fleet: Omit<
+    FleetTotals,
+    "monthToDateUsd" | "projectedMonthUsd" | "alwaysOnMonthUsd" | "savingUsd"
+  > & {
+    readonly monthToDateUsd: number | null;
+    readonly projectedMonthUsd: number | null;
+    readonly alwaysOnMonthUsd: number | null;
+    readonly savingUsd: number | null;
+    readonly budgetUsd: number | null;
+  };
   readonly models: readonly ModelStatusJson[];
 }
 
@@ -154,8 +181,11 @@ const iso = (t: number) => new Date(t).toISOString();
 const isoOrNull = (t: number | undefined): Iso => (t === undefined ? null : iso(t));
 const orNull = <T>(x: T | undefined): T | null => (x === undefined ? null : x);
 const interval = (i: Interval): IntervalJson => ({ start: iso(i.start), end: iso(i.end) });
-const intervalOrNull = (i: Interval | undefined) => (i === undefined ? null : interval(i));
-/** Money to the cent, as formatUsd shows it; sums of many minutes carry float noise. */
+/** A window of `m`, its end left out where it lies beyond the days looked ahead. */
+const windowOf = (m: ModelStatus, w: Interval | undefined): WindowJson | null =>
+  w === undefined
+    ? null
+    : { start: iso(w.start), end: w.end >= m.lookAheadEnd ? null : iso(w.end) };
 const timing = (t: Timing): TimingJson => ({ seconds: t.ms / 1000, source: t.source });
 
 function modelJson(m: ModelStatus, now: number): ModelStatusJson {
@@ -163,8 +193,10 @@ function modelJson(m: ModelStatus, now: number): ModelStatusJson {
     name: m.name,
     policy: m.policy,
     activePolicy: m.activePolicy,
-    currentWindow: intervalOrNull(m.currentWindow),
-    nextWindow: intervalOrNull(m.nextWindow),
+    policyTimezone: m.policyTimezone,
+    activePolicyTimezone: m.activePolicyTimezone,
+    currentWindow: windowOf(m, m.currentWindow),
+    nextWindow: windowOf(m, m.nextWindow),
     state: m.state,
     stateSince: isoOrNull(m.stateSince),
     copies: orNull(m.copies),
@@ -226,10 +258,10 @@ export function statusJson(status: DaemonStatus): StatusJson {
     firstReconcileDone: status.firstReconcileDone,
     fleet: {
       ...fleet,
-      monthToDateUsd: cents(fleet.monthToDateUsd),
-      projectedMonthUsd: cents(fleet.projectedMonthUsd),
-      alwaysOnMonthUsd: cents(fleet.alwaysOnMonthUsd),
-      savingUsd: cents(fleet.savingUsd),
+      monthToDateUsd: centsOrNull(fleet.monthToDateUsd),
+      projectedMonthUsd: centsOrNull(fleet.projectedMonthUsd),
+      alwaysOnMonthUsd: centsOrNull(fleet.alwaysOnMonthUsd),
+      savingUsd: centsOrNull(fleet.savingUsd),
       budgetUsd: orNull(status.fleetBudgetUsd),
     },
     models: status.models.map((m) => modelJson(m, status.now)),

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
+import { formatBudgetShare } from "../../domain/budget.js";
 import { describeDuration, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import type { Timing } from "../../domain/timings.js";
@@ -23,6 +24,17 @@ const SWATCHES = Object.entries(COLORS)
   .map(([band, color]) => `.sw-${band}{background:${color}}`)
   .join("");
 
+// The timeline's geometry in CSS pixels. Its chart has no viewBox: bars are placed in
+// percent of its width, so it spans the card at any width while text keeps its size.
+const LABEL_W = 78;
+const ROWS = {
+  window: { y: 6, h: 16, label: "window" },
+  planned: { y: 26, h: 16, label: "planned" },
+  observed: { y: 46, h: 24, label: "ModelCopy" },
+} as const;
+const AXIS_Y = 76;
+const TIMELINE_H = 96;
+
 const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.4;color:#1d1d1f;background:#f6f6f4}
 body{margin:0 auto;max-width:60rem;padding:.75rem}
@@ -37,11 +49,14 @@ dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .wide{grid-column:1/-1}
 .state{font-size:.85rem;font-weight:600;padding:.05rem .5rem;border-radius:1rem;color:#fff}
 .warm{background:#2e8b47}.cold{background:#3a6ea5}.unknown{background:#777}
+.state.idle{background:#e6eef5;color:#2c4a66;border:1px solid #b6c9db}
 .bad{color:#b3261e;font-weight:600}
 .src{color:#666;font-size:.8rem}
 figure{margin:.4rem 0}
-svg{display:block;width:100%;max-width:40rem;height:auto}
-@media (max-width:32rem){svg .hour{font-size:13px}svg .row-label{font-size:11.5px}}
+.timeline{display:flex;align-items:flex-start}
+.timeline svg{display:block;flex:none;height:${TIMELINE_H}px;overflow:visible}
+.timeline .chart{flex:1 1 auto;width:100%;min-width:0}
+@media (max-width:40rem){.timeline .minor{display:none}}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem .8rem;list-style:none;padding:0;margin:.3rem 0}
 .sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.25rem;vertical-align:-.1rem;border-radius:2px}
 ${SWATCHES}.sw-cold{border:1px solid #9ab}
@@ -76,7 +91,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }
 
-/** Local times and durations in the status' zone, relative to its `now`. */
+/** Local times and durations in a zone, relative to the status' `now`. */
 class LocalTimes {
   constructor(
     readonly now: number,
@@ -107,8 +122,6 @@ class LocalTimes {
   }
 }
 
-const money = (x: number | undefined) => (x === undefined ? "unknown" : formatUsd(x));
-
 function fact(label: string, value: string, wide = false): string {
   return `<div${wide ? ' class="wide"' : ""}><dt>${escapeHtml(label)}</dt><dd>${value}</dd></div>`;
 }
@@ -117,17 +130,66 @@ function timingText(t: Timing): string {
   return `${escapeHtml(describeDuration(t.ms))} <span class="src">(${escapeHtml(t.source)})</span>`;
 }
 
+/** How a model is shown: its ModelCopy state, or "cold, as planned" when idle by plan. */
+type ShownState = "warm" | "cold" | "unknown" | "idle";
+
+const SHOWN_TEXT: Record<ShownState, string> = {
+  warm: "warm",
+  cold: "cold",
+  unknown: "unknown",
+  idle: "cold, as planned",
+};
+
+/**
+ * Cold, or without a datapoint (ModelCopy publishes nothing for an idle model), outside
+ * every window and every planned warm span: what the plan wants, not a problem. A model
+ * whose ModelCopy reads have gone stale stays unknown.
+ */
+function shownState(m: ModelStatus, now: number): ShownState {
+  if (m.state === "warm" || m.stale !== undefined) return m.state;
+  const plannedWarm = m.today.plannedWarm.some((w) => w.start <= now && now < w.end);
+  return m.currentWindow === undefined && !plannedWarm ? "idle" : m.state;
+}
+
+/** The states of the fleet in words: "3: 1 warm, 2 cold as planned"; warm always, others when any. */
+function fleetStates(status: DaemonStatus): string {
+  const counts = new Map<ShownState, number>();
+  for (const m of status.models) {
+    const shown = shownState(m, status.now);
+    counts.set(shown, (counts.get(shown) ?? 0) + 1);
+  }
+  const parts = (["warm", "idle", "cold", "unknown"] as const)
+    .filter((s) => s === "warm" || (counts.get(s) ?? 0) > 0)
+    .map((s) => `${counts.get(s) ?? 0} ${s === "idle" ? "cold as planned" : SHOWN_TEXT[s]}`);
+  return `${status.models.length}: ${parts.join(", ")}`;
+}
+
+/** " (22:00–02:00 America/Los_Angeles)": a window in its policy's zone, where that is not the page's. */
+function inPolicyZone(i: Interval, zone: string, times: LocalTimes): string {
+  return zone === times.zone ? "" : ` (${new LocalTimes(times.now, zone).span(i)} ${zone})`;
+}
+
 function windowText(m: ModelStatus, times: LocalTimes): string {
   const parts: string[] = [];
-  if (m.currentWindow) {
+  const current = m.currentWindow;
+  const endless = (w: Interval) => w.end >= m.lookAheadEnd;
+  if (current && endless(current)) {
+    parts.push("always on: no close in the next 8 days");
+  } else if (current) {
     parts.push(
-      `open ${times.span(m.currentWindow)}, closes in ${describeDuration(m.currentWindow.end - times.now)}`,
+      `open ${times.span(current)}${inPolicyZone(current, m.activePolicyTimezone, times)}, closes in ${describeDuration(current.end - times.now)}`,
     );
   } else {
     parts.push("none open");
   }
-  if (m.nextWindow) parts.push(`next ${times.span(m.nextWindow)}`);
-  else parts.push("none in the next 8 days");
+  const next = m.nextWindow;
+  if (next && endless(next)) {
+    parts.push(`next from ${times.time(next.start)}, always on from then`);
+  } else if (next) {
+    parts.push(`next ${times.span(next)}${inPolicyZone(next, m.policyTimezone, times)}`);
+  } else if (!current || !endless(current)) {
+    parts.push("none in the next 8 days");
+  }
   return escapeHtml(parts.join("; "));
 }
 
@@ -142,31 +204,43 @@ function lastPingText(m: ModelStatus, times: LocalTimes): string {
   return `${escapeHtml(times.time(p.at))} ${result} <span class="src">(${escapeHtml(p.reason)})</span>${okNote}`;
 }
 
+/** The budget and the projection's share of it: "$5,000.00; projection 62%", red when over. */
 function budgetText(budget: number | undefined, projected: number | undefined): string {
   if (budget === undefined) return "none set";
-  const over = projected !== undefined && projected > budget;
-  const text = escapeHtml(`${formatUsd(budget)}${over ? ", projection over it" : ""}`);
+  const share =
+    projected === undefined
+      ? "projection unknown"
+      : `projection ${budget > 0 ? formatBudgetShare(projected / budget) : "OVER"}`;
+  const text = escapeHtml(`${formatUsd(budget)}; ${share}`);
+  const over = projected !== undefined && projected >= budget;
   return over ? `<span class="bad">${text}</span>` : text;
 }
 
-// The timeline's geometry, in viewBox units; the SVG scales to the width it is given.
-const VIEW_W = 400;
-const LABEL_W = 66;
-const CHART_W = VIEW_W - LABEL_W - 6;
-const ROWS = {
-  window: { y: 4, h: 14, label: "window" },
-  planned: { y: 22, h: 14, label: "planned" },
-  observed: { y: 40, h: 20, label: "ModelCopy" },
-} as const;
-const AXIS_Y = 64;
-const VIEW_H = 82;
+/** Why a model's money is unknown: its CMU, or a month not read from CloudWatch yet. */
+function moneyText(m: ModelStatus, x: number | undefined): string {
+  if (x !== undefined) return escapeHtml(formatUsd(x));
+  const why = m.cmu === undefined ? "CMU unknown" : "CloudWatch not read yet";
+  return `unknown <span class="src">(${why})</span>`;
+}
+
+/** " (America/Los_Angeles time)" where a policy's zone is not the page's. */
+function zoneNote(zone: string, times: LocalTimes): string {
+  return zone === times.zone ? "" : ` <span class="src">(${escapeHtml(zone)} time)</span>`;
+}
+
+function policyText(m: ModelStatus, times: LocalTimes): string {
+  const own = `${escapeHtml(m.policy)}${zoneNote(m.policyTimezone, times)}`;
+  if (m.activePolicy === m.policy) return own;
+  return `${escapeHtml(m.activePolicy)}${zoneNote(m.activePolicyTimezone, times)} <span class="src">(override; own policy ${escapeHtml(m.policy)})</span>`;
+}
+
+/** Percent of the chart's width, to 3 decimals: a thousandth of a percent is below a pixel. */
+const pct = (v: number) => `${Number(v.toFixed(3))}%`;
 
 /** The day's timeline: windows, planned warm, observed minutes, cold starts and now. */
 function renderTimeline(today: DayTimeline, times: LocalTimes): string {
   const { start, end } = today.range;
-  const x = (t: number) =>
-    LABEL_W + (Math.min(Math.max(t, start), end) - start) * (CHART_W / (end - start));
-  const n = (v: number) => Number(v.toFixed(2));
+  const x = (t: number) => ((Math.min(Math.max(t, start), end) - start) * 100) / (end - start);
   const rects = (
     list: readonly Interval[],
     row: { y: number; h: number },
@@ -177,15 +251,14 @@ function renderTimeline(today: DayTimeline, times: LocalTimes): string {
       .filter((i) => i.end > i.start)
       .map(
         (i) =>
-          `<rect class="${band}" x="${n(x(i.start))}" y="${row.y}" width="${n(Math.max(x(i.end) - x(i.start), 0.5))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${times.span(i)}`)}</title></rect>`,
+          `<rect class="${band}" x="${pct(x(i.start))}" y="${row.y}" width="${pct(Math.max(x(i.end) - x(i.start), 0.15))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${times.span(i)}`)}</title></rect>`,
       )
       .join("");
   const past: Interval = { start, end: Math.min(times.now, end) };
   const out: string[] = [];
   for (const row of Object.values(ROWS)) {
     out.push(
-      `<text class="row-label" x="${LABEL_W - 4}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="10.5" fill="#444">${row.label}</text>`,
-      `<rect class="track" x="${LABEL_W}" y="${row.y}" width="${CHART_W}" height="${row.h}" fill="#f1f1ef"/>`,
+      `<rect class="track" x="0%" y="${row.y}" width="100%" height="${row.h}" fill="#f1f1ef"/>`,
     );
   }
   out.push(rects(today.windows, ROWS.window, "window", "window"));
@@ -195,36 +268,46 @@ function renderTimeline(today: DayTimeline, times: LocalTimes): string {
   out.push(rects(today.observed, ROWS.observed, "cold", "cold"));
   out.push(rects(today.observedWarm, ROWS.observed, "warm", "warm"));
   for (const t of today.coldStarts) {
-    const cx = n(x(t));
+    const cx = pct(x(t));
     const top = ROWS.observed.y;
     out.push(
-      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${times.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><path d="M${n(cx - 4)} ${top - 6}h8l-4 6z" stroke="none"/></g>`,
+      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${times.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><svg x="${cx}" y="${top - 7}" overflow="visible"><path d="M-4.5 0h9l-4.5 7z" stroke="none"/></svg></g>`,
     );
   }
   out.push(
-    `<line x1="${LABEL_W}" y1="${AXIS_Y}" x2="${LABEL_W + CHART_W}" y2="${AXIS_Y}" stroke="#888" stroke-width="0.5"/>`,
+    `<line x1="0%" y1="${AXIS_Y}" x2="100%" y2="${AXIS_Y}" stroke="#888" stroke-width="0.6"/>`,
   );
-  // Local hours, so a DST day has 23 or 25 ticks; labels every third hour fit a phone.
+  // Local hours, so a DST day has 23 or 25 ticks; narrow screens label every third hour only.
   for (let h = times.at(start); h.toMillis() <= end; h = h.plus({ hours: 1 })) {
-    const hx = n(x(h.toMillis()));
-    const labelled = h.hour % 3 === 0 || h.toMillis() === end;
+    const hx = pct(x(h.toMillis()));
+    const major = h.hour % 3 === 0 || h.toMillis() === end;
     out.push(
-      `<line class="tick" x1="${hx}" y1="${AXIS_Y}" x2="${hx}" y2="${AXIS_Y + (labelled ? 5 : 3)}" stroke="#888" stroke-width="0.6"/>`,
+      `<line class="tick" x1="${hx}" y1="${AXIS_Y}" x2="${hx}" y2="${AXIS_Y + (major ? 5 : 3)}" stroke="#888" stroke-width="0.8"/>`,
     );
-    if (labelled && h.toMillis() < end) {
+    if (h.toMillis() < end) {
       out.push(
-        `<text class="hour" x="${hx}" y="${AXIS_Y + 15}" text-anchor="middle" font-size="10" fill="#444">${h.toFormat("HH")}</text>`,
+        `<text class="hour${major ? "" : " minor"}" x="${hx}" y="${AXIS_Y + 16}" text-anchor="middle" font-size="11" fill="#444">${h.toFormat("HH")}</text>`,
       );
     }
   }
   if (times.now >= start && times.now < end) {
-    const nx = n(x(times.now));
+    const nx = pct(x(times.now));
     out.push(
       `<line class="now" x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${times.time(times.now)}`)}</title></line>`,
     );
   }
   return out.join("");
 }
+
+/** The row labels, beside the chart. */
+const TIMELINE_LABELS = `<svg class="labels" width="${LABEL_W}" height="${TIMELINE_H}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">${Object.values(
+  ROWS,
+)
+  .map(
+    (row) =>
+      `<text class="row-label" x="${LABEL_W - 6}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="12" fill="#444">${row.label}</text>`,
+  )
+  .join("")}</svg>`;
 
 function timelineSummary(today: DayTimeline, times: LocalTimes): string {
   const windows = today.windows.map((w) => times.span(w)).join(", ") || "none";
@@ -244,18 +327,22 @@ function coverageText(today: DayTimeline, now: number): string {
   return `${parts.join(", ")}.`;
 }
 
-function renderModel(m: ModelStatus, times: LocalTimes): string {
-  const name = escapeHtml(m.name);
+function sinceText(m: ModelStatus, times: LocalTimes): string {
+  if (m.stale) {
+    return `ModelCopy not read since ${times.time(m.stale.asOf)} (${describeDuration(times.now - m.stale.asOf)}): ${m.stale.reason}`;
+  }
   const since =
     m.stateSince === undefined
       ? "no ModelCopy datapoint yet"
       : `since ${times.time(m.stateSince)} (${describeDuration(times.now - m.stateSince)})`;
   const copies =
     m.copies === undefined ? "copies unknown" : `${m.copies} ${m.copies === 1 ? "copy" : "copies"}`;
-  const policy =
-    m.activePolicy === m.policy
-      ? escapeHtml(m.policy)
-      : `${escapeHtml(m.activePolicy)} <span class="src">(override; own policy ${escapeHtml(m.policy)})</span>`;
+  return `${since}; ${copies}`;
+}
+
+function renderModel(m: ModelStatus, times: LocalTimes): string {
+  const name = escapeHtml(m.name);
+  const shown = shownState(m, times.now);
   const restore =
     m.restoreSecondsMedian === undefined
       ? ""
@@ -263,7 +350,7 @@ function renderModel(m: ModelStatus, times: LocalTimes): string {
   const facts = [
     fact("Window", windowText(m, times), true),
     fact("Last ping", lastPingText(m, times), true),
-    fact("Policy", policy),
+    fact("Policy", policyText(m, times)),
     fact(
       "Next ping",
       m.nextPingAt === undefined ? "none planned" : escapeHtml(times.time(m.nextPingAt)),
@@ -273,19 +360,19 @@ function renderModel(m: ModelStatus, times: LocalTimes): string {
     fact("Lead time", timingText(m.timings.leadTime)),
     fact("Eviction delay", timingText(m.timings.evictionDelay)),
     fact("Restore", timingText(m.timings.restore)),
-    fact("Month to date", escapeHtml(money(m.monthToDateUsd))),
-    fact("Projection", escapeHtml(money(m.projectedMonthUsd))),
-    fact("Always-on", escapeHtml(money(m.alwaysOnMonthUsd))),
-    fact("Saving", escapeHtml(money(m.savingUsd))),
+    fact("Month to date", moneyText(m, m.monthToDateUsd)),
+    fact("Projection", moneyText(m, m.projectedMonthUsd)),
+    fact("Always-on", moneyText(m, m.alwaysOnMonthUsd)),
+    fact("Saving", moneyText(m, m.savingUsd)),
     fact("Budget", budgetText(m.budgetUsd, m.projectedMonthUsd)),
     fact("CMU per copy", m.cmu === undefined ? "unknown" : escapeHtml(String(m.cmu))),
   ];
   const summary = escapeHtml(timelineSummary(m.today, times));
   return `<section class="model" data-model="${name}" data-state="${escapeHtml(m.state)}">
-<h2>${name} <span class="state ${escapeHtml(m.state)}">${escapeHtml(m.state)}</span></h2>
-<p class="since">${escapeHtml(`${since}; ${copies}`)}</p>
+<h2>${name} <span class="state ${shown}">${escapeHtml(SHOWN_TEXT[shown])}</span></h2>
+<p class="since">${escapeHtml(sinceText(m, times))}</p>
 <figure>
-<svg viewBox="0 0 ${VIEW_W} ${VIEW_H}" role="img" aria-label="${summary}" xmlns="http://www.w3.org/2000/svg"><title>${summary}</title>${renderTimeline(m.today, times)}</svg>
+<div class="timeline">${TIMELINE_LABELS}<svg class="chart" height="${TIMELINE_H}" role="img" aria-label="${summary}" xmlns="http://www.w3.org/2000/svg"><title>${summary}</title>${renderTimeline(m.today, times)}</svg></div>
 <figcaption>${escapeHtml(coverageText(m.today, times.now))}</figcaption>
 </figure>
 <dl>${facts.join("")}</dl>
@@ -303,12 +390,17 @@ const LEGEND = `<ul class="legend" aria-label="Timeline legend">
 
 function renderFleet(status: DaemonStatus): string {
   const t = fleetTotals(status);
-  const partial = t.modelsWithoutCmu > 0 ? ` (${t.modelsWithoutCmu} without CMU left out)` : "";
-  const sum = (x: number) => escapeHtml(`${formatUsd(x)}${partial}`);
+  const left = [
+    t.modelsWithoutCmu > 0 ? `${t.modelsWithoutCmu} without CMU` : undefined,
+    t.modelsNotRead > 0 ? `${t.modelsNotRead} not read from CloudWatch yet` : undefined,
+  ].filter((x) => x !== undefined);
+  const partial = left.length > 0 ? ` (${left.join(", ")} left out)` : "";
+  const sum = (x: number | undefined) =>
+    x === undefined ? "unknown" : escapeHtml(`${formatUsd(x)}${partial}`);
   return `<section class="fleet" aria-label="Fleet">
 <h2>Fleet</h2>
 <dl>${[
-    fact("Models", escapeHtml(`${t.models}: ${t.warm} warm, ${t.cold} cold, ${t.unknown} unknown`)),
+    fact("Models", escapeHtml(fleetStates(status))),
     fact("Month to date", sum(t.monthToDateUsd)),
     fact("Projection", sum(t.projectedMonthUsd)),
     fact("Always-on", sum(t.alwaysOnMonthUsd)),
@@ -321,7 +413,6 @@ function renderFleet(status: DaemonStatus): string {
 /** The status page: one self-contained HTML document, no script, no external asset. */
 export function renderStatusPage(status: DaemonStatus): string {
   const times = new LocalTimes(status.now, status.timezone);
-  const t = fleetTotals(status);
   const flags = [
     status.simulated ? "SIMULATED: no AWS is called" : undefined,
     status.ready
@@ -330,7 +421,7 @@ export function renderStatusPage(status: DaemonStatus): string {
         ? "starting: first reconcile not done"
         : "no valid configuration",
   ].filter((f) => f !== undefined);
-  const title = `keepwarm: ${t.warm} warm, ${t.cold} cold, ${t.unknown} unknown`;
+  const title = `keepwarm: ${fleetStates(status).replace(/^\d+: /, "")}`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -349,7 +440,7 @@ export function renderStatusPage(status: DaemonStatus): string {
 ${renderFleet(status)}
 ${LEGEND}
 ${status.models.map((m) => renderModel(m, times)).join("\n")}
-<footer>Refreshes every ${REFRESH_SECONDS} s. Money: this UTC month. <a href="/api/status">JSON</a> \u00b7 <a href="/metrics">metrics</a></footer>
+<footer>Refreshes every ${REFRESH_SECONDS} s. Times in ${escapeHtml(status.timezone)} unless marked. Money: this UTC month. <a href="/api/status">JSON</a> \u00b7 <a href="/metrics">metrics</a></footer>
 </body>
 </html>
 `;

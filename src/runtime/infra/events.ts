@@ -5,6 +5,7 @@
 export const LOG_EVENTS = [
   // The fleet: start, reload, stop.
   "start",
+  "mode",
   "start-failed",
   "reload",
   "reload-failed",
@@ -18,6 +19,8 @@ export const LOG_EVENTS = [
   "shutdown-error",
   "shutdown-forced",
   "shutdown-grace-expired",
+  "shutdown-io-abandoned",
+  "signal-ignored",
   // Keeping warm, per model.
   "ping",
   "ping-skipped",
@@ -57,10 +60,15 @@ export const LOG_EVENTS = [
   "node-warning",
   "state-file-ignored",
   "state-write-failed",
+  "state-lease",
+  "state-lease-failed",
   "http-listening",
   "http-error",
   "http-client-error",
   "http-connections-dropped",
+  // AWS credentials: where they come from, and reading them again.
+  "credentials",
+  "credentials-refresh",
   // Runs against the built-in simulator.
   "simulated",
   "simulated-model-added",

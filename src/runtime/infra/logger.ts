@@ -1,3 +1,4 @@
+import { DateTime } from "luxon";
 import pino, { type DestinationStream } from "pino";
 import pretty from "pino-pretty";
 import { endpointOf, networkFailureOf } from "../../aws/errors.js";
@@ -50,11 +51,13 @@ const REDACT_PATHS = SECRET_PARENTS.flatMap((parent) =>
 );
 
 export interface LoggerOptions {
-  /** Colourful, human-readable lines instead of JSON; for people, never for collectors. */
+  /** One short line per event for people (pino-pretty), never for collectors. */
   readonly pretty?: boolean;
+  /** The zone pretty lines tell the time in: the config's. UTC when omitted. */
+  readonly timezone?: string;
   /** pino level name; "info" when omitted. */
   readonly level?: string;
-  /** Where lines go; stdout when omitted. Tests pass a stream that collects them. */
+  /** Where lines go (pretty or JSON); stdout when omitted. Tests pass a stream that collects them. */
   readonly destination?: DestinationStream;
   /** Fields on every line, e.g. `{ simulated: true }`. */
   readonly base?: Readonly<Record<string, unknown>>;
@@ -64,25 +67,112 @@ export interface LoggerOptions {
 
 /**
  * The daemon's logger: one JSON object a line on stdout, every line with a stable `event`
- * (docs/events.md, LOG_EVENTS), credential-like fields redacted.
+ * (docs/events.md, LOG_EVENTS), credential-like fields redacted. A model's child logger
+ * (bound with `model`) starts each message with the model's name: "mimo-vl: ping ok".
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const now = options.now ?? Date.now;
-  const destination =
-    options.destination ??
-    (options.pretty
-      ? pretty({ sync: true, translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l o", ignore: "pid,hostname" })
-      : pino.destination({ dest: 1, sync: true }));
-  return pino(
-    {
-      level: options.level ?? "info",
-      base: { ...(options.base ?? {}) },
-      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination,
+  const destination = options.pretty
+    ? prettyDestination(options.timezone ?? "UTC", options.destination)
+    : (options.destination ?? pino.destination({ dest: 1, sync: true }));
+  return prefixModelMessages(
+    pino(
+      {
+        level: options.level ?? "info",
+        base: { ...(options.base ?? {}) },
+        redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+        timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    ),
   );
+}
+
+/**
+ * Makes every child bound to a `model` prefix its messages with the model's name. Set on
+ * the root only: pino's children inherit it, and a child of such a child keeps the prefix.
+ */
+function prefixModelMessages(logger: pino.Logger): pino.Logger {
+  const pinoChild = logger.child as unknown as (
+    this: pino.Logger,
+    bindings: pino.Bindings,
+    options: pino.ChildLoggerOptions,
+  ) => pino.Logger;
+  function child(this: pino.Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) {
+    const model = bindings.model;
+    const prefix =
+      typeof model === "string" && this.msgPrefix === undefined && !options?.msgPrefix
+        ? { msgPrefix: `${model}: ` }
+        : {};
+    return pinoChild.call(this, bindings, { ...options, ...prefix });
+  }
+  (logger as { child: unknown }).child = child;
+  return logger;
+}
+
+/** Longest error text a pretty line carries; the JSON line has all of it. */
+const PRETTY_ERROR_CHARS = 160;
+const WARN_OR_WORSE = new Set(["warn", "error", "fatal"]);
+
+const cut = (text: string) =>
+  text.length > PRETTY_ERROR_CHARS ? `${text.slice(0, PRETTY_ERROR_CHARS - 1)}\u2026` : text;
+
+/** What a warning or an error line says went wrong and what to do: its error, problem(s), remedy. */
+function whatWentWrong(log: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const error = log.error as { name?: unknown; message?: unknown } | undefined;
+  if (error && typeof error === "object") {
+    out.push(cut(oneLine(`${error.name ?? "Error"}: ${error.message ?? ""}`)));
+  }
+  if (typeof log.problem === "string") out.push(cut(oneLine(log.problem)));
+  if (Array.isArray(log.problems) && typeof log.problems[0] === "string") {
+    const more = log.problems.length > 1 ? ` (+${log.problems.length - 1} more)` : "";
+    out.push(`${cut(oneLine(log.problems[0]))}${more}`);
+  }
+  if (typeof log.remedy === "string") out.push(cut(oneLine(log.remedy)));
+  return out;
+}
+
+/**
+ * pino-pretty, one line per event: the time in `zone` (HH:mm:ss, and the date and the
+ * zone's offset on the first line and whenever the date changes), the level, the message
+ * (which names the model on a model's lines), then the event and, at warn and above, what
+ * went wrong (the error, the config problem) and the remedy, each cut short. The fields
+ * themselves stay in the JSON lines.
+ */
+function prettyDestination(zone: string, destination?: DestinationStream) {
+  let lastDate: string | undefined;
+  const time = (value: string | object): string => {
+    const at = DateTime.fromISO(String(value), { zone });
+    if (!at.isValid) return String(value);
+    const date = at.toISODate();
+    const withDate = date !== lastDate;
+    lastDate = date ?? undefined;
+    return withDate ? at.toFormat("yyyy-MM-dd HH:mm:ss ZZ") : at.toFormat("HH:mm:ss");
+  };
+  return pretty({
+    sync: true,
+    ...(destination ? { destination } : {}),
+    translateTime: false,
+    hideObject: true,
+    ignore: "pid,hostname,name",
+    customPrettifiers: { time },
+    messageFormat: (log, messageKey, _label, { colors }) => {
+      const msg = log[messageKey];
+      const event = typeof log.event === "string" ? log.event : undefined;
+      const model = typeof log.model === "string" ? log.model : undefined;
+      const text =
+        typeof msg === "string"
+          ? oneLine(msg)
+          : [model, event].filter((x) => x !== undefined).join(": ");
+      // Without a message the event is already the text.
+      const extra = typeof msg === "string" ? [event] : [];
+      if (WARN_OR_WORSE.has(String(log.level))) extra.push(...whatWentWrong(log));
+      const tail = extra.filter((x) => x !== undefined && x !== "").join("; ");
+      return tail === "" ? text : `${text} ${colors.gray(`(${tail})`)}`;
+    },
+  });
 }
 
 /** Text of several lines as one: each line break and the blanks around it become a space. */

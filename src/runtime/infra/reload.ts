@@ -26,6 +26,11 @@ export interface WatchConfigOptions {
   /** Listen for SIGHUP (off in tests that run several watchers in one process). */
   readonly sighup?: boolean;
   /**
+   * Least time between the starts of two reloads set off by SIGHUP: the signals of a burst
+   * that arrive meanwhile are one more reload, at its end.
+   */
+  readonly signalGapMs?: number;
+  /**
    * How often the path is also checked without an event: a watch on a directory that is
    * removed and made again, or on a network file system, hears nothing.
    */
@@ -41,6 +46,7 @@ export interface ConfigWatcher {
 
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 300;
 export const DEFAULT_RELOAD_POLL_MS = 5_000;
+export const DEFAULT_SIGNAL_GAP_MS = 1_000;
 /** More links than this in a chain is a loop; the loader then reports the path. */
 const MAX_LINKS = 16;
 
@@ -96,7 +102,9 @@ async function directoriesOf(path: string): Promise<string[]> {
  * watched, not the file: editors replace the file by a rename, which a watch on the old
  * inode never sees, and a Kubernetes ConfigMap volume swaps a `..data` symlink beside it.
  * A check every few seconds catches what no watch reports (a directory made anew).
- * Reloads run one at a time; a change during one queues one more. A broken file is
+ * Reloads run one at a time; a change during one queues one more. SIGHUP reloads at once,
+ * but at most once a second: a burst of signals is one reload at its start and one after it
+ * (never one per signal), the last starting after the last signal. A broken file is
  * rejected with every problem and the running config stays in force.
  */
 export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWatcher> {
@@ -247,7 +255,21 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
   }, pollMs);
   poller.unref();
 
-  const onSighup = () => void reload("SIGHUP");
+  const signalGapMs = options.signalGapMs ?? DEFAULT_SIGNAL_GAP_MS;
+  let lastSignalled = Number.NEGATIVE_INFINITY;
+  let signalTimer: NodeJS.Timeout | undefined;
+  const signalled = () => {
+    signalTimer = undefined;
+    lastSignalled = performance.now();
+    void reload("SIGHUP");
+  };
+  const onSighup = () => {
+    // A reload is already waiting for the gap to pass: this signal is part of it.
+    if (closed || signalTimer) return;
+    const wait = lastSignalled + signalGapMs - performance.now();
+    if (wait <= 0) signalled();
+    else signalTimer = setTimeout(signalled, wait);
+  };
   if (options.sighup ?? true) process.on("SIGHUP", onSighup);
 
   return {
@@ -255,6 +277,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<ConfigWa
     async close() {
       closed = true;
       clearTimeout(timer);
+      clearTimeout(signalTimer);
       clearInterval(poller);
       await following;
       for (const w of watchers.values()) w.close();

@@ -4,9 +4,10 @@ import { cents, centsOrNull, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import { planModel } from "../../domain/plan.js";
 import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
+import { MINUTE_MS } from "../../domain/units.js";
 import type { Cancel, RuntimeClock } from "../infra/clock.js";
 import type { Logger } from "../infra/logger.js";
-import { type DaemonObserver, noopObserver } from "../infra/observer.js";
+import { type DaemonObserver, noopObserver, type WarmState } from "../infra/observer.js";
 import { ProblemLog } from "../infra/problemLog.js";
 import {
   InvokePacer,
@@ -22,6 +23,7 @@ import { SpendLog } from "../spend/spendLog.js";
 import { DailySummaries, type ModelDay } from "../state/dailySummary.js";
 import { LearnedTimings } from "../state/learnedTimings.js";
 import type { StateFileSystem } from "../state/stateFiles.js";
+import { StateLease } from "../state/stateLease.js";
 import { ClockJumpWatch } from "./clockJump.js";
 import { diffFleet } from "./configDiff.js";
 import type { ModelCounters } from "./counters.js";
@@ -29,6 +31,12 @@ import { type ControllerTiming, DEFAULT_TIMING } from "./loopTiming.js";
 import { ModelController } from "./modelController.js";
 import type { DaemonStatus } from "./status.js";
 import { modelStatus } from "./statusView.js";
+
+/**
+ * A model's ModelCopy read this much later than its publishing delay is stale: its state is
+ * shown as unknown, with the reason, until CloudWatch answers again.
+ */
+const STALE_MARGIN_MS = 3 * MINUTE_MS;
 
 export interface DaemonDeps {
   readonly clock: RuntimeClock;
@@ -43,6 +51,8 @@ export interface DaemonDeps {
   readonly simulated?: boolean;
   /** The file system of the state directory; node's unless a test injects a full disk. */
   readonly fs?: StateFileSystem;
+  /** Who writes summaries and budget crossings among replicas sharing `stateDir`. */
+  readonly lease?: StateLease;
 }
 
 /**
@@ -60,6 +70,7 @@ export class Daemon {
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
   readonly #pacer: InvokePacer;
   readonly #learned: LearnedTimings;
+  readonly #lease: StateLease;
   readonly #fleet = new Map<string, ModelController>();
   readonly #book = new SpendBook();
   readonly #cmu: CmuLookup;
@@ -83,6 +94,7 @@ export class Daemon {
     const now = () => deps.clock.now();
     const problems = new ProblemLog(now, this.#timing.problemRepeatMs);
     this.#learned = new LearnedTimings(deps.stateDir, deps.logger);
+    this.#lease = deps.lease ?? new StateLease({ stateDir: deps.stateDir, log: deps.logger });
     this.#pacer = new InvokePacer(
       new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst),
       deps.clock,
@@ -101,12 +113,14 @@ export class Daemon {
     });
     this.#spendLog = new SpendLog(this.#log);
     this.#budgets = new Budgets({
+      lease: this.#lease,
       stateDir: deps.stateDir,
       log: this.#log,
       observer: this.#observer,
       logOf: (name) => this.#fleet.get(name)?.log,
     });
     this.#summaries = new DailySummaries({
+      lease: this.#lease,
       stateDir: deps.stateDir,
       log: this.#log,
       problems,
@@ -153,6 +167,7 @@ export class Daemon {
     await Promise.all([...this.#fleet.values()].map((c) => this.#cmu.discover(c.model, c.log)));
     await this.#poller.backfill(this.#models());
     for (const c of this.#byUrgency(clock.now())) c.start();
+    await this.#lease.renew();
     this.#cancels.push(
       clock.everyMinute(() => {
         void clock.track(this.#tick());
@@ -185,7 +200,19 @@ export class Daemon {
       this.#fleet.get(model.name)?.reconfigure(next, model);
       this.#book.replan(model.name);
     }
-    await Promise.all([...this.#fleet.values()].map((c) => this.#cmu.discover(c.model, c.log)));
+    // GetImportedModel only where the answer can differ: a new model, a CMU setting that
+    // changed, a CMU still unknown. A storm of reloads asks nothing of unchanged models.
+    const lookups = [
+      ...fresh,
+      ...diff.kept
+        .filter(
+          ({ model }) =>
+            model.customModelUnits !== running.get(model.name)?.customModelUnits ||
+            this.#cmu.cmuOf(model.name) === undefined,
+        )
+        .flatMap(({ model }) => this.#fleet.get(model.name) ?? []),
+    ];
+    await Promise.all(lookups.map((c) => this.#cmu.discover(c.model, c.log)));
     await this.#poller.backfill(fresh.map((c) => c.model));
     if (this.#started && !this.#stopped) for (const c of fresh) c.start();
     for (const name of this.#fleet.keys()) this.#book.replan(name);
@@ -246,6 +273,7 @@ export class Daemon {
     await this.#summaries.writeReady(true);
     await Promise.all([this.#summaries.flushed(), this.#budgets.flushed(), this.#learned.flush()]);
     if (this.#summaries.awaitingDisk) await this.#summaries.writeAwaiting(true);
+    await this.#lease.release();
     this.#log.info(
       { event: "stopped", inFlightPings: inFlight.length, finishedInTime: finished },
       "keepwarm stopped",
@@ -267,6 +295,8 @@ export class Daemon {
         modelStatus(
           {
             controller,
+            seen: this.#seen(controller, now),
+            spendUnknown: this.#spendUnknown(controller),
             copies: this.#copiesOf(name),
             billedCopyMinutes: this.#book.billedCopyMinutes(name, now),
             figures: this.spendOf(name, now),
@@ -287,7 +317,10 @@ export class Daemon {
   #figures(name: string, now: number, fresh: boolean): SpendFigures {
     const c = this.#fleet.get(name);
     if (!c) throw new RangeError(`no model named "${name}"`);
-    return this.#book.figures(name, c, this.#cmu.cmuOf(name), now, { fresh });
+    return this.#book.figures(name, c, this.#cmu.cmuOf(name), now, {
+      fresh,
+      gone: c.record.modelMissing,
+    });
   }
 
   #models(): ModelConfig[] {
@@ -386,6 +419,7 @@ export class Daemon {
     if (polledAll) this.#firstReconcileDone = true;
     this.#writeSpendLines(now);
     void this.#deps.clock.track(this.#learned.flush());
+    await this.#lease.renew();
     if (this.#summaries.awaitingDisk) await this.#summaries.writeAwaiting(false);
     const summarised = await this.#summaries.writeReady();
     this.#clockJump.notice(now, this.#deps.clock.monotonic(), readFrom, summarised);
@@ -397,17 +431,53 @@ export class Daemon {
       const figures = this.spendOf(name, now);
       this.#observer.projectedMonthUsd(name, figures.projectedMonthUsd);
       this.#observer.spend?.(name, figures);
-      const { observation } = c.record;
+      const seen = this.#seen(c, now);
+      if (seen.stale) this.#observer.warmState(name, seen.state);
       return {
         name,
         log: c.log,
-        state: observation.state,
-        copies: observation.copies,
+        state: seen.state,
+        copies: seen.copies,
+        stale: seen.stale,
         figures,
-        spendUnknown: this.#cmu.problemOf(name),
+        spendUnknown: this.#spendUnknown(c),
       };
     });
     this.#spendLog.write(entries, this.#config.daemon.spendLog, now);
+  }
+
+  /**
+   * What ModelCopy says of the model, unless the last read of it is too old to say anything:
+   * then the state is unknown, with since when and why.
+   */
+  #seen(
+    c: ModelController,
+    now: number,
+  ): {
+    state: WarmState;
+    copies: number | undefined;
+    stale: { readonly asOf: number; readonly reason: string } | undefined;
+  } {
+    const { observation } = c.record;
+    const through = this.#poller.readThrough(c.model.name);
+    if (through === undefined || now - through <= this.#timing.publishDelayMs + STALE_MARGIN_MS) {
+      return { state: observation.state, copies: observation.copies, stale: undefined };
+    }
+    const failure = this.#poller.failureIn(c.model.region) ?? "ModelCopy not read";
+    return {
+      state: "unknown",
+      copies: undefined,
+      stale: { asOf: through, reason: `${failure}; last read ${new Date(through).toISOString()}` },
+    };
+  }
+
+  /** Why a model's spend is unknown: its CMU, or a month not read from CloudWatch yet. */
+  #spendUnknown(c: ModelController): string | undefined {
+    const name = c.model.name;
+    const cmu = this.#cmu.problemOf(name);
+    if (cmu !== undefined || this.#book.monthRead(name)) return cmu;
+    const failure = this.#poller.failureIn(c.model.region);
+    return `month to date not read from CloudWatch yet${failure ? `: ${failure}` : ""}`;
   }
 
   async #checkBudgets(now: number): Promise<void> {

@@ -51,6 +51,13 @@ export interface WarmRecord {
   readonly outsideReported: boolean;
   /** A ping was rejected (IAM, request) since the last planned one: recovering would only repeat it. */
   readonly rejectedSincePlannedPing: boolean;
+  /**
+   * A request failed for another reason than a cold model (rejected, throttled, a fault)
+   * since the last success: a cold start after such a gap says nothing about the idle rule.
+   */
+  readonly failedSinceOk: boolean;
+  /** AWS said the model does not exist (deleted, or a wrong ARN): the plan's warmth will not happen. */
+  readonly modelMissing: boolean;
   /** The latest restore ridden out: from its first ModelNotReadyException to the success. */
   readonly lastRestore: Interval | undefined;
 }
@@ -64,6 +71,8 @@ export const INITIAL_WARM_RECORD: WarmRecord = Object.freeze({
   awaitingCool: false,
   outsideReported: false,
   rejectedSincePlannedPing: false,
+  failedSinceOk: false,
+  modelMissing: false,
   lastRestore: undefined,
 });
 
@@ -243,24 +252,33 @@ export function afterPingOk(
     lastOkAt: at,
     lastPing: { at, result: "ok", reason },
     awaitingCool: true,
+    failedSinceOk: false,
+    modelMissing: false,
     lastRestore:
       restoringSince === undefined ? record.lastRestore : { start: restoringSince, end: at },
   };
 }
 
-/** A request that failed, whatever follows from it. */
+/** A request that failed, whatever follows from it; a cold model's answer is no failure of keepwarm's. */
 export function afterPingFailure(
   record: WarmRecord,
   at: number,
   reason: string,
   result: PingResult,
 ): WarmRecord {
-  return { ...record, lastPing: { at, result, reason } };
+  return {
+    ...record,
+    lastPing: { at, result, reason },
+    failedSinceOk: record.failedSinceOk || result !== "not-ready",
+  };
 }
 
-/** AWS rejected a ping for good: no recovery pings until the next planned one. */
-export function afterRejection(record: WarmRecord): WarmRecord {
-  return { ...record, rejectedSincePlannedPing: true };
+/**
+ * AWS rejected a ping for good: no recovery pings until the next planned one; `modelMissing`
+ * when it said the model does not exist.
+ */
+export function afterRejection(record: WarmRecord, modelMissing = false): WarmRecord {
+  return { ...record, rejectedSincePlannedPing: true, modelMissing };
 }
 
 /**

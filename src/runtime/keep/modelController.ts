@@ -249,12 +249,15 @@ export class ModelController {
     if (o.copies !== undefined) observer.modelCopies(name, o.copies);
     if (o.latestAt !== undefined) observer.copyDatapointAt?.(name, o.latestAt);
     observer.warmState(name, o.state);
-    this.#timings.measureEvictionFromZero(o, this.#record.lastOkAt, now);
+    // After failed pings the copy was let go by keepwarm's gap, not by the idle rule alone.
+    if (!this.#record.failedSinceOk) {
+      this.#timings.measureEvictionFromZero(o, this.#record.lastOkAt, now);
+    }
     const schedule = this.#schedule;
     const inWindow = schedule.inWindow(now);
     const planWarm = schedule.pingDuty(now);
     observer.planState?.(name, { inWindow, planWarm });
-    this.#opening.check(now, schedule.windowAt(now), {
+    this.#opening.check(now, schedule.openingAt(now), {
       leadTime: this.timings.leadTime,
       restoringSince: this.#attempt.restoringSince,
       lastRestore: this.#record.lastRestore,

@@ -87,7 +87,9 @@ export class PingOutcomes {
     counters.count("coldStarts");
     counters.coldStartAt(sentAt, sentAt);
     observer.coldStart(this.#deps.model().name);
-    timings.boundEvictionFromColdPing(sentAt, record.lastOkAt);
+    // Pings that failed since the last success (rejected, throttled) let the copy go: the
+    // gap was keepwarm's, not the idle rule's.
+    if (!record.failedSinceOk) timings.boundEvictionFromColdPing(sentAt, record.lastOkAt);
     const inWindow = this.#deps.inWindow(sentAt);
     if (inWindow) counters.count("coldStartsInWindow");
     log[inWindow ? "warn" : "info"](
@@ -121,6 +123,6 @@ export class PingOutcomes {
       },
       `${error.action} on ${model.modelArn} rejected (${error.awsName}): ${error.remedy}`,
     );
-    return afterRejection(record);
+    return afterRejection(record, error.modelMissing);
   }
 }

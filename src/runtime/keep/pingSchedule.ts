@@ -62,6 +62,16 @@ export class PingSchedule {
     return this.planAround(t).windows.find((w) => w.start <= t && t < w.end);
   }
 
+  /**
+   * The window open at `t` when it opened at a real window start: a window already open at
+   * the start of the planned range (always-on, or open when the plan was made) starts there
+   * only on paper.
+   */
+  openingAt(t: number): Interval | undefined {
+    const w = this.windowAt(t);
+    return w && w.start !== this.#planRange?.start ? w : undefined;
+  }
+
   inWindow(t: number): boolean {
     return isInWindow(this.planAround(t), t);
   }

@@ -28,12 +28,21 @@ export interface ModelStatus extends SpendFigures {
   readonly policy: string;
   /** The policy in force now (an override may apply). */
   readonly activePolicy: string;
+  /** The zones `policy` and `activePolicy` read their windows in; the config's unless set. */
+  readonly policyTimezone: string;
+  readonly activePolicyTimezone: string;
   /** The window open now, if any, and the next one to open. */
   readonly currentWindow: Interval | undefined;
   readonly nextWindow: Interval | undefined;
+  /** The end of the days looked ahead for windows: a window ending here has no end in sight (always-on). */
+  readonly lookAheadEnd: number;
   readonly state: WarmState;
   /** Since when the state has been what it is (the first datapoint or ping that showed it). */
   readonly stateSince: number | undefined;
+  /** Set when the last ModelCopy read is too old to tell the state: since when, and why. */
+  readonly stale?: { readonly asOf: number; readonly reason: string } | undefined;
+  /** Why the spend figures are unknown, when they are (CMU unknown, month not read yet). */
+  readonly spendUnknown?: string | undefined;
   readonly copies: number | undefined;
   readonly lastPingOkAt: number | undefined;
   readonly lastPing: LastPing | undefined;

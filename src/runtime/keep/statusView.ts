@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import { type Interval, intersectInterval, mergeIntervals } from "../../domain/interval.js";
 import { activePolicyAt, planModel } from "../../domain/plan.js";
 import { DAY_MS, MINUTE_MS } from "../../domain/units.js";
+import type { WarmState } from "../infra/observer.js";
 import type { CopyReader, SpendFigures } from "../spend/spendBook.js";
 import { median } from "./counters.js";
 import type { ModelController } from "./modelController.js";
@@ -10,6 +11,14 @@ import type { DayTimeline, ModelStatus } from "./status.js";
 /** What the status of one model is read from: its controller, its copies and its spend. */
 export interface ModelStatusSource {
   readonly controller: ModelController;
+  /** The state ModelCopy shows, or unknown with the reason when the last read is too old. */
+  readonly seen: {
+    readonly state: WarmState;
+    readonly copies: number | undefined;
+    readonly stale: { readonly asOf: number; readonly reason: string } | undefined;
+  };
+  /** Why spend is unknown, when it is. */
+  readonly spendUnknown: string | undefined;
   readonly copies: CopyReader;
   readonly billedCopyMinutes: number;
   readonly figures: SpendFigures;
@@ -17,27 +26,32 @@ export interface ModelStatusSource {
   readonly zone: string;
 }
 
+/** How far ahead the next window is looked for: a weekend and more. */
+const LOOK_AHEAD_MS = 8 * DAY_MS;
+
 /** One model as the status page and `/api/status` show it at `now`. */
 export function modelStatus(s: ModelStatusSource, now: number): ModelStatus {
   const c = s.controller;
-  // The next window may be days away (a weekend): look a week and a day ahead for it.
-  const ahead = planModel(
-    c.config,
-    c.model,
-    { start: now, end: now + 8 * DAY_MS },
-    c.timings,
-  ).windows;
+  const lookAheadEnd = now + LOOK_AHEAD_MS;
+  const ahead = planModel(c.config, c.model, { start: now, end: lookAheadEnd }, c.timings).windows;
   const { record } = c;
   const total = c.counters.total;
+  const activePolicy = activePolicyAt(c.config, c.model, now);
+  const zoneOf = (policy: string) => c.config.policies.get(policy)?.timezone ?? c.config.timezone;
   return {
     name: c.model.name,
     policy: c.model.policy,
-    activePolicy: activePolicyAt(c.config, c.model, now),
+    activePolicy,
+    policyTimezone: zoneOf(c.model.policy),
+    activePolicyTimezone: zoneOf(activePolicy),
     currentWindow: ahead.find((w) => w.start <= now && now < w.end),
     nextWindow: ahead.find((w) => w.start > now),
-    state: record.observation.state,
-    stateSince: record.stateSince,
-    copies: record.observation.copies,
+    lookAheadEnd,
+    state: s.seen.state,
+    stateSince: s.seen.stale ? s.seen.stale.asOf : record.stateSince,
+    copies: s.seen.copies,
+    stale: s.seen.stale,
+    spendUnknown: s.spendUnknown,
     lastPingOkAt: record.lastOkAt,
     lastPing: record.lastPing,
     nextPingAt: c.planAround(now).pings.find((p) => p > now),

@@ -106,7 +106,10 @@ export class CmuLookup {
           modelArn: model.modelArn,
           errorName: errorNameOf((error as { cause?: unknown }).cause ?? error),
           error: describeError(error),
-          remedy: `grant bedrock:GetImportedModel on ${model.modelArn}, or set models[].customModelUnits for ${model.name}`,
+          remedy:
+            error instanceof AwsCallError && error.modelMissing
+              ? error.remedy
+              : `grant bedrock:GetImportedModel on ${model.modelArn}, or set models[].customModelUnits for ${model.name}`,
           retry: "every 10 minutes; logged at most hourly",
         },
         "custom model units unknown: the model is kept warm, its spend is shown as unknown",

@@ -50,6 +50,8 @@ export class CopyPoller {
   /** Per model, the instant its last successful ModelCopy read reached. */
   readonly #readThrough = new Map<string, number>();
   readonly #backfillPending = new Set<string>();
+  /** Per region, why its last read failed, until a read works again. */
+  readonly #failure = new Map<string, string>();
   /** Regions whose poll is still running: when it started, and whether a skip was logged. */
   readonly #polling = new Map<string, { startedAt: number; skipLogged: boolean }>();
   #stopped = false;
@@ -65,6 +67,11 @@ export class CopyPoller {
 
   forget(name: string): void {
     this.#readThrough.delete(name);
+  }
+
+  /** Why the last read of `region` failed, while it has not worked since. */
+  failureIn(region: string): string | undefined {
+    return this.#failure.get(region);
   }
 
   stop(): void {
@@ -95,6 +102,7 @@ export class CopyPoller {
           for (const m of group) this.#deps.sink.monthRead(m, points.get(m.name) ?? [], month, now);
           for (const m of group) this.#readThrough.set(m.name, now);
           this.#backfillPending.delete(region);
+          this.#failure.delete(region);
         } catch (error) {
           this.#backfillPending.add(region);
           this.#regionProblem(region, error, "month-to-date history");
@@ -186,6 +194,7 @@ export class CopyPoller {
       this.#regionProblem(region, error, "ModelCopy");
       return;
     }
+    this.#failure.delete(region);
     for (const m of group) {
       if (this.#stopped) return;
       this.#readThrough.set(m.name, now);
@@ -220,6 +229,7 @@ export class CopyPoller {
         ? error
         : new AwsCallError("cloudwatch:GetMetricData", "*", error);
     this.#deps.observer.awsError?.(failure.action, failure.awsName, failure.kind);
+    this.#failure.set(region, `${failure.action} failed: ${failure.awsName}`);
     const transient = failure.kind === "throttled" || failure.kind === "unavailable";
     this.#deps.problems.report(
       this.#deps.log,

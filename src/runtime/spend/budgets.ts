@@ -11,6 +11,7 @@ import type { Budgets as BudgetSettings } from "../../domain/types.js";
 import { describeError, type Logger } from "../infra/logger.js";
 import type { BudgetScope, DaemonObserver } from "../infra/observer.js";
 import { readBudgetCrossings, writeBudgetCrossings } from "../state/budgetState.js";
+import type { LeaseHolder } from "../state/stateLease.js";
 
 export interface BudgetsDeps {
   readonly stateDir: string;
@@ -18,6 +19,8 @@ export interface BudgetsDeps {
   readonly observer: DaemonObserver;
   /** The logger of a model's lines, so a model's crossing carries its name. */
   readonly logOf: (model: string) => Logger | undefined;
+  /** Crossings are announced only while this replica holds the state directory's lease. */
+  readonly lease?: LeaseHolder;
 }
 
 /**
@@ -69,6 +72,11 @@ export class Budgets {
       this.#deps.observer.budgetRemoved?.(scope);
     }
     if (standings.length === 0) return;
+    if (this.#deps.lease && !this.#deps.lease.holds()) {
+      // The holder announces them; read afresh once this replica takes the lease over.
+      this.#crossings = undefined;
+      return;
+    }
     const { stateDir, log } = this.#deps;
     this.#crossings ??= readBudgetCrossings(stateDir).catch((error: unknown) => {
       log.warn(

@@ -49,6 +49,8 @@ interface RestOfMonth {
 interface Account {
   history: CopyHistory;
   rest: RestOfMonth | undefined;
+  /** The month so far has been read whole (a rebuild worked): until then month to date is unknown. */
+  monthRead: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export class SpendBook {
     this.#accounts.set(name, {
       history: new CopyHistory(monthRange(monthOf(now))),
       rest: undefined,
+      monthRead: false,
     });
   }
 
@@ -88,6 +91,12 @@ export class SpendBook {
     const account = this.#account(name);
     account.history = account.history.rollTo(monthRange(monthOf(now)));
     account.history.merge(points, now);
+    account.monthRead = true;
+  }
+
+  /** Whether month to date is known: the month has been read from CloudWatch since the start. */
+  monthRead(name: string): boolean {
+    return this.#account(name).monthRead;
   }
 
   /** A new UTC month starts a new bill: every account whose month is over rolls to `now`'s. */
@@ -129,14 +138,16 @@ export class SpendBook {
 
   /**
    * The spend figures of one model at `now`, with `cmu` copies' units (undefined: unknown).
-   * `fresh` projects the rest of the month again without keeping it (a reload's before/after).
+   * Month to date, and so the projection, are unknown until the month has been read whole.
+   * `fresh` projects the rest of the month again without keeping it (a reload's before/after);
+   * `gone`: the model no longer exists, so nothing is projected beyond month to date.
    */
   figures(
     name: string,
     view: PlanView,
     cmu: number | undefined,
     now: number,
-    opts: { readonly fresh?: boolean } = {},
+    opts: { readonly fresh?: boolean; readonly gone?: boolean } = {},
   ): SpendFigures {
     const usdPerCmuMinute = view.model.price.usdPerCmuMinute;
     if (cmu === undefined) {
@@ -149,9 +160,20 @@ export class SpendBook {
         savingUsd: undefined,
       };
     }
-    const monthToDateUsd = this.billedCopyMinutes(name, now) * cmu * usdPerCmuMinute;
     const rest = this.#restOfMonth(name, view, cmu, now, opts.fresh ?? false);
-    const projectedMonthUsd = monthToDateUsd + rest.restUsd;
+    if (!this.#account(name).monthRead) {
+      return {
+        cmu,
+        usdPerCmuMinute,
+        monthToDateUsd: undefined,
+        projectedMonthUsd: undefined,
+        alwaysOnMonthUsd: rest.alwaysOnUsd,
+        savingUsd: undefined,
+      };
+    }
+    const monthToDateUsd = this.billedCopyMinutes(name, now) * cmu * usdPerCmuMinute;
+    // A model AWS says does not exist is billed nothing more this month.
+    const projectedMonthUsd = monthToDateUsd + (opts.gone ? 0 : rest.restUsd);
     return {
       cmu,
       usdPerCmuMinute,

@@ -10,6 +10,8 @@ export interface SpendEntry {
   readonly log: Logger;
   readonly state: WarmState;
   readonly copies: number | undefined;
+  /** The last ModelCopy read is too old to tell the state: since when, and why. */
+  readonly stale?: { readonly asOf: number; readonly reason: string } | undefined;
   readonly figures: SpendFigures;
   /** Why spend is unknown, when it is. */
   readonly spendUnknown: string | undefined;
@@ -84,12 +86,21 @@ function logSpend(e: SpendEntry): void {
       projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
       alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),
       savingUsd: centsOrNull(f.savingUsd),
-      ...(f.cmu === undefined
+      ...(f.monthToDateUsd === undefined
         ? { spendUnknown: e.spendUnknown ?? "custom model units unknown" }
         : {}),
+      ...(e.stale
+        ? {
+            stale: true,
+            dataAsOf: new Date(e.stale.asOf).toISOString(),
+            staleReason: e.stale.reason,
+          }
+        : {}),
     },
-    f.projectedMonthUsd === undefined
-      ? `${e.state}; spend unknown`
-      : `${e.state}; month to date ${formatUsd(f.monthToDateUsd ?? 0)}, projected ${formatUsd(f.projectedMonthUsd)}`,
+    e.stale
+      ? `${e.state}: CloudWatch not read since ${new Date(e.stale.asOf).toISOString()}; ${f.projectedMonthUsd === undefined ? "spend unknown" : `month to date ${formatUsd(f.monthToDateUsd ?? 0)} as of then`}`
+      : f.projectedMonthUsd === undefined
+        ? `${e.state}; spend unknown`
+        : `${e.state}; month to date ${formatUsd(f.monthToDateUsd ?? 0)}, projected ${formatUsd(f.projectedMonthUsd)}`,
   );
 }

@@ -1,28 +1,38 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BUDGET_THRESHOLDS, type BudgetCrossing } from "../../domain/budget.js";
 import { KeepwarmError } from "../../domain/errors.js";
-import { writeFileAtomic } from "./stateFiles.js";
+import { readStateFile, StateFileRefusedError, writeFileAtomic } from "./stateFiles.js";
 
 /** The budget crossings announced so far, so that a restart does not announce them again. */
 export const BUDGETS_FILE = "budgets.json";
+/**
+ * The largest budgets.json read. 20,000 models that each crossed 80% and 100% of their
+ * budget this month and last, and the fleet too, make a file of 20.5 MB: the most keepwarm
+ * can write for that fleet.
+ */
+export const BUDGETS_MAX_BYTES = 32 * 1024 * 1024;
 
 /** budgets.json cannot be read or is not what keepwarm writes. */
 export class BudgetStateError extends KeepwarmError {
   override readonly name = "BudgetStateError";
 }
 
-/** The crossings in `stateDir`; none when the file does not exist yet. */
+/**
+ * The crossings in `stateDir`; none when the file does not exist yet. A file that is not a
+ * regular one, or is larger than BUDGETS_MAX_BYTES, is refused before it is read.
+ */
 export async function readBudgetCrossings(stateDir: string): Promise<BudgetCrossing[]> {
   const path = join(stateDir, BUDGETS_FILE);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readStateFile(path, { maxBytes: BUDGETS_MAX_BYTES });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new BudgetStateError(`cannot read ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const message =
+      error instanceof StateFileRefusedError
+        ? error.message
+        : `cannot read ${path}: ${(error as Error).message}`;
+    throw new BudgetStateError(message, { cause: error });
   }
   let parsed: unknown;
   try {

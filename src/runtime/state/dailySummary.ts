@@ -12,6 +12,7 @@ import type { ProblemLog } from "../infra/problemLog.js";
 import { type ModelCounters, median } from "../keep/counters.js";
 import type { SpendFigures } from "../spend/spendBook.js";
 import { StateFileError, type StateFileSystem } from "./stateFiles.js";
+import type { LeaseHolder } from "./stateLease.js";
 import {
   appendSummary,
   type BudgetDaySummary,
@@ -58,6 +59,8 @@ export interface DailySummariesDeps {
   readonly simulated: boolean;
   readonly fs?: StateFileSystem | undefined;
   readonly source: SummarySource;
+  /** Summaries are logged and written only while this replica holds the state directory's lease. */
+  readonly lease?: LeaseHolder;
 }
 
 /** A day closed at midnight whose summary waits for ModelCopy to be read through its end. */
@@ -121,6 +124,7 @@ export class DailySummaries {
     );
     if (behind && !force) return undefined;
     this.#awaitingData = undefined;
+    if (this.#deps.lease && !this.#deps.lease.holds()) return undefined;
     const now = source.now();
     const models = [...pending.counters].flatMap(([name, counters]) => {
       const day = source.modelDay(name, counters, pending.day);

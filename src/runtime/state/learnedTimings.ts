@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeepwarmError } from "../../domain/errors.js";
 import {
@@ -9,9 +8,21 @@ import {
   recentObservations,
 } from "../../domain/timings.js";
 import { describeError, type Logger } from "../infra/logger.js";
-import { writeFileAtomic } from "./stateFiles.js";
+import {
+  readStateFile,
+  StateFileRefusedError,
+  type StateFileSystem,
+  writeFileAtomic,
+} from "./stateFiles.js";
 
 export const TIMINGS_FILE = "timings.json";
+/**
+ * The largest timings.json read. 20,000 models with two weeks of business-hours samples
+ * each (10 measured evictions, an at-most bound, 10 restores; ARNs and names as AWS and
+ * teams write them) make a file of 26.5 MB; this leaves room for more samples per model.
+ * Parsing a file this size takes about 8 times its size in memory.
+ */
+export const TIMINGS_MAX_BYTES = 48 * 1024 * 1024;
 /** Marks the file as keepwarm's, and its layout. */
 const FORMAT = "keepwarm-learned-timings/1";
 
@@ -31,44 +42,68 @@ export class TimingsFileError extends KeepwarmError {
   override readonly name = "TimingsFileError";
 }
 
+export interface LearnedTimingsOptions {
+  /** The file system of the state directory; node's unless a test injects a stuck one. */
+  readonly fs?: StateFileSystem;
+  readonly readTimeoutMs?: number;
+}
+
+/** The identity of a sample: the same measurement read back from the file is not added twice. */
+const sampleKey = (s: EvictionSample | RestoreSample): string =>
+  "bound" in s ? `e:${s.at}:${s.ms}:${s.lastCallAt}:${s.bound}` : `r:${s.at}:${s.ms}`;
+
 /**
  * What has been measured on each model, kept in the state directory so that a restart or a
  * reload keeps what was learned. Keyed by model name and tied to its ARN: a model whose ARN
  * changes is a different model and starts over. Written whole (temp file, fsync, rename) at
  * most once a minute (stateFiles.writeFileAtomic), so a crash or a full disk leaves the
- * previous file or the new one, never half of one.
+ * previous file or the new one, never half of one. Each write first reads the file and
+ * merges what another replica on the same state directory measured, so that neither's
+ * samples are lost.
  */
 export class LearnedTimings {
   readonly #dir: string;
   readonly #log: Logger;
+  readonly #options: LearnedTimingsOptions;
   #models = new Map<string, ModelRecord>();
+  /** Models `retain` dropped: not taken back from the file at the next merge. */
+  readonly #dropped = new Set<string>();
   #dirty = false;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(stateDir: string, logger: Logger) {
+  constructor(stateDir: string, logger: Logger, options: LearnedTimingsOptions = {}) {
     this.#dir = stateDir;
     this.#log = logger;
+    this.#options = options;
   }
 
   get path(): string {
     return join(this.#dir, TIMINGS_FILE);
   }
 
-  /** Reads the file; a missing one is a first start, a corrupt or foreign one is reported and ignored. */
+  /**
+   * Reads the file; a missing one is a first start. A corrupt or foreign one, one that is
+   * not a regular file, one larger than TIMINGS_MAX_BYTES or one that does not answer is
+   * reported once and ignored: start-up goes on without it.
+   */
   async load(): Promise<void> {
     try {
-      this.#models = await readTimingsFile(this.path);
+      this.#models = await this.#read();
     } catch (error) {
       this.#models = new Map();
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      const refused = error instanceof StateFileRefusedError ? error : undefined;
       this.#log.warn(
         {
           event: "state-file-ignored",
           path: this.path,
           error: describeError(error),
+          ...(refused?.size !== undefined
+            ? { size: refused.size, maxBytes: refused.maxBytes }
+            : {}),
           effect: "timings are learned again from the next measurements",
         },
-        `learned timings not read from ${this.path}`,
+        refused ? refused.message : `learned timings not read from ${this.path}`,
       );
     }
   }
@@ -94,22 +129,29 @@ export class LearnedTimings {
 
   /** Drops models no longer configured (by name) from what is written next. */
   retain(names: ReadonlySet<string>): void {
+    for (const name of names) this.#dropped.delete(name);
     for (const name of [...this.#models.keys()]) {
       if (!names.has(name)) {
         this.#models.delete(name);
+        this.#dropped.add(name);
         this.#dirty = true;
       }
     }
   }
 
-  /** Writes the file if anything changed since the last write; failures are logged and retried next time. */
+  /**
+   * Writes the file if anything changed since the last write, after merging what the file
+   * holds now (another replica's samples); failures are logged and retried next time.
+   */
   flush(): Promise<void> {
     if (!this.#dirty) return this.#writing;
     this.#dirty = false;
-    const body: TimingsFile = { format: FORMAT, models: Object.fromEntries(this.#models) };
-    const text = `${JSON.stringify(body)}\n`;
     this.#writing = this.#writing
-      .then(() => writeFileAtomic(this.path, text))
+      .then(async () => {
+        await this.#mergeFile();
+        const body: TimingsFile = { format: FORMAT, models: Object.fromEntries(this.#models) };
+        await writeFileAtomic(this.path, `${JSON.stringify(body)}\n`);
+      })
       .catch((error: unknown) => {
         this.#dirty = true;
         this.#log.error(
@@ -123,6 +165,48 @@ export class LearnedTimings {
         );
       });
     return this.#writing;
+  }
+
+  #read(): Promise<Map<string, ModelRecord>> {
+    return readTimingsFile(this.path, this.#options);
+  }
+
+  /**
+   * Takes into memory the samples the file holds that this process does not: those of a
+   * replica sharing the state directory. A model measured under another ARN here keeps
+   * this process's record; a file that cannot be read adds nothing and is replaced.
+   */
+  async #mergeFile(): Promise<void> {
+    let file: Map<string, ModelRecord>;
+    try {
+      file = await this.#read();
+    } catch {
+      return;
+    }
+    for (const [name, theirs] of file) {
+      if (this.#dropped.has(name)) continue;
+      const ours = this.#models.get(name);
+      if (!ours) {
+        this.#models.set(name, theirs);
+        continue;
+      }
+      if (ours.modelArn !== theirs.modelArn) continue;
+      const merged = <T extends EvictionSample | RestoreSample>(
+        a: readonly T[],
+        b: readonly T[],
+      ) => {
+        const seen = new Set(a.map(sampleKey));
+        return [...a, ...b.filter((s) => !seen.has(sampleKey(s)))].sort((x, y) => x.at - y.at);
+      };
+      ours.evictions = merged(ours.evictions, theirs.evictions);
+      ours.restores = merged(ours.restores, theirs.restores);
+      const latest = Math.max(
+        0,
+        ...ours.evictions.map((s) => s.at),
+        ...ours.restores.map((s) => s.at),
+      );
+      this.#trim(ours, latest);
+    }
   }
 
   #recordOf(name: string, modelArn: string): ModelRecord {
@@ -143,9 +227,19 @@ export class LearnedTimings {
   }
 }
 
-/** Parses a timings file strictly: anything but keepwarm's own layout is refused. */
-export async function readTimingsFile(path: string): Promise<Map<string, ModelRecord>> {
-  const text = await readFile(path, "utf8");
+/**
+ * Parses a timings file strictly: anything but keepwarm's own layout is refused, and so is a
+ * file that is not a regular one or is larger than TIMINGS_MAX_BYTES, before it is read.
+ */
+export async function readTimingsFile(
+  path: string,
+  options: LearnedTimingsOptions = {},
+): Promise<Map<string, ModelRecord>> {
+  const text = await readStateFile(path, {
+    maxBytes: TIMINGS_MAX_BYTES,
+    fs: options.fs,
+    timeoutMs: options.readTimeoutMs,
+  });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

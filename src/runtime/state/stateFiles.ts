@@ -1,6 +1,8 @@
+import { constants } from "node:fs";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { KeepwarmError } from "../../domain/errors.js";
+import { trackStateIo } from "../infra/shutdown.js";
 
 /** The few calls on an open file that state files need; node's FileHandle has them all. */
 export interface StateFileHandle {
@@ -16,10 +18,21 @@ export interface StateFileHandle {
     length: number,
     position: number,
   ): Promise<{ bytesRead: number }>;
-  stat(): Promise<{ size: number }>;
+  stat(): Promise<StateFileStat>;
   truncate(length: number): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What fstat says of an open state file; node's Stats has it all. */
+export interface StateFileStat {
+  readonly size: number;
+  isFile(): boolean;
+  isFIFO?(): boolean;
+  isDirectory?(): boolean;
+  isCharacterDevice?(): boolean;
+  isBlockDevice?(): boolean;
+  isSocket?(): boolean;
 }
 
 /**
@@ -27,7 +40,8 @@ export interface StateFileHandle {
  * failing fsync can be reproduced without one.
  */
 export interface StateFileSystem {
-  open(path: string, flags: string): Promise<StateFileHandle>;
+  /** `flags` as node's open takes them: a string ("w") or O_* constants or'd together. */
+  open(path: string, flags: string | number): Promise<StateFileHandle>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string): Promise<void>;
@@ -57,6 +71,12 @@ export class StateFileError extends KeepwarmError {
     this.code = code;
   }
 }
+
+/** Opening a state file to append: created if missing; a FIFO or a device never blocks. */
+const APPEND_FLAGS =
+  constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
+/** Opening a state file to read: a FIFO or a device never blocks the open. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /** Thrown inside writeAll when a write returns 0 bytes: the disk took nothing and said nothing. */
 class ShortWriteError extends KeepwarmError {
@@ -92,6 +112,10 @@ export async function appendLine(
   fs: StateFileSystem = nodeStateFileSystem,
 ): Promise<void> {
   if (line.includes("\n")) throw new RangeError("a state file line must not contain a newline");
+  return trackStateIo(path, appendWhole(path, line, fs));
+}
+
+async function appendWhole(path: string, line: string, fs: StateFileSystem): Promise<void> {
   try {
     await fs.mkdir(dirname(path));
   } catch (error) {
@@ -99,17 +123,20 @@ export async function appendLine(
   }
   let file: StateFileHandle;
   try {
-    file = await fs.open(path, "a+");
+    // Non-blocking: a FIFO put there cannot hold the open, nor a write once its pipe is full.
+    file = await fs.open(path, APPEND_FLAGS);
   } catch (error) {
     throw new StateFileError(path, "open", error);
   }
   try {
-    let size: number;
+    let stat: StateFileStat;
     try {
-      size = (await file.stat()).size;
+      stat = await file.stat();
     } catch (error) {
       throw new StateFileError(path, "append to", error);
     }
+    if (!stat.isFile()) throw new StateFileError(path, "append to", notRegular(path, stat));
+    const size = stat.size;
     const fresh = size > 0 && !(await endsWithNewline(file, size));
     const bytes = Buffer.from(`${fresh ? "\n" : ""}${line}\n`, "utf8");
     try {
@@ -142,10 +169,18 @@ let tempCounter = 0;
  * renamed over it, and the directory fsync'd. A reader sees the old file or the new one,
  * never a part; a full disk leaves the old file as it was.
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   fs: StateFileSystem = nodeStateFileSystem,
+): Promise<void> {
+  return trackStateIo(path, replaceWhole(path, data, fs));
+}
+
+async function replaceWhole(
+  path: string,
+  data: string | Uint8Array,
+  fs: StateFileSystem,
 ): Promise<void> {
   const dir = dirname(path);
   try {
@@ -183,6 +218,127 @@ async function syncDirectory(dir: string, fs: StateFileSystem): Promise<void> {
     }
   } catch {
     return;
+  }
+}
+
+/** How long a state file may take to read before it is given up on (a stale NFS mount). */
+export const STATE_READ_TIMEOUT_MS = 5_000;
+
+/** Why a state file was not read although it is there. */
+export type RefusalCode = "ENOTREG" | "EFBIG" | "ETIMEDOUT";
+
+/**
+ * A state file keepwarm will not read: not a regular file (a FIFO, a device, a directory),
+ * larger than any fleet writes, or no answer in time. The file is left as it is.
+ */
+export class StateFileRefusedError extends KeepwarmError {
+  override readonly name = "StateFileRefusedError";
+  readonly path: string;
+  readonly code: RefusalCode;
+  /** Bytes, when the file was refused for its size. */
+  readonly size: number | undefined;
+  readonly maxBytes: number | undefined;
+
+  constructor(
+    path: string,
+    code: RefusalCode,
+    message: string,
+    sizes: { size?: number; maxBytes?: number } = {},
+  ) {
+    super(message, { subject: path });
+    this.path = path;
+    this.code = code;
+    this.size = sizes.size;
+    this.maxBytes = sizes.maxBytes;
+  }
+}
+
+function kindOf(stat: StateFileStat): string {
+  if (stat.isFIFO?.()) return "a FIFO";
+  if (stat.isDirectory?.()) return "a directory";
+  if (stat.isCharacterDevice?.() || stat.isBlockDevice?.()) return "a device";
+  if (stat.isSocket?.()) return "a socket";
+  return "not a regular file";
+}
+
+/** The error for a state file found to be a FIFO, a device or a directory. */
+export function notRegular(path: string, stat: StateFileStat): StateFileRefusedError {
+  return new StateFileRefusedError(
+    path,
+    "ENOTREG",
+    `${path} is ${kindOf(stat)}, not a regular file: not read, left as it is`,
+  );
+}
+
+function tooLarge(path: string, size: number, maxBytes: number): StateFileRefusedError {
+  return new StateFileRefusedError(
+    path,
+    "EFBIG",
+    `${path} is ${size} bytes, more than the ${maxBytes} bytes keepwarm ever writes there: not read, left as it is`,
+    { size, maxBytes },
+  );
+}
+
+export interface StateReadOptions {
+  /** The largest file taken; a larger one is refused before a byte of it is read. */
+  readonly maxBytes: number;
+  readonly fs?: StateFileSystem | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * The text of a state file, read only if it is a regular file of at most `maxBytes`: opened
+ * non-blocking and fstat'd before anything is read, so a FIFO cannot hold start-up and a huge
+ * file cannot exhaust memory. A read with no answer in `timeoutMs` is given up on (it goes on
+ * in the background and is abandoned at exit). A missing file throws node's ENOENT error;
+ * a refused one a StateFileRefusedError.
+ */
+export function readStateFile(path: string, options: StateReadOptions): Promise<string> {
+  const fs = options.fs ?? nodeStateFileSystem;
+  const timeoutMs = options.timeoutMs ?? STATE_READ_TIMEOUT_MS;
+  const work = trackStateIo(path, readBounded(path, options.maxBytes, fs));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StateFileRefusedError(
+            path,
+            "ETIMEDOUT",
+            `${path} gave no answer in ${timeoutMs / 1000} s (a stale network mount?): not read`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  // The read may settle after the timeout: nothing waits for it then.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function readBounded(path: string, maxBytes: number, fs: StateFileSystem): Promise<string> {
+  const file = await fs.open(path, READ_FLAGS);
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile()) throw notRegular(path, stat);
+    if (stat.size > maxBytes) throw tooLarge(path, stat.size, maxBytes);
+    // One byte more than the size fstat gave: a file that grew since is seen to.
+    let buffer = Buffer.allocUnsafe(stat.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) throw tooLarge(path, length, maxBytes);
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, length * 2));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.toString("utf8", 0, length);
+  } finally {
+    await file.close().catch(() => undefined);
   }
 }
 

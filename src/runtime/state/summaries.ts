@@ -1,9 +1,12 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { constants } from "node:fs";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { BudgetCrossing } from "../../domain/budget.js";
 import { KeepwarmError } from "../../domain/errors.js";
+import { trackStateIo } from "../infra/shutdown.js";
 import {
   appendLine,
+  notRegular,
   parseJsonLines,
   type SkippedLine,
   type StateFileSystem,
@@ -89,6 +92,23 @@ export interface DailySummary {
 }
 
 export const SUMMARIES_FILE = "summaries.jsonl";
+/** Months of summaries kept in summaries.jsonl besides the current one; older ones are archived. */
+export const SUMMARY_RETENTION_MONTHS = 13;
+/**
+ * The longest summary line read. A model takes about 720 bytes of a day's line (timings and
+ * budget included): 20,000 models make a line of 14.4 MB.
+ */
+export const SUMMARY_MAX_LINE_BYTES = 32 * 1024 * 1024;
+/** What every summary line starts with, `{"date":"yyyy-MM-dd"`. */
+const MARKER = '{"date":';
+const DATED = /^\{"date":"(\d{4})-(\d{2})-(\d{2})"/;
+/** Bytes read at a time, from the end for a report, from the start to archive. */
+const CHUNK_BYTES = 1024 * 1024;
+
+/** The yearly archive that summaries of `year` are moved to. */
+export function archiveFileOf(year: string): string {
+  return `summaries-${year}.jsonl`;
+}
 
 /** Sums the models' figures; a model whose spend is unknown adds nothing to the money. */
 export function totalOf(models: readonly ModelDaySummary[]): DailySummary["total"] {
@@ -118,6 +138,9 @@ export function totalOf(models: readonly ModelDaySummary[]): DailySummary["total
 /**
  * Appends one summary as a JSON line, whole or not at all, fsync'd before it resolves: a
  * crash right after midnight must not lose the day, and a full disk must not tear the file.
+ * First, at the first summary of a month, summaries older than SUMMARY_RETENTION_MONTHS
+ * months before it are moved to their yearly archives (archiveSummaries); if that fails the
+ * summary is still appended, and the move is tried again at the next one.
  */
 export async function appendSummary(
   stateDir: string,
@@ -125,8 +148,204 @@ export async function appendSummary(
   fs?: StateFileSystem,
 ): Promise<string> {
   const path = join(stateDir, SUMMARIES_FILE);
+  await archiveSummaries(stateDir, summary.date).catch(() => undefined);
   await appendLine(path, JSON.stringify(summary), fs);
   return path;
+}
+
+/** The first date kept in summaries.jsonl when a summary of `date` is written: yyyy-MM-01. */
+export function retentionStart(date: string, months = SUMMARY_RETENTION_MONTHS): string {
+  const match = DATED.exec(`{"date":"${date}"`);
+  if (!match) throw new RangeError(`not a summary date: "${date}"`);
+  const index = Number(match[1]) * 12 + (Number(match[2]) - 1) - months;
+  const year = Math.floor(index / 12);
+  const month = (index % 12) + 1;
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-01`;
+}
+
+/** The date a line starts with, or undefined for a line that does not start as a summary. */
+function dateAt(prefix: Buffer): string | undefined {
+  const match = DATED.exec(prefix.toString("latin1"));
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+}
+
+/** Opens a file of the state directory to read, refusing what is not a regular file. */
+async function openRegular(path: string): Promise<{ file: FileHandle; size: number }> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile()) throw notRegular(path, stat);
+    return { file, size: stat.size };
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Byte offsets where the lines of `file` start, read a chunk at a time. */
+async function lineStarts(file: FileHandle, size: number): Promise<number[]> {
+  const starts = size > 0 ? [0] : [];
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, size - pos), pos);
+    if (bytesRead === 0) break;
+    for (
+      let i = buffer.indexOf(0x0a, 0);
+      i !== -1 && i < bytesRead;
+      i = buffer.indexOf(0x0a, i + 1)
+    ) {
+      if (pos + i + 1 < size) starts.push(pos + i + 1);
+    }
+    pos += bytesRead;
+  }
+  return starts;
+}
+
+interface Range {
+  readonly start: number;
+  end: number;
+  /** Archive year, or undefined for summaries.jsonl. */
+  readonly year: string | undefined;
+}
+
+/**
+ * Moves the summaries dated before `retentionStart(date)` from summaries.jsonl to
+ * `summaries-YYYY.jsonl`, one archive per year, appended in order. Runs when the file's
+ * first summary is that old, which is at the first summary of a month. The archives are
+ * appended and fsync'd first, then summaries.jsonl is replaced whole by what it keeps: a
+ * crash in between leaves those summaries in both, never in neither. A line that does not
+ * start as a summary goes where the line before it goes. Memory stays at a chunk whatever
+ * the file's size. Returns the number of bytes moved.
+ */
+export async function archiveSummaries(
+  stateDir: string,
+  date: string,
+  months = SUMMARY_RETENTION_MONTHS,
+): Promise<number> {
+  const path = join(stateDir, SUMMARIES_FILE);
+  return trackStateIo(path, archiveOld(stateDir, path, retentionStart(date, months)));
+}
+
+let archiveTemp = 0;
+
+async function archiveOld(stateDir: string, path: string, keepFrom: string): Promise<number> {
+  let source: { file: FileHandle; size: number };
+  try {
+    source = await openRegular(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  const { file, size } = source;
+  try {
+    const head = Buffer.alloc(32);
+    const first = await file.read(head, 0, head.length, 0);
+    const firstDate = dateAt(head.subarray(0, first.bytesRead));
+    if (firstDate === undefined || firstDate >= keepFrom) return 0;
+    const ranges: Range[] = [];
+    let year: string | undefined;
+    for (const start of await lineStarts(file, size)) {
+      const { bytesRead } = await file.read(head, 0, head.length, start);
+      const lineDate = dateAt(head.subarray(0, bytesRead));
+      if (lineDate !== undefined) year = lineDate < keepFrom ? lineDate.slice(0, 4) : undefined;
+      const last = ranges.at(-1);
+      if (last && last.year === year) continue;
+      if (last) last.end = start;
+      ranges.push({ start, end: size, year });
+    }
+    const moved = ranges.filter((r) => r.year !== undefined);
+    if (moved.length === 0) return 0;
+    for (const [y, list] of groupByYear(moved)) {
+      await copyRanges(file, list, join(stateDir, archiveFileOf(y)), "append");
+    }
+    archiveTemp += 1;
+    const temp = `${path}.tmp-${process.pid}-${archiveTemp}`;
+    try {
+      await copyRanges(
+        file,
+        ranges.filter((r) => r.year === undefined),
+        temp,
+        "replace",
+      );
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    await syncDirectory(dirname(path));
+    return moved.reduce((sum, r) => sum + r.end - r.start, 0);
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+function groupByYear(ranges: readonly Range[]): Map<string, Range[]> {
+  const byYear = new Map<string, Range[]>();
+  for (const r of ranges) {
+    const year = r.year as string;
+    byYear.set(year, [...(byYear.get(year) ?? []), r]);
+  }
+  return byYear;
+}
+
+/** Copies byte ranges of `from` to `to` (appended on a fresh line, or a new file), fsync'd. */
+async function copyRanges(
+  from: FileHandle,
+  ranges: readonly Range[],
+  to: string,
+  mode: "append" | "replace",
+): Promise<void> {
+  const out = await open(to, mode === "append" ? "a+" : "w");
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let lastByte: number | undefined;
+    if (mode === "append") {
+      const { size } = await out.stat();
+      if (size > 0) {
+        const { bytesRead } = await out.read(buffer, 0, 1, size - 1);
+        if (bytesRead === 1) lastByte = buffer[0];
+      }
+    }
+    const write = async (bytes: Buffer) => {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await out.write(bytes, done, bytes.length - done, null);
+        if (bytesWritten <= 0) throw new Error(`short write to ${to}`);
+        done += bytesWritten;
+      }
+      if (bytes.length > 0) lastByte = bytes[bytes.length - 1];
+    };
+    if (lastByte !== undefined && lastByte !== 0x0a) await write(Buffer.from("\n"));
+    for (const range of ranges) {
+      for (let pos = range.start; pos < range.end; ) {
+        const { bytesRead } = await from.read(
+          buffer,
+          0,
+          Math.min(CHUNK_BYTES, range.end - pos),
+          pos,
+        );
+        if (bytesRead === 0) break;
+        await write(buffer.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+      if (lastByte !== undefined && lastByte !== 0x0a) await write(Buffer.from("\n"));
+    }
+    await out.sync();
+  } finally {
+    await out.close().catch(() => undefined);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  } catch {
+    return;
+  }
 }
 
 /** summaries.jsonl could not be read at all. */
@@ -150,14 +369,26 @@ function isSummary(value: unknown): value is DailySummary {
 }
 
 /**
- * The summaries in `stateDir`; none when the file does not exist yet. A line that is not a
- * summary is skipped and named, never a reason to drop the others.
+ * Every summary in `stateDir`'s summaries.jsonl; none when the file does not exist yet. A
+ * line that is not a summary is skipped and named, never a reason to drop the others.
  */
-export async function readSummaries(stateDir: string): Promise<SummaryFile> {
+export function readSummaries(stateDir: string): Promise<SummaryFile> {
+  return readRecentSummaries(stateDir, Number.POSITIVE_INFINITY);
+}
+
+/**
+ * The summaries of the last `days` dates of summaries.jsonl (and any other line of those
+ * dates), oldest first, as readSummaries gives them: the file is read backwards a chunk at a
+ * time until `days` dates have been found and a line older than all of them is met, so a
+ * report of a week reads a week's lines whatever the file's size. A line longer than
+ * SUMMARY_MAX_LINE_BYTES is skipped without being held in memory. Skipped lines are
+ * numbered from the start of the file, as an editor shows them.
+ */
+export async function readRecentSummaries(stateDir: string, days: number): Promise<SummaryFile> {
   const path = join(stateDir, SUMMARIES_FILE);
-  let text: string;
+  let source: { file: FileHandle; size: number };
   try {
-    text = await readFile(path, "utf8");
+    source = await openRegular(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
       return { path, summaries: [], skipped: [] };
@@ -166,6 +397,118 @@ export async function readSummaries(stateDir: string): Promise<SummaryFile> {
       cause: error,
     });
   }
-  const { records, skipped } = parseJsonLines(text, isSummary, '{"date":');
-  return { path, summaries: records, skipped };
+  const { file, size } = source;
+  try {
+    const newestFirst: DailySummary[] = [];
+    /** Skipped lines by the offset they start at. */
+    const skippedAt: { start: number; reason: string }[] = [];
+    const dates = new Set<string>();
+    let oldestNeeded: string | undefined;
+    for await (const line of linesBackwards(file, size, SUMMARY_MAX_LINE_BYTES)) {
+      if (line.text === undefined) {
+        skippedAt.push({
+          start: line.start,
+          reason: `longer than ${SUMMARY_MAX_LINE_BYTES} bytes (${line.length}): not read`,
+        });
+        continue;
+      }
+      if (line.text.trim() === "") continue;
+      const parsed = parseJsonLines(line.text, isSummary, MARKER);
+      for (const s of parsed.skipped) skippedAt.push({ start: line.start, reason: s.reason });
+      const summary = parsed.records[0];
+      if (!summary) continue;
+      if (oldestNeeded !== undefined && summary.date < oldestNeeded) break;
+      newestFirst.push(summary);
+      dates.add(summary.date);
+      if (oldestNeeded === undefined && dates.size >= days) {
+        oldestNeeded = [...dates].sort().at(-days);
+      }
+    }
+    const skipped = await numberLines(file, skippedAt);
+    return { path, summaries: newestFirst.reverse(), skipped };
+  } catch (error) {
+    throw new SummaryFileError(`cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+interface BackwardLine {
+  /** Offset of the line's first byte. */
+  readonly start: number;
+  /** Its bytes, without the newline; undefined when longer than the bound. */
+  readonly text: string | undefined;
+  readonly length: number;
+}
+
+/** The lines of `file`, last first, each held whole only if at most `maxLine` bytes. */
+async function* linesBackwards(
+  file: FileHandle,
+  size: number,
+  maxLine: number,
+): AsyncGenerator<BackwardLine> {
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** The end of the line being gathered, and its bytes so far (last chunk first). */
+  let pieces: Buffer[] = [];
+  let length = 0;
+  const take = (start: number): BackwardLine => {
+    const text = length > maxLine ? undefined : Buffer.concat(pieces.reverse()).toString("utf8");
+    const line = { start, text, length };
+    pieces = [];
+    length = 0;
+    return line;
+  };
+  const keep = (bytes: Buffer) => {
+    length += bytes.length;
+    // Past the bound the bytes are only counted.
+    if (length <= maxLine) pieces.push(Buffer.from(bytes));
+    else pieces = [];
+  };
+  for (let pos = size; pos > 0; ) {
+    const from = Math.max(0, pos - CHUNK_BYTES);
+    const { bytesRead } = await file.read(buffer, 0, pos - from, from);
+    if (bytesRead < pos - from) throw new Error(`${pos - from - bytesRead} bytes short at ${from}`);
+    let end = bytesRead;
+    while (end > 0) {
+      const i = buffer.lastIndexOf(0x0a, end - 1);
+      if (i === -1) break;
+      keep(buffer.subarray(i + 1, end));
+      const line = take(from + i + 1);
+      // The newline that ends the file starts no line.
+      if (!(line.start === size && line.length === 0)) yield line;
+      end = i;
+    }
+    keep(buffer.subarray(0, end));
+    pos = from;
+  }
+  if (size > 0) yield take(0);
+}
+
+/** Line numbers (from 1) of the lines starting at the given offsets, oldest first. */
+async function numberLines(
+  file: FileHandle,
+  at: readonly { start: number; reason: string }[],
+): Promise<SkippedLine[]> {
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const out: SkippedLine[] = [];
+  let pos = 0;
+  let newlines = 0;
+  for (const s of [...at].sort((a, b) => a.start - b.start)) {
+    while (pos < s.start) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, s.start - pos), pos);
+      if (bytesRead === 0) break;
+      for (
+        let i = buffer.indexOf(0x0a);
+        i !== -1 && i < bytesRead;
+        i = buffer.indexOf(0x0a, i + 1)
+      ) {
+        newlines++;
+      }
+      pos += bytesRead;
+    }
+    out.push({ line: newlines + 1, reason: s.reason });
+  }
+  return out;
 }

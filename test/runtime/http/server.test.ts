@@ -7,6 +7,8 @@ import {
   type HttpLimits,
   HttpListenError,
   type HttpServer,
+  HttpTokenError,
+  readHttpToken,
   startHttpServer,
 } from "../../../src/runtime/http/server.js";
 import type { DaemonStatus } from "../../../src/runtime/keep/status.js";
@@ -32,6 +34,7 @@ async function start(
   readiness: Readiness = { configLoaded: true, firstReconcileDone: true },
   limits: Partial<HttpLimits> = {},
   clock: { now: number } = { now: Date.now() },
+  token?: string,
 ) {
   const metrics = new PromMetrics();
   const state = { current: daemonStatus(readiness) };
@@ -44,6 +47,7 @@ async function start(
     logger,
     limits,
     now: () => clock.now,
+    token,
   });
   open.push(server);
   return { server, metrics, state, lines };
@@ -253,6 +257,100 @@ describe("startHttpServer", () => {
       expect(await (await fetch(`${server.url}/`)).text()).toContain('data-state="warm"');
       state.current = daemonStatus({ models: [modelStatus({ state: "cold" })] });
       expect(await (await fetch(`${server.url}/`)).text()).toContain('data-state="cold"');
+    });
+  });
+
+  describe("with a token", () => {
+    const TOKEN = "3f9c2a7be1d04c55a6f1e8b2d7c90a14";
+    const withToken = () => start(undefined, {}, undefined, TOKEN);
+    const basic = (user: string, password: string) =>
+      `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+    it("answers 401 with a Bearer challenge to the page and /api/status without the token", async () => {
+      const { server } = await withToken();
+      for (const path of ["/", "/api/status", "/api/status?x=1"]) {
+        for (const authorization of [
+          undefined,
+          "Bearer ",
+          `Bearer ${TOKEN.slice(0, -1)}`,
+          `Bearer ${TOKEN}x`,
+          `Bearer ${TOKEN} ${TOKEN}`,
+          `Token ${TOKEN}`,
+          basic(TOKEN, "wrong"),
+          "Basic !!!",
+        ]) {
+          const res = await fetch(`${server.url}${path}`, {
+            headers: authorization === undefined ? {} : { authorization },
+          });
+          expect(res.status, `${path} ${authorization}`).toBe(401);
+          expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="keepwarm"/);
+          expect(res.headers.get("cache-control")).toBe("no-store");
+          const body = await res.text();
+          expect(body).not.toContain("mimo-vl");
+          expect(body).not.toContain(TOKEN);
+        }
+      }
+      expect((await fetch(`${server.url}/`, { method: "HEAD" })).status).toBe(401);
+    });
+
+    it("serves them to a request with the token, as Bearer or as a browser's Basic password", async () => {
+      const { server } = await withToken();
+      for (const authorization of [`Bearer ${TOKEN}`, `bearer  ${TOKEN}`, basic("me", TOKEN)]) {
+        const page = await fetch(`${server.url}/`, { headers: { authorization } });
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('data-model="mimo-vl"');
+        const api = await fetch(`${server.url}/api/status`, { headers: { authorization } });
+        expect(api.status).toBe(200);
+      }
+    });
+
+    it("leaves /healthz, /readyz and /metrics open to probes and scrapers", async () => {
+      const { server } = await withToken();
+      for (const path of ["/healthz", "/readyz", "/metrics"]) {
+        expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
+      }
+      expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+    });
+
+    it("leaves everything open without one", async () => {
+      const { server } = await start();
+      expect((await fetch(`${server.url}/`)).status).toBe(200);
+      expect((await fetch(`${server.url}/api/status`)).status).toBe(200);
+    });
+  });
+
+  describe("readHttpToken", () => {
+    const files: Record<string, string> = {
+      "/run/secrets/token": "0123456789abcdef0123\n",
+      "/run/secrets/crlf": "0123456789abcdef0123\r\nsecond line\n",
+      "/run/secrets/short": "abc\n",
+    };
+    const read = (path: string) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`ENOENT: no such file, open '${path}'`);
+      return text;
+    };
+
+    it("reads KEEPWARM_HTTP_TOKEN, or the first line of KEEPWARM_HTTP_TOKEN_FILE; none is none", () => {
+      expect(readHttpToken({}, read)).toBeUndefined();
+      expect(readHttpToken({ httpToken: " 0123456789abcdef " }, read)).toBe("0123456789abcdef");
+      expect(readHttpToken({ httpTokenFile: "/run/secrets/token" }, read)).toBe(
+        "0123456789abcdef0123",
+      );
+      expect(readHttpToken({ httpTokenFile: "/run/secrets/crlf" }, read)).toBe(
+        "0123456789abcdef0123",
+      );
+    });
+
+    it.each([
+      [{ httpToken: "0123456789abcdef", httpTokenFile: "/run/secrets/token" }, /both set/],
+      [{ httpTokenFile: "/run/secrets/missing" }, /cannot read it: ENOENT/],
+      [{ httpTokenFile: "/run/secrets/short" }, /at least 16 characters/],
+      [{ httpToken: "short" }, /^KEEPWARM_HTTP_TOKEN: the token must be at least 16/],
+      [{ httpToken: "0123456789 abcdef" }, /without blanks/],
+    ])("refuses %o", (source, message) => {
+      expect(() => readHttpToken(source, read)).toThrow(HttpTokenError);
+      expect(() => readHttpToken(source, read)).toThrow(message);
     });
   });
 

@@ -7,6 +7,7 @@ import {
   renderStatusPage,
   STATUS_PAGE_CSP,
 } from "../../../src/runtime/http/statusPage.js";
+import type { ModelStatus } from "../../../src/runtime/keep/status.js";
 import { at, daemonStatus, modelStatus } from "./statusPageFixture.js";
 
 /** The tag names a document uses, opening and closing. */
@@ -14,11 +15,11 @@ function tagsOf(html: string): Set<string> {
   return new Set([...html.matchAll(/<\/?([a-zA-Z][a-zA-Z0-9-]*)/g)].map((m) => m[1] as string));
 }
 
-/** The numeric attributes of every `<rect class="…">` of one class. */
+/** Where every `<rect class="…">` of one class lies, in percent of the chart's width. */
 function rectsOf(html: string, cls: string): { x: number; width: number }[] {
   return [
     ...html.matchAll(
-      new RegExp(`<rect class="${cls}" x="([\\d.]+)" y="[\\d.]+" width="([\\d.]+)"`, "g"),
+      new RegExp(`<rect class="${cls}" x="([\\d.]+)%" y="[\\d.]+" width="([\\d.]+)%"`, "g"),
     ),
   ].map((m) => ({ x: Number(m[1]), width: Number(m[2]) }));
 }
@@ -191,11 +192,11 @@ describe("renderStatusPage", () => {
       expect(html).toContain("<dt>Budget</dt><dd>none set</dd>");
     });
 
-    it("flags a projection above the budget", () => {
+    it("gives the projection's share of the budget, flagged above it", () => {
       const over = renderStatusPage(daemonStatus({ models: [modelStatus({ budgetUsd: 2_000 })] }));
-      expect(over).toContain('<span class="bad">$2,000.00, projection over it</span>');
+      expect(over).toContain('<span class="bad">$2,000.00; projection 145% OVER</span>');
       const under = renderStatusPage(daemonStatus({ models: [modelStatus({ budgetUsd: 3_000 })] }));
-      expect(under).toContain("<dt>Budget</dt><dd>$3,000.00</dd>");
+      expect(under).toContain("<dt>Budget</dt><dd>$3,000.00; projection 96% near</dd>");
     });
 
     it("says unknown, not $0.00, while the CMU is unknown, and leaves the model out of the fleet sums", () => {
@@ -212,16 +213,138 @@ describe("renderStatusPage", () => {
       });
       const page = renderStatusPage(daemonStatus({ models: [modelStatus(), unpriced] }));
       const section = page.slice(page.indexOf('data-model="no-cmu"'));
-      expect(section).toContain("<dt>Month to date</dt><dd>unknown</dd>");
+      expect(section).toContain(
+        '<dt>Month to date</dt><dd>unknown <span class="src">(CMU unknown)</span></dd>',
+      );
       expect(section).toContain("no ModelCopy datapoint yet; copies unknown");
       const fleet = page.slice(page.indexOf('class="fleet"'), page.indexOf("</section>"));
-      expect(fleet).toContain("2: 1 warm, 0 cold, 1 unknown");
+      expect(fleet).toContain("2: 1 warm, 1 unknown");
       expect(fleet).toContain("$228.72 (1 without CMU left out)");
+    });
+
+    it("says unknown, not $0.00, until the month has been read from CloudWatch", () => {
+      const unread = modelStatus({
+        name: "unread",
+        monthToDateUsd: undefined,
+        projectedMonthUsd: undefined,
+        savingUsd: undefined,
+      });
+      const page = renderStatusPage(daemonStatus({ fleetBudgetUsd: 5_000, models: [unread] }));
+      const section = page.slice(page.indexOf('data-model="unread"'));
+      expect(section).toContain(
+        '<dt>Month to date</dt><dd>unknown <span class="src">(CloudWatch not read yet)</span></dd>',
+      );
+      expect(section).toContain("<dt>Always-on</dt><dd>$10,210.06</dd>");
+      const fleet = page.slice(page.indexOf('class="fleet"'), page.indexOf("</section>"));
+      expect(fleet).toContain("<dt>Month to date</dt><dd>unknown</dd>");
+      expect(fleet).toContain("<dt>Budget</dt><dd>$5,000.00; projection unknown</dd>");
+      expect(fleet).not.toContain("$0.00");
+      const mixed = renderStatusPage(daemonStatus({ models: [modelStatus(), unread] }));
+      expect(mixed).toContain("$228.72 (1 not read from CloudWatch yet left out)");
+    });
+
+    it("shows the fleet budget with the projection's share of it", () => {
+      const page = renderStatusPage(daemonStatus({ fleetBudgetUsd: 5_000 }));
+      const fleet = page.slice(page.indexOf('class="fleet"'), page.indexOf("</section>"));
+      expect(fleet).toContain("<dt>Budget</dt><dd>$5,000.00; projection 58%</dd>");
+      const over = renderStatusPage(daemonStatus({ fleetBudgetUsd: 2_500 }));
+      expect(over).toContain('<span class="bad">$2,500.00; projection 116% OVER</span>');
+    });
+
+    describe("a model idle outside its windows", () => {
+      // 20:00: the window closed at 18:00 and the planned tail at 18:14.
+      const idle = (overrides: Partial<ModelStatus>) =>
+        modelStatus({
+          currentWindow: undefined,
+          stateSince: undefined,
+          copies: undefined,
+          ...overrides,
+        });
+      const pageAt = (...models: ModelStatus[]) =>
+        renderStatusPage(daemonStatus({ now: at("20:00"), models }));
+
+      it("is cold, as planned, in a calm colour, whether ModelCopy says cold or nothing", () => {
+        for (const state of ["cold", "unknown"] as const) {
+          const page = pageAt(idle({ state }));
+          expect(page).toContain('<span class="state idle">cold, as planned</span>');
+          expect(page).toContain(`data-state="${state}"`);
+          expect(page).toContain("<dt>Models</dt><dd>1: 0 warm, 1 cold as planned</dd>");
+        }
+        expect(renderStatusPage(daemonStatus({ models: [] }))).toContain("<dd>0: 0 warm</dd>");
+      });
+
+      it("is not idle inside a window or a planned warm span, nor when ModelCopy reads are stale", () => {
+        const inWindow = renderStatusPage(
+          daemonStatus({ models: [modelStatus({ state: "unknown" })] }),
+        );
+        expect(inWindow).toContain('<span class="state unknown">unknown</span>');
+        const inTail = renderStatusPage(
+          daemonStatus({ now: at("18:10"), models: [idle({ state: "cold" })] }),
+        );
+        expect(inTail).toContain('<span class="state cold">cold</span>');
+        const stale = pageAt(
+          idle({ state: "unknown", stale: { asOf: at("19:30"), reason: "ThrottlingException" } }),
+        );
+        expect(stale).toContain('<span class="state unknown">unknown</span>');
+        expect(stale).toContain("ModelCopy not read since 19:30 (30 min): ThrottlingException");
+      });
+    });
+
+    it("labels a policy's own zone where it is not the page's, and gives its windows there too", () => {
+      const la = "America/Los_Angeles";
+      const page = renderStatusPage(
+        daemonStatus({
+          models: [
+            modelStatus({
+              policy: "night-batch",
+              activePolicy: "night-batch",
+              policyTimezone: la,
+              activePolicyTimezone: la,
+              // 22:00-02:00 in Los Angeles is 14:00-18:00 in Shanghai in December.
+              currentWindow: undefined,
+              nextWindow: { start: at("14:00"), end: at("18:00") },
+            }),
+          ],
+        }),
+      );
+      expect(page).toContain(
+        '<dt>Policy</dt><dd>night-batch <span class="src">(America/Los_Angeles time)</span></dd>',
+      );
+      expect(page).toContain(
+        "none open; next 14:00\u201318:00 (22:00\u2013Mon 02:00 America/Los_Angeles)",
+      );
+      expect(html).toContain("<dt>Policy</dt><dd>business-hours</dd>");
+      expect(page).toContain("Times in Asia/Shanghai unless marked.");
+    });
+
+    it("shows an always-on window as always on, not cut at the days looked ahead", () => {
+      const now = at("11:56");
+      const page = renderStatusPage(
+        daemonStatus({
+          now,
+          models: [
+            modelStatus({
+              policy: "always-on",
+              activePolicy: "always-on",
+              currentWindow: { start: now, end: now + 8 * 86_400_000 },
+              nextWindow: undefined,
+              lookAheadEnd: now + 8 * 86_400_000,
+            }),
+          ],
+        }),
+      );
+      expect(page).toContain("<dd>always on: no close in the next 8 days</dd>");
+      expect(page).not.toContain("15 Dec");
     });
 
     it("tells how many window minutes so far were warm, cold or without data", () => {
       // 09:00-13:30 is 270 window minutes; 11:00-11:10 and 13:28-13:30 have no datapoint.
       expect(html).toContain("258 of 270 window minutes so far warm, 12 without ModelCopy data.");
+    });
+
+    it("counts whole minutes when now falls inside one", () => {
+      const page = renderStatusPage(daemonStatus({ now: at("13:30") + 12_219 }));
+      expect(page).toContain("258 of 270 window minutes so far warm, 12 without ModelCopy data.");
     });
   });
 
@@ -230,6 +353,12 @@ describe("renderStatusPage", () => {
     const [track] = rectsOf(html, "track");
     const x0 = track?.x as number;
     const w = track?.width as number;
+
+    it("spans the chart's whole width, whatever width the card gives it", () => {
+      expect([x0, w]).toEqual([0, 100]);
+      expect(html).toMatch(/<svg class="chart" height="\d+" role="img"/);
+      expect(html).not.toMatch(/<svg class="chart"[^>]* (?:viewBox|width)=/);
+    });
     const dayMs = 24 * 3_600_000;
     /** Where an instant of 7 December lands, as a share of the chart's width. */
     const share = (r: { x: number; width: number }) => ({
@@ -259,7 +388,7 @@ describe("renderStatusPage", () => {
     it("marks each cold start and now", () => {
       expect(html.match(/<g class="cold-start"/g)).toHaveLength(1);
       expect(html).toContain("<title>cold start 08:55</title>");
-      const now = /<line class="now" x1="([\d.]+)"/.exec(html);
+      const now = /<line class="now" x1="([\d.]+)%"/.exec(html);
       expect((Number(now?.[1]) - x0) / w).toBeCloseTo((at("13:30") - at("00:00")) / dayMs, 2);
     });
 

@@ -75,6 +75,75 @@ describe("statusJson", () => {
   });
 });
 
+describe("statusJson: windows, zones and unknown money", () => {
+  it("leaves out the end of a window that does not close within the days looked ahead", () => {
+    const now = at("13:30");
+    const lookAheadEnd = now + 8 * 86_400_000;
+    const [m] = statusJson(
+      daemonStatus({
+        models: [
+          modelStatus({
+            currentWindow: { start: now, end: lookAheadEnd },
+            nextWindow: undefined,
+            lookAheadEnd,
+          }),
+        ],
+      }),
+    ).models;
+    expect(m?.currentWindow).toEqual({ start: "2026-12-07T05:30:00.000Z", end: null });
+    expect(m?.nextWindow).toBeNull();
+  });
+
+  it("names the zone of each policy", () => {
+    const [m] = statusJson(
+      daemonStatus({
+        models: [
+          modelStatus({
+            activePolicy: "always-on",
+            policyTimezone: "America/Los_Angeles",
+            activePolicyTimezone: "Asia/Shanghai",
+          }),
+        ],
+      }),
+    ).models;
+    expect(m).toMatchObject({
+      policyTimezone: "America/Los_Angeles",
+      activePolicyTimezone: "Asia/Shanghai",
+    });
+  });
+
+  it("gives the fleet's money as null, not 0, while no model's month has been read", () => {
+    const unread = modelStatus({
+      monthToDateUsd: undefined,
+      projectedMonthUsd: undefined,
+      savingUsd: undefined,
+    });
+    const json = statusJson(daemonStatus({ models: [unread] }));
+    expect(json.fleet).toMatchObject({
+      modelsWithoutCmu: 0,
+      modelsNotRead: 1,
+      monthToDateUsd: null,
+      projectedMonthUsd: null,
+      alwaysOnMonthUsd: null,
+      savingUsd: null,
+    });
+    expect(json.models[0]?.spend).toMatchObject({
+      cmu: 4,
+      monthToDateUsd: null,
+      alwaysOnMonthUsd: 10_210.06,
+    });
+  });
+
+  it("counts coverage in whole minutes when now falls inside one", () => {
+    const [m] = statusJson(daemonStatus({ now: at("13:30") + 12_219 })).models;
+    expect(m?.today.coverage).toEqual({
+      windowMinutes: 270,
+      observedMinutes: 258,
+      warmMinutes: 258,
+    });
+  });
+});
+
 describe("fleetTotals", () => {
   it("counts no money for an empty fleet", () => {
     expect(fleetTotals(daemonStatus({ models: [] }))).toEqual({
@@ -83,6 +152,7 @@ describe("fleetTotals", () => {
       cold: 0,
       unknown: 0,
       modelsWithoutCmu: 0,
+      modelsNotRead: 0,
       monthToDateUsd: 0,
       projectedMonthUsd: 0,
       alwaysOnMonthUsd: 0,

@@ -1,12 +1,8 @@
 import { DateTime } from "luxon";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  nextDailyAt,
-  nextMinute,
-  realClock,
-  TIMER_CAP_MS,
-  VirtualClock,
-} from "../../../src/runtime/infra/clock.js";
+import { nextDailyAt, nextMinute, TIMER_CAP_MS } from "../../../src/runtime/infra/clock.js";
+import { realClock } from "../../../src/runtime/infra/realClock.js";
+import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 
 const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);
 

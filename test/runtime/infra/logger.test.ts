@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Writable } from "node:stream";
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   createLogger,
@@ -39,9 +40,133 @@ describe("createLogger", () => {
         policy: "business-hours",
         event: "spend",
         cmu: 4,
-        msg: "hello",
+        msg: "mimo-vl: hello",
       },
     ]);
+  });
+
+  it("starts the message of a model's lines with the model's name, once, and no other", () => {
+    const { logger, lines } = capture();
+    const model = logger.child({ model: "mimo-vl", policy: "business-hours" });
+    model.info({ event: "ping", result: "ok" }, "ping ok");
+    model.child({ region: "us-west-2" }).warn({ event: "ping-backoff" }, "throttled");
+    model.info({ event: "ping" });
+    logger.child({ region: "us-east-1" }).info({ event: "metrics-failed" }, "region line");
+    logger.info({ event: "budget", model: "mimo-vl" }, "fleet line naming a model");
+    expect(lines.map((l) => l.msg)).toEqual([
+      "mimo-vl: ping ok",
+      "mimo-vl: throttled",
+      undefined,
+      "region line",
+      "fleet line naming a model",
+    ]);
+    expect(lines[0]).toEqual({
+      level: "info",
+      time: "2026-12-07T01:00:00.000Z",
+      model: "mimo-vl",
+      policy: "business-hours",
+      event: "ping",
+      result: "ok",
+      msg: "mimo-vl: ping ok",
+    });
+  });
+});
+
+describe("createLogger({ pretty: true })", () => {
+  /** Pretty text written for `write`'s lines, stamped at the instants of `times`. */
+  async function prettyLines(
+    write: (logger: ReturnType<typeof createLogger>, at: (t: number) => void) => void,
+    timezone?: string,
+  ): Promise<string[]> {
+    let text = "";
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    let now = 0;
+    const logger = createLogger({
+      pretty: true,
+      destination,
+      now: () => now,
+      ...(timezone ? { timezone } : {}),
+    });
+    write(logger, (t) => {
+      now = t;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // Colours, when the terminal has them, are not what is checked.
+    return stripVTControlCharacters(text).split("\n").slice(0, -1);
+  }
+
+  const DAY7_2359 = Date.UTC(2026, 11, 7, 15, 59, 30);
+
+  it("writes one line per event: time in the config's zone, the model, what happened", async () => {
+    const lines = await prettyLines((logger, at) => {
+      const a = logger.child({ model: "mimo-vl", policy: "business-hours" });
+      const b = logger.child({ model: "batch-llama", policy: "night-batch" });
+      at(Date.UTC(2026, 11, 7, 5, 30, 0));
+      a.info({ event: "ping", result: "ok", requests: 1, latencyMs: 12 }, "ping ok");
+      at(Date.UTC(2026, 11, 7, 5, 30, 1));
+      b.info({ event: "ping", result: "ok", requests: 1, latencyMs: 15 }, "ping ok");
+      at(DAY7_2359);
+      a.info(
+        {
+          event: "timings",
+          previous: { cadence: { seconds: 240, source: "assumed" } },
+          timings: { cadence: { seconds: 180, source: "learned" } },
+          evictions: [1, 2, 3],
+        },
+        "timings: cadence 3m (learned)",
+      );
+      at(DAY7_2359 + 60_000);
+      logger.info({ event: "daily-summary", models: [{ model: "mimo-vl", coldStarts: 2 }] });
+    }, "Asia/Shanghai");
+    expect(lines).toEqual([
+      "2026-12-07 13:30:00 +08:00 INFO: mimo-vl: ping ok (ping)",
+      "13:30:01 INFO: batch-llama: ping ok (ping)",
+      "23:59:30 INFO: mimo-vl: timings: cadence 3m (learned) (timings)",
+      "2026-12-08 00:00:30 +08:00 INFO: daily-summary",
+    ]);
+  });
+
+  it("keeps what went wrong to one line, cut short, at warn and above", async () => {
+    const long = `${"x".repeat(300)}`;
+    const lines = await prettyLines((logger, at) => {
+      at(Date.UTC(2026, 11, 7, 1));
+      const m = logger.child({ model: "mimo-vl", policy: "business-hours" });
+      m.error(
+        {
+          event: "ping-rejected",
+          error: { name: "AccessDeniedException", message: `not authorized\n\nto ${long}` },
+          remedy: "grant bedrock:InvokeModel",
+        },
+        "ping rejected:\n  AccessDeniedException",
+      );
+      m.info(
+        { event: "cold-start", error: { name: "ModelNotReadyException", message: "wait" } },
+        "cold start outside a window: the model is restoring",
+      );
+      logger.error(
+        {
+          event: "reload-rejected",
+          problems: ['keepwarm.yaml:4:12: defaults.cadence: is "15m"', "keepwarm.yaml:9:3: x"],
+        },
+        "config rejected, 2 problems; the running config is kept",
+      );
+    });
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(
+      /^2026-12-07 01:00:00 \+00:00 ERROR: mimo-vl: ping rejected: AccessDeniedException \(ping-rejected; AccessDeniedException: not authorized to x+\u2026; grant bedrock:InvokeModel\)$/,
+    );
+    expect(lines[0]?.length).toBeLessThan(320);
+    expect(lines[1]).toBe(
+      "01:00:00 INFO: mimo-vl: cold start outside a window: the model is restoring (cold-start)",
+    );
+    expect(lines[2]).toBe(
+      '01:00:00 ERROR: config rejected, 2 problems; the running config is kept (reload-rejected; keepwarm.yaml:4:12: defaults.cadence: is "15m" (+1 more))',
+    );
   });
 
   it.each([

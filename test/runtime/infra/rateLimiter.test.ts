@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { VirtualClock } from "../../../src/runtime/infra/clock.js";
 import {
   InvokePacer,
   RequestLimiter,
   TokenBucket,
 } from "../../../src/runtime/infra/rateLimiter.js";
+import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { peakIn } from "../../peakIn.js";
 
 const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);

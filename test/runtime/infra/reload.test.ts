@@ -286,5 +286,32 @@ describe("watchConfig", () => {
       await w.close();
       expect(process.listenerCount("SIGHUP")).toBe(0);
     });
+
+    it("turns a burst of 100 signals in a second into two reloads, the last after the last signal", async () => {
+      const starts: number[] = [];
+      const { logger } = collectingLogger(Date.now);
+      watcher = await watchConfig({
+        path: file,
+        load: fakeLoad,
+        // A GetImportedModel per reload, as the daemon's apply makes.
+        apply: async () => {
+          starts.push(performance.now());
+          await new Promise((r) => setTimeout(r, 5));
+        },
+        logger,
+        sighup: true,
+        pollMs: 60_000,
+      });
+      let lastSignal = 0;
+      for (let i = 0; i < 100; i++) {
+        process.kill(process.pid, "SIGHUP");
+        lastSignal = performance.now();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 1_200));
+      expect(starts.length).toBeGreaterThanOrEqual(2);
+      expect(starts.length).toBeLessThanOrEqual(3);
+      expect(starts.at(-1) as number).toBeGreaterThan(lastSignal);
+    });
   });
 });

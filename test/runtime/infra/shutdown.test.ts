@@ -1,13 +1,15 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { installShutdown } from "../../../src/runtime/infra/shutdown.js";
 import { collectingLogger } from "../../e2e/daemonHarness.js";
+import { type Child, type Line, runSample, startNode, stop } from "../childProcess.js";
 
-const child = fileURLToPath(new URL("./shutdownChild.ts", import.meta.url));
+const childScript = fileURLToPath(new URL("./shutdownChild.ts", import.meta.url));
 const main = fileURLToPath(new URL("../../../src/cli/main.ts", import.meta.url));
 const sample = fileURLToPath(new URL("../../../config/keepwarm.yaml", import.meta.url));
 
@@ -22,7 +24,7 @@ type SignalPlan = [afterEvent: string, signal: NodeJS.Signals][];
 
 /** The stand-in daemon of shutdownChild.ts, whose one ping takes `pingMs`. */
 function runChild(pingMs: number, graceMs: number, signals: SignalPlan): Promise<ChildRun> {
-  return runProcess(["--import", "tsx", child, String(pingMs), String(graceMs)], signals, {});
+  return runProcess(["--import", "tsx", childScript, String(pingMs), String(graceMs)], signals, {});
 }
 
 /**
@@ -59,6 +61,24 @@ function runProcess(
     );
   });
 }
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+const ignoredLine = (signal: string) => (l: Line) =>
+  l.event === "signal-ignored" && l.signal === signal;
+
+/** Whether the process is still there (signal 0 only checks). */
+const alive = (child: Child) => child.proc.exitCode === null && child.proc.signalCode === null;
 
 describe("installShutdown", () => {
   describe("on SIGTERM", () => {
@@ -141,6 +161,69 @@ describe("installShutdown", () => {
       expect(run.code).toBe(1);
       expect(run.events.at(-1)).toBe("shutdown-forced");
     });
+  });
+
+  describe("on SIGUSR1 and SIGUSR2", () => {
+    const children: Child[] = [];
+    afterEach(async () => {
+      for (const c of children.splice(0)) await stop(c);
+    });
+
+    it("opens no inspector on SIGUSR1 and does not die of SIGUSR2: one line each, then a clean stop", async () => {
+      const child = startNode(["--import", "tsx", childScript, "50", "10000"]);
+      children.push(child);
+      const ready = await child.until("ready", (l) => l.event === "ready");
+      // Else the check below would mean nothing.
+      expect(await listening(9229)).toBe(false);
+      child.proc.kill("SIGUSR1");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await listening(9229)).toBe(false);
+      expect(await child.until("SIGUSR1 ignored", ignoredLine("SIGUSR1"))).toMatchObject({
+        level: "warn",
+        defaultAction: "open the Node.js inspector on 127.0.0.1:9229",
+      });
+      child.proc.kill("SIGUSR2");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(alive(child)).toBe(true);
+      await child.until("SIGUSR2 ignored", ignoredLine("SIGUSR2"));
+      expect((await fetch(`${ready.url}/healthz`)).status).toBe(200);
+      child.proc.kill("SIGTERM");
+      const exit = await child.exited;
+      expect(exit.code).toBe(0);
+      expect(child.lines.filter((l) => l.event === "signal-ignored")).toHaveLength(2);
+      expect(child.lines.at(-1)).toMatchObject({ event: "shutdown", reason: "SIGTERM" });
+    });
+
+    it("keepwarm run: ignores USR1 and USR2, makes at most three reloads of 100 SIGHUPs in a second, and stops on SIGTERM", async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), "kw-signals-"));
+      try {
+        const child = runSample(stateDir);
+        children.push(child);
+        await child.until("start-up done", (l) => l.event === "month-to-date", 60_000);
+        // The config watcher is set up right after.
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await listening(9229)).toBe(false);
+        child.proc.kill("SIGUSR1");
+        child.proc.kill("SIGUSR2");
+        await child.until("SIGUSR2 ignored", ignoredLine("SIGUSR2"));
+        await child.until("SIGUSR1 ignored", ignoredLine("SIGUSR1"));
+        expect(await listening(9229)).toBe(false);
+        for (let i = 0; i < 100; i++) {
+          child.proc.kill("SIGHUP");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await new Promise((r) => setTimeout(r, 2_000));
+        expect(alive(child)).toBe(true);
+        const reloads = child.lines.filter((l) => l.event === "reload");
+        expect(reloads.length).toBeGreaterThanOrEqual(1);
+        expect(reloads.length).toBeLessThanOrEqual(3);
+        child.proc.kill("SIGTERM");
+        expect((await child.exited).code).toBe(0);
+        expect(child.lines.at(-1)).toMatchObject({ event: "shutdown", reason: "SIGTERM" });
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    }, 90_000);
   });
 
   describe("shutdown", () => {

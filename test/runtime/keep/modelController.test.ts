@@ -5,7 +5,7 @@ import type { RegionClients } from "../../../src/aws/clients.js";
 import { parseConfigText } from "../../../src/config/load.js";
 import { monthOf, monthRange } from "../../../src/domain/spend.js";
 import type { ModelConfig } from "../../../src/domain/types.js";
-import { type RuntimeClock, realClock, VirtualClock } from "../../../src/runtime/infra/clock.js";
+import type { RuntimeClock } from "../../../src/runtime/infra/clock.js";
 import { createLogger } from "../../../src/runtime/infra/logger.js";
 import { noopObserver } from "../../../src/runtime/infra/observer.js";
 import {
@@ -13,6 +13,8 @@ import {
   RequestLimiter,
   TokenBucket,
 } from "../../../src/runtime/infra/rateLimiter.js";
+import { realClock } from "../../../src/runtime/infra/realClock.js";
+import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { DEFAULT_TIMING } from "../../../src/runtime/keep/loopTiming.js";
 import { ModelController } from "../../../src/runtime/keep/modelController.js";
 import { CopyHistory } from "../../../src/runtime/spend/copyHistory.js";

@@ -5,10 +5,10 @@ import { invokePing } from "../../../src/aws/invoke.js";
 import type { CopyPoint } from "../../../src/aws/metrics.js";
 import { parseConfigText } from "../../../src/config/load.js";
 import type { ModelConfig } from "../../../src/domain/types.js";
-import { VirtualClock } from "../../../src/runtime/infra/clock.js";
 import { createLogger } from "../../../src/runtime/infra/logger.js";
 import { noopObserver } from "../../../src/runtime/infra/observer.js";
 import { ProblemLog } from "../../../src/runtime/infra/problemLog.js";
+import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { CopyPoller } from "../../../src/runtime/observe/copyPoller.js";
 import { Simulator } from "../../../src/sim/index.js";
 

@@ -84,6 +84,57 @@ describe("LearnedTimings", () => {
     );
   });
 
+  it("merges what another replica on the same state directory wrote, losing neither's samples", async () => {
+    const a = store();
+    const b = store(a.dir);
+    await a.learned.load();
+    await b.learned.load();
+    const eviction = (at: number) => ({
+      at,
+      lastCallAt: at - 900_000,
+      ms: 840_000,
+      bound: "measured" as const,
+    });
+    a.learned.addRestore("mimo-vl", ARN, { at: NOW, ms: 92_000 });
+    a.learned.addEviction("mimo-vl", ARN, eviction(NOW));
+    b.learned.addRestore("mimo-vl", ARN, { at: NOW + 60_000, ms: 95_000 });
+    b.learned.addRestore("llama", OTHER_ARN, { at: NOW, ms: 30_000 });
+    await a.learned.flush();
+    await b.learned.flush();
+    // A writes again after B: B's samples stay.
+    a.learned.addEviction("mimo-vl", ARN, eviction(NOW + 120_000));
+    await a.learned.flush();
+
+    const c = store(a.dir);
+    await c.learned.load();
+    expect(c.learned.observationsOf("mimo-vl", ARN)).toEqual({
+      modelArn: ARN,
+      restores: [
+        { at: NOW, ms: 92_000 },
+        { at: NOW + 60_000, ms: 95_000 },
+      ],
+      evictions: [eviction(NOW), eviction(NOW + 120_000)],
+    });
+    expect(c.learned.observationsOf("llama", OTHER_ARN).restores).toEqual([
+      { at: NOW, ms: 30_000 },
+    ]);
+    expect([...a.lines, ...b.lines]).toEqual([]);
+  });
+
+  it("does not take back from the file a model a reload dropped", async () => {
+    const a = store();
+    const b = store(a.dir);
+    b.learned.addRestore("gone", ARN, { at: NOW, ms: 1_000 });
+    await b.learned.flush();
+    await a.learned.load();
+    a.learned.retain(new Set(["mimo-vl"]));
+    a.learned.addRestore("mimo-vl", ARN, { at: NOW, ms: 92_000 });
+    await a.learned.flush();
+    const c = store(a.dir);
+    await c.learned.load();
+    expect(c.learned.observationsOf("gone", ARN)).toEqual({ evictions: [], restores: [] });
+  });
+
   it("logs a failed write with the path and tries again at the next flush", async () => {
     const s = store();
     // A file where the state directory should be: mkdir fails with ENOTDIR/EEXIST.

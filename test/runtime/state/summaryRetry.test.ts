@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RegionClientPool } from "../../../src/aws/clients.js";
-import { VirtualClock } from "../../../src/runtime/infra/clock.js";
+import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../../src/runtime/keep/daemon.js";
 import { readSummaries } from "../../../src/runtime/state/summaries.js";
 import { Simulator } from "../../../src/sim/index.js";
