@@ -233,7 +233,8 @@ export class CredentialSource {
     reason: CredentialRefreshReason | undefined,
   ): void {
     const logger = this.#logger;
-    if (!logger) return;
+    // Keys given in code (the simulator's) come from no chain: nothing to say of them.
+    if (!logger || description === "given") return;
     const changed =
       previous === undefined ||
       previous.description !== description ||

@@ -164,6 +164,8 @@ export function decideObservation(
     readonly inWindow: boolean;
     /** Start of the window `now` is in: zeros from before it were no one's concern. */
     readonly windowStart?: number | undefined;
+    /** Start of the next window, when none is open. */
+    readonly nextWindowStart?: number | undefined;
     /** The plan wants the model warm now (window, lead time or the last ping's cadence). */
     readonly planWarm: boolean;
     readonly attemptInProgress: boolean;
@@ -224,12 +226,20 @@ export function decideObservation(
 /** Copies outside the plan: the tail of keepwarm's own last ping, or someone else's calls. */
 function outsideReason(
   record: WarmRecord,
-  input: { readonly now: number; readonly evictionDelayMs: number },
+  input: {
+    readonly now: number;
+    readonly evictionDelayMs: number;
+    readonly nextWindowStart?: number | undefined;
+  },
   grace: number,
 ): string {
   const { lastOkAt } = record;
   if (lastOkAt === undefined) {
     return "copies outside every window and before keepwarm's first ping: traffic from elsewhere";
+  }
+  const next = input.nextWindowStart;
+  if (next !== undefined && lastOkAt < next && next - input.now <= input.evictionDelayMs) {
+    return `the warm-up of the window opening at ${new Date(next).toISOString()}, sent earlier than the plan now has it (its timings changed): the copy stays up until the window opens`;
   }
   const tail = input.now - lastOkAt <= input.evictionDelayMs + grace + 5 * MINUTE_MS;
   return tail

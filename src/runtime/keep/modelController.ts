@@ -267,6 +267,7 @@ export class ModelController {
       observation: o,
       inWindow,
       windowStart: schedule.windowAt(now)?.start,
+      nextWindowStart: inWindow ? undefined : schedule.nextWindowAfter(now)?.start,
       planWarm,
       attemptInProgress: this.#attempt.inProgress,
       evictionDelayMs: this.timings.evictionDelay.ms,

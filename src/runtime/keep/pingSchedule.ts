@@ -62,6 +62,11 @@ export class PingSchedule {
     return this.planAround(t).windows.find((w) => w.start <= t && t < w.end);
   }
 
+  /** The first window that opens after `t` within the plan's horizon. */
+  nextWindowAfter(t: number): Interval | undefined {
+    return this.planAround(t).windows.find((w) => w.start > t);
+  }
+
   /**
    * The window open at `t` when it opened at a real window start: a window already open at
    * the start of the planned range (always-on, or open when the plan was made) starts there

@@ -6,6 +6,8 @@ import { diffFleet } from "../../../src/runtime/keep/configDiff.js";
 
 const ARN_A = "arn:aws:bedrock:us-west-2:123456789012:imported-model/aaaaaaaaaaaa";
 const ARN_B = "arn:aws:bedrock:us-west-2:123456789012:imported-model/bbbbbbbbbbbb";
+const ARN_C = "arn:aws:bedrock:us-west-2:123456789012:imported-model/cccccccccccc";
+const ARN_D = "arn:aws:bedrock:us-west-2:123456789012:imported-model/dddddddddddd";
 
 function config(models: string, extra = ""): ResolvedConfig {
   const loaded = parseConfigText(`timezone: Asia/Shanghai\n${extra}models:\n${models}`, "k.yaml", {
@@ -24,8 +26,8 @@ function running(c: ResolvedConfig): Map<string, ModelConfig> {
 
 describe("diffFleet", () => {
   it("sorts a reload's models into added, replaced (new ARN), kept and removed", () => {
-    const before = config(model("a", ARN_A) + model("b", ARN_B) + model("c", ARN_A));
-    const after = config(model("a", ARN_A) + model("b", ARN_A) + model("d", ARN_B));
+    const before = config(model("a", ARN_A) + model("b", ARN_B) + model("c", ARN_C));
+    const after = config(model("a", ARN_A) + model("b", ARN_C) + model("d", ARN_D));
     const diff = diffFleet(before, running(before), after);
     expect(diff.added.map((m) => m.name)).toEqual(["d"]);
     expect(diff.replaced.map((m) => m.name)).toEqual(["b"]);

@@ -300,6 +300,22 @@ describe("the next record", () => {
     ]);
   });
 
+  it("calls a warm-up sent before the plan's lead time moved the warm-up of the next window", () => {
+    const record: WarmRecord = { ...INITIAL_WARM_RECORD, lastOkAt: T - MIN };
+    const { decisions } = decideObservation(record, {
+      ...facts,
+      now: T,
+      nextWindowStart: T + 5 * MIN,
+      observation: warm,
+    });
+    expect(decisions).toEqual([
+      {
+        action: "warm-outside-window",
+        reason: `the warm-up of the window opening at ${new Date(T + 5 * MIN).toISOString()}, sent earlier than the plan now has it (its timings changed): the copy stays up until the window opens`,
+      },
+    ]);
+  });
+
   it("clears a rejection when a planned ping comes due, and keeps it otherwise", () => {
     const rejected = afterRejection(INITIAL_WARM_RECORD);
     expect(rejected.rejectedSincePlannedPing).toBe(true);

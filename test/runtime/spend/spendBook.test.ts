@@ -42,6 +42,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const now = DEC_7_1000 + 60 * MIN;
       book.open("m", now);
+      book.rebuild("m", [], now);
       // 32 warm minutes bill as 35: the run is rounded up to whole 5-minute windows.
       book.record("m", [...run(DEC_7_1000, 32), ...run(DEC_7_1000 + 32 * MIN, 5, 0)], now);
       const f = book.figures("m", viewOf("business-hours"), 4, now);
@@ -58,6 +59,7 @@ describe("SpendBook", () => {
     it("reports every figure as unknown while the CMU is unknown", () => {
       const book = new SpendBook();
       book.open("m", DEC_7_1000);
+      book.rebuild("m", [], DEC_7_1000);
       book.record("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
       expect(book.figures("m", viewOf("business-hours"), undefined, DEC_7_1000)).toEqual({
         cmu: undefined,
@@ -73,6 +75,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const start = Date.UTC(2026, 10, 1); // November: 30 days
       book.open("m", start);
+      book.rebuild("m", [], start);
       const f = book.figures("m", viewOf("always-on"), 4, start);
       // 4 x 0.05718 x 60 x 24 x 30 = $9,880.70 of compute, + 4 x $1.95 storage.
       expect(f.alwaysOnMonthUsd).toBeCloseTo(9880.7 + 7.8, 1);
@@ -83,6 +86,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const lastDay = Date.UTC(2026, 11, 31, 23, 0);
       book.open("m", lastDay);
+      book.rebuild("m", [], lastDay);
       book.record("m", run(lastDay, 60), lastDay + 59 * MIN);
       const afterMidnight = Date.UTC(2027, 0, 1, 0, 3);
       book.record("m", run(Date.UTC(2027, 0, 1), 3), afterMidnight);
@@ -102,6 +106,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const lastDay = Date.UTC(2026, 11, 31, 23, 30);
       book.open("m", lastDay);
+      book.rebuild("m", [], lastDay);
       const now = Date.UTC(2027, 0, 1, 0, 10);
       book.record("m", [...run(lastDay, 30), ...run(Date.UTC(2027, 0, 1), 10)], now);
       book.rollMonth(now);
@@ -116,6 +121,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const now = DEC_7_1000 + 120 * MIN;
       book.open("m", now);
+      book.rebuild("m", [], now);
       book.record("m", run(DEC_7_1000, 60), now);
       book.rebuild("m", run(DEC_7_1000, 20), now);
       expect(book.billedCopyMinutes("m", now)).toBe(20);
@@ -127,6 +133,7 @@ describe("SpendBook", () => {
       const book = new SpendBook();
       const now = DEC_7_1000;
       book.open("m", now);
+      book.rebuild("m", [], now);
       const business = book.figures("m", viewOf("business-hours"), 4, now);
       // Same timings version, no replan: the memoised rest of the month still answers.
       expect(book.figures("m", viewOf("always-on"), 4, now)).toEqual(business);
@@ -138,6 +145,30 @@ describe("SpendBook", () => {
       expect(book.figures("m", viewOf("always-on"), 4, now)).toEqual(fresh);
       expect(book.figures("m", viewOf("business-hours", 1), 4, now)).toEqual(business);
     });
+  });
+
+  it("leaves month to date and the projection unknown until the month has been read whole", () => {
+    const book = new SpendBook();
+    book.open("m", DEC_7_1000);
+    book.record("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
+    const before = book.figures("m", viewOf("business-hours"), 4, DEC_7_1000);
+    expect(book.monthRead("m")).toBe(false);
+    expect(before.monthToDateUsd).toBeUndefined();
+    expect(before.projectedMonthUsd).toBeUndefined();
+    expect(before.alwaysOnMonthUsd).toBeGreaterThan(0);
+    book.rebuild("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
+    expect(book.figures("m", viewOf("business-hours"), 4, DEC_7_1000).monthToDateUsd).toBeCloseTo(
+      10 * 4 * 0.05718,
+      10,
+    );
+  });
+
+  it("projects nothing beyond month to date for a model AWS says is gone", () => {
+    const book = new SpendBook();
+    book.open("m", DEC_7_1000);
+    book.rebuild("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
+    const gone = book.figures("m", viewOf("business-hours"), 4, DEC_7_1000, { gone: true });
+    expect(gone.projectedMonthUsd).toBe(gone.monthToDateUsd);
   });
 
   it("refuses a model it has no account for", () => {
