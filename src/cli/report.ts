@@ -2,13 +2,12 @@ import type { Command } from "commander";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatDuration, formatUsd } from "../domain/format.js";
-import {
-  type BudgetDaySummary,
-  type DailySummary,
-  type ModelDaySummary,
-  readRecentSummaries,
-  SummaryFileError,
+import type {
+  BudgetDaySummary,
+  DailySummary,
+  ModelDaySummary,
 } from "../runtime/state/summaries.js";
+import { readRecentSummaries, SummaryFileError } from "../runtime/state/summaryReader.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
 import { configuredStateDir, findStateDir } from "./stateDir.js";

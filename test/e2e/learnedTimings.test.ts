@@ -197,6 +197,8 @@ describe("learned timings over the wire", { timeout: 300_000 }, () => {
     const after = h.daemon.status().models[0]?.timings;
     expect(after?.cadence).toEqual(before?.cadence);
     expect(after?.leadTime).toEqual(before?.leadTime);
+    // No clock was stepped: no line says one was.
+    expect(h.lines.filter((l) => String(l.reason ?? "").includes("stepped back"))).toEqual([]);
     // The cold start that ended the spell bounded nothing: the gap was keepwarm's.
     const bounds = eventsOf(h.lines, "measured", "mimo-vl").filter(
       (l) => l.bound === "at-most" && Date.parse(l.time as string) >= local("11:00", 8),

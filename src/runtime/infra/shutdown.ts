@@ -59,6 +59,8 @@ const DEFAULT_ACTION: Readonly<Record<IgnoredSignal, string>> = {
  * taken as stuck in the kernel. A normal one ends in milliseconds.
  */
 const STUCK_IO_MS = 2_000;
+/** The least time state writes under way at exit get: a healthy disk's fsync is well within it. */
+const IO_FLOOR_MS = 500;
 
 /** State file operations under way: the path each is about, by id. */
 const pendingIo = new Map<number, string>();
@@ -171,7 +173,9 @@ export function installShutdown(options: ShutdownOptions): ShutdownHandle {
         }
       }
     });
-    if (!(await settlesWithin(allSettled, graceMs))) {
+    // The daemon gives in-flight pings graceMs itself, then writes what is left: this guard
+    // is for a stop that never returns, so it allows the daemon's own closing writes.
+    if (!(await settlesWithin(allSettled, graceMs + IO_FLOOR_MS))) {
       logger.warn(
         { event: "shutdown-grace-expired", graceMs },
         "in-flight work did not finish in time; exiting anyway",
@@ -185,9 +189,10 @@ export function installShutdown(options: ShutdownOptions): ShutdownHandle {
         );
       });
     }
-    // Within what is left of the grace period: shutdown never waits on a state file.
+    // Within what is left of the grace period, but never less than a healthy disk needs to
+    // finish a write the stop began (after an expired grace, the daemon is still stopping).
     const left = graceMs - (Date.now() - startedAt);
-    const stuck = await stuckIo(Math.max(0, Math.min(STUCK_IO_MS, left)));
+    const stuck = await stuckIo(Math.min(STUCK_IO_MS, Math.max(IO_FLOOR_MS, left)));
     logger.info(
       { event: "shutdown", reason, durationMs: Date.now() - startedAt },
       "keepwarm stopped",

@@ -4,10 +4,9 @@ import { cents, centsOrNull, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import { planModel } from "../../domain/plan.js";
 import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
-import { MINUTE_MS } from "../../domain/units.js";
 import type { Cancel, RuntimeClock } from "../infra/clock.js";
 import type { Logger } from "../infra/logger.js";
-import { type DaemonObserver, noopObserver, type WarmState } from "../infra/observer.js";
+import { type DaemonObserver, noopObserver } from "../infra/observer.js";
 import { ProblemLog } from "../infra/problemLog.js";
 import {
   InvokePacer,
@@ -20,23 +19,18 @@ import { CopyPoller } from "../observe/copyPoller.js";
 import { Budgets } from "../spend/budgets.js";
 import { type CopyReader, SpendBook, type SpendFigures } from "../spend/spendBook.js";
 import { SpendLog } from "../spend/spendLog.js";
-import { DailySummaries, type ModelDay } from "../state/dailySummary.js";
+import { DailySummaries, type ModelDay, plannedWarmMs } from "../state/dailySummary.js";
 import { LearnedTimings } from "../state/learnedTimings.js";
 import type { StateFileSystem } from "../state/stateFiles.js";
 import { StateLease } from "../state/stateLease.js";
 import { ClockJumpWatch } from "./clockJump.js";
 import { diffFleet } from "./configDiff.js";
 import type { ModelCounters } from "./counters.js";
+import { type Seen, seenState, spendUnknownReason } from "./freshness.js";
 import { type ControllerTiming, DEFAULT_TIMING } from "./loopTiming.js";
-import { ModelController } from "./modelController.js";
+import { byUrgency, ModelController } from "./modelController.js";
 import type { DaemonStatus } from "./status.js";
 import { modelStatus } from "./statusView.js";
-
-/**
- * A model's ModelCopy read this much later than its publishing delay is stale: its state is
- * shown as unknown, with the reason, until CloudWatch answers again.
- */
-const STALE_MARGIN_MS = 3 * MINUTE_MS;
 
 export interface DaemonDeps {
   readonly clock: RuntimeClock;
@@ -166,7 +160,7 @@ export class Daemon {
     }
     await Promise.all([...this.#fleet.values()].map((c) => this.#cmu.discover(c.model, c.log)));
     await this.#poller.backfill(this.#models());
-    for (const c of this.#byUrgency(clock.now())) c.start();
+    for (const c of byUrgency([...this.#fleet.values()], clock.now())) c.start();
     await this.#lease.renew();
     this.#cancels.push(
       clock.everyMinute(() => {
@@ -446,38 +440,22 @@ export class Daemon {
     this.#spendLog.write(entries, this.#config.daemon.spendLog, now);
   }
 
-  /**
-   * What ModelCopy says of the model, unless the last read of it is too old to say anything:
-   * then the state is unknown, with since when and why.
-   */
-  #seen(
-    c: ModelController,
-    now: number,
-  ): {
-    state: WarmState;
-    copies: number | undefined;
-    stale: { readonly asOf: number; readonly reason: string } | undefined;
-  } {
-    const { observation } = c.record;
-    const through = this.#poller.readThrough(c.model.name);
-    if (through === undefined || now - through <= this.#timing.publishDelayMs + STALE_MARGIN_MS) {
-      return { state: observation.state, copies: observation.copies, stale: undefined };
-    }
-    const failure = this.#poller.failureIn(c.model.region) ?? "ModelCopy not read";
-    return {
-      state: "unknown",
-      copies: undefined,
-      stale: { asOf: through, reason: `${failure}; last read ${new Date(through).toISOString()}` },
-    };
+  #seen(c: ModelController, now: number): Seen {
+    return seenState(c.record.observation, {
+      readThrough: this.#poller.readThrough(c.model.name),
+      failure: this.#poller.failureIn(c.model.region),
+      now,
+      publishDelayMs: this.#timing.publishDelayMs,
+    });
   }
 
-  /** Why a model's spend is unknown: its CMU, or a month not read from CloudWatch yet. */
   #spendUnknown(c: ModelController): string | undefined {
     const name = c.model.name;
-    const cmu = this.#cmu.problemOf(name);
-    if (cmu !== undefined || this.#book.monthRead(name)) return cmu;
-    const failure = this.#poller.failureIn(c.model.region);
-    return `month to date not read from CloudWatch yet${failure ? `: ${failure}` : ""}`;
+    return spendUnknownReason(
+      this.#cmu.problemOf(name),
+      this.#book.monthRead(name),
+      this.#poller.failureIn(c.model.region),
+    );
   }
 
   async #checkBudgets(now: number): Promise<void> {
@@ -495,32 +473,17 @@ export class Daemon {
   #modelDay(name: string, day: ModelCounters, range: Interval): ModelDay | undefined {
     const c = this.#fleet.get(name);
     if (!c) return undefined;
-    const planned = planModel(c.config, c.model, range, c.timings).warm.reduce((sum, w) => {
-      const start = Math.max(w.start, range.start);
-      const end = Math.min(w.end, range.end);
-      return sum + Math.max(0, end - start);
-    }, 0);
     return {
       name,
       policy: c.model.policy,
       points: this.#book.pointsIn(name, range),
-      plannedWarmMs: planned,
+      plannedWarmMs: plannedWarmMs(planModel(c.config, c.model, range, c.timings).warm, range),
       figures: this.spendOf(name, this.#deps.clock.now()),
       day,
       total: c.counters.total,
       timings: c.timings,
       budgetUsd: this.#config.budgets?.modelUsd.get(name),
     };
-  }
-
-  /** Controllers in the order their models need to be warm: open windows first, then the next lead. */
-  #byUrgency(now: number): ModelController[] {
-    const needAt = (c: ModelController) =>
-      c.pingDuty(now) ? now : (c.planAround(now).pings.find((p) => p > now) ?? Infinity);
-    return [...this.#fleet.values()]
-      .map((c) => ({ c, at: needAt(c) }))
-      .sort((a, b) => a.at - b.at)
-      .map((e) => e.c);
   }
 
   /** The fleet's projected month; `fresh` plans each model's rest of month again without keeping it. */

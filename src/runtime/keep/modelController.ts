@@ -319,9 +319,14 @@ export class ModelController {
       this.#record = decided.next;
       for (const d of decided.decisions) this.#carryOut(d);
     } else if (overdue !== undefined) {
+      const last = this.#record.lastPing;
+      const why =
+        last !== undefined && last.result !== "ok"
+          ? `the last ping failed (${last.result})`
+          : "the wall clock was stepped back, or new timings moved the plan";
       this.#carryOut({
         action: "ping",
-        reason: `keep-alive: ${round1(overdue / MINUTE_MS)} min since the last successful ping (the wall clock was stepped back, or new timings moved the plan)`,
+        reason: `keep-alive: ${round1(overdue / MINUTE_MS)} min since the last successful ping (${why})`,
       });
     } else if (!pingDue) {
       schedule.rest(now);
@@ -407,4 +412,14 @@ export class ModelController {
     const warmUntil = lastOk === undefined ? now : lastOk + evictionDelay.ms;
     return Math.max(now, warmUntil);
   }
+}
+
+/** Controllers in the order their models need to be warm: open windows first, then the next lead. */
+export function byUrgency(controllers: readonly ModelController[], now: number): ModelController[] {
+  const needAt = (c: ModelController) =>
+    c.pingDuty(now) ? now : (c.planAround(now).pings.find((p) => p > now) ?? Infinity);
+  return controllers
+    .map((c) => ({ c, at: needAt(c) }))
+    .sort((a, b) => a.at - b.at)
+    .map((e) => e.c);
 }

@@ -2,9 +2,9 @@ import { DateTime } from "luxon";
 import { type Interval, intersectInterval, mergeIntervals } from "../../domain/interval.js";
 import { activePolicyAt, planModel } from "../../domain/plan.js";
 import { DAY_MS, MINUTE_MS } from "../../domain/units.js";
-import type { WarmState } from "../infra/observer.js";
 import type { CopyReader, SpendFigures } from "../spend/spendBook.js";
 import { median } from "./counters.js";
+import type { Seen } from "./freshness.js";
 import type { ModelController } from "./modelController.js";
 import type { DayTimeline, ModelStatus } from "./status.js";
 
@@ -12,11 +12,7 @@ import type { DayTimeline, ModelStatus } from "./status.js";
 export interface ModelStatusSource {
   readonly controller: ModelController;
   /** The state ModelCopy shows, or unknown with the reason when the last read is too old. */
-  readonly seen: {
-    readonly state: WarmState;
-    readonly copies: number | undefined;
-    readonly stale: { readonly asOf: number; readonly reason: string } | undefined;
-  };
+  readonly seen: Seen;
   /** Why spend is unknown, when it is. */
   readonly spendUnknown: string | undefined;
   readonly copies: CopyReader;

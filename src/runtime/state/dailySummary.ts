@@ -233,6 +233,15 @@ export class DailySummaries {
   }
 }
 
+/** How long the plan's warm runs cover of `range`. */
+export function plannedWarmMs(warm: readonly Interval[], range: Interval): number {
+  return warm.reduce((sum, w) => {
+    const start = Math.max(w.start, range.start);
+    const end = Math.min(w.end, range.end);
+    return sum + Math.max(0, end - start);
+  }, 0);
+}
+
 /** One model's line of the summary, from its day's plain figures. */
 export function modelDaySummary(m: ModelDay): ModelDaySummary {
   const f = m.figures;

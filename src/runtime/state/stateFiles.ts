@@ -208,7 +208,10 @@ async function replaceWhole(
 }
 
 /** Makes a rename durable; some file systems refuse fsync on a directory, which is no error. */
-async function syncDirectory(dir: string, fs: StateFileSystem): Promise<void> {
+export async function syncDirectory(
+  dir: string,
+  fs: StateFileSystem = nodeStateFileSystem,
+): Promise<void> {
   try {
     const handle = await fs.open(dir, "r");
     try {

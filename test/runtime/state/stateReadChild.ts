@@ -8,12 +8,8 @@ import { createLogger } from "../../../src/runtime/infra/logger.js";
 import { readBudgetCrossings } from "../../../src/runtime/state/budgetState.js";
 import { LearnedTimings } from "../../../src/runtime/state/learnedTimings.js";
 import { StateLease } from "../../../src/runtime/state/stateLease.js";
-import {
-  appendSummary,
-  archiveSummaries,
-  readRecentSummaries,
-  totalOf,
-} from "../../../src/runtime/state/summaries.js";
+import { appendSummary, archiveSummaries, totalOf } from "../../../src/runtime/state/summaries.js";
+import { readRecentSummaries } from "../../../src/runtime/state/summaryReader.js";
 
 const stateDir = process.argv[2] as string;
 const logger = createLogger();

@@ -20,13 +20,12 @@ import {
   archiveSummaries,
   type DailySummary,
   type ModelDaySummary,
-  readRecentSummaries,
-  readSummaries,
   retentionStart,
   SUMMARIES_FILE,
   SUMMARY_MAX_LINE_BYTES,
   totalOf,
 } from "../../../src/runtime/state/summaries.js";
+import { readRecentSummaries, readSummaries } from "../../../src/runtime/state/summaryReader.js";
 import { type Child, type Line, startNode, stop } from "../childProcess.js";
 
 const reportChild = fileURLToPath(new URL("./reportChild.ts", import.meta.url));

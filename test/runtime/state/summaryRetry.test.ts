@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RegionClientPool } from "../../../src/aws/clients.js";
 import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../../src/runtime/keep/daemon.js";
-import { readSummaries } from "../../../src/runtime/state/summaries.js";
+import { readSummaries } from "../../../src/runtime/state/summaryReader.js";
 import { Simulator } from "../../../src/sim/index.js";
 import {
   ARN,
