@@ -319,14 +319,31 @@ export function readStateFile(path: string, options: StateReadOptions): Promise<
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function readBounded(path: string, maxBytes: number, fs: StateFileSystem): Promise<string> {
+/**
+ * Opens a state file to read without blocking (a FIFO cannot hold the open) and refuses
+ * what is not a regular file; the caller closes it.
+ */
+export async function openRegular(
+  path: string,
+  fs: StateFileSystem = nodeStateFileSystem,
+): Promise<{ file: StateFileHandle; size: number }> {
   const file = await fs.open(path, READ_FLAGS);
   try {
     const stat = await file.stat();
     if (!stat.isFile()) throw notRegular(path, stat);
-    if (stat.size > maxBytes) throw tooLarge(path, stat.size, maxBytes);
+    return { file, size: stat.size };
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function readBounded(path: string, maxBytes: number, fs: StateFileSystem): Promise<string> {
+  const { file, size } = await openRegular(path, fs);
+  try {
+    if (size > maxBytes) throw tooLarge(path, size, maxBytes);
     // One byte more than the size fstat gave: a file that grew since is seen to.
-    let buffer = Buffer.allocUnsafe(stat.size + 1);
+    let buffer = Buffer.allocUnsafe(size + 1);
     let length = 0;
     for (;;) {
       if (length === buffer.length) {

@@ -1,9 +1,14 @@
-import { constants } from "node:fs";
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { BudgetCrossing } from "../../domain/budget.js";
 import { trackStateIo } from "../infra/shutdown.js";
-import { appendLine, notRegular, type StateFileSystem, syncDirectory } from "./stateFiles.js";
+import {
+  appendLine,
+  openRegular,
+  type StateFileHandle,
+  type StateFileSystem,
+  syncDirectory,
+} from "./stateFiles.js";
 
 /** One model's line of a daily summary. Money in USD, unrounded; null where CMU is unknown. */
 export interface ModelDaySummary {
@@ -162,21 +167,8 @@ function dateAt(prefix: Buffer): string | undefined {
   return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
 }
 
-/** Opens a file of the state directory to read, refusing what is not a regular file. */
-export async function openRegular(path: string): Promise<{ file: FileHandle; size: number }> {
-  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = await file.stat();
-    if (!stat.isFile()) throw notRegular(path, stat);
-    return { file, size: stat.size };
-  } catch (error) {
-    await file.close().catch(() => undefined);
-    throw error;
-  }
-}
-
 /** Byte offsets where the lines of `file` start, read a chunk at a time. */
-async function lineStarts(file: FileHandle, size: number): Promise<number[]> {
+async function lineStarts(file: StateFileHandle, size: number): Promise<number[]> {
   const starts = size > 0 ? [0] : [];
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   for (let pos = 0; pos < size; ) {
@@ -222,7 +214,7 @@ export async function archiveSummaries(
 let archiveTemp = 0;
 
 async function archiveOld(stateDir: string, path: string, keepFrom: string): Promise<number> {
-  let source: { file: FileHandle; size: number };
+  let source: { file: StateFileHandle; size: number };
   try {
     source = await openRegular(path);
   } catch (error) {
@@ -283,7 +275,7 @@ function groupByYear(ranges: readonly Range[]): Map<string, Range[]> {
 
 /** Copies byte ranges of `from` to `to` (appended on a fresh line, or a new file), fsync'd. */
 async function copyRanges(
-  from: FileHandle,
+  from: StateFileHandle,
   ranges: readonly Range[],
   to: string,
   mode: "append" | "replace",

@@ -1,11 +1,14 @@
-import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { KeepwarmError } from "../../domain/errors.js";
-import { parseJsonLines, type SkippedLine } from "./stateFiles.js";
+import {
+  openRegular,
+  parseJsonLines,
+  type SkippedLine,
+  type StateFileHandle,
+} from "./stateFiles.js";
 import {
   CHUNK_BYTES,
   type DailySummary,
-  openRegular,
   SUMMARIES_FILE,
   SUMMARY_LINE_START,
   SUMMARY_MAX_LINE_BYTES,
@@ -49,7 +52,7 @@ export function readSummaries(stateDir: string): Promise<SummaryFile> {
  */
 export async function readRecentSummaries(stateDir: string, days: number): Promise<SummaryFile> {
   const path = join(stateDir, SUMMARIES_FILE);
-  let source: { file: FileHandle; size: number };
+  let source: { file: StateFileHandle; size: number };
   try {
     source = await openRegular(path);
   } catch (error) {
@@ -108,7 +111,7 @@ interface BackwardLine {
 
 /** The lines of `file`, last first, each held whole only if at most `maxLine` bytes. */
 async function* linesBackwards(
-  file: FileHandle,
+  file: StateFileHandle,
   size: number,
   maxLine: number,
 ): AsyncGenerator<BackwardLine> {
@@ -151,7 +154,7 @@ async function* linesBackwards(
 
 /** Line numbers (from 1) of the lines starting at the given offsets, oldest first. */
 async function numberLines(
-  file: FileHandle,
+  file: StateFileHandle,
   at: readonly { start: number; reason: string }[],
 ): Promise<SkippedLine[]> {
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
