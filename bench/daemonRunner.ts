@@ -1,5 +1,8 @@
 import { fork } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { DateTime } from "luxon";
 import { RegionClientPool } from "../src/aws/clients.js";
@@ -13,8 +16,15 @@ import { Daemon } from "../src/runtime/keep/daemon.js";
 // for one weekday against the simulator over the wire, on virtual time. The simulator
 // runs in a child process that follows this process's virtual clock, so the figures are
 // the daemon's own. Log lines are serialised in full and counted, then dropped. Prints
-// one JSON object with the figures.
+// one JSON object with the figures. KEEPWARM_BENCH_POLICIES (comma-separated, e.g.
+// business-hours,always-on,off) gives the models those policies in turn. The state
+// directory is a fresh one, so nothing learned by an earlier run is planned from.
+// KEEPWARM_BENCH_POLL=every-minute reads CloudWatch for every model every minute, as the
+// daemon did before its poll rule (keep/pollRule.ts).
+const EVERY_MINUTE = process.env.KEEPWARM_BENCH_POLL === "every-minute";
 const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
+const POLICIES = (process.env.KEEPWARM_BENCH_POLICIES ?? "business-hours").split(",");
+const stateDir = mkdtempSync(join(tmpdir(), "keepwarm-bench-daemon-"));
 const ZONE = "Asia/Shanghai";
 const day = DateTime.fromISO("2026-12-07T00:00", { zone: ZONE });
 
@@ -26,12 +36,12 @@ const yaml = [
     [
       `  - name: model-${i}`,
       `    modelArn: arn:aws:bedrock:${i % 2 === 0 ? "us-east-1" : "us-west-2"}:123456789012:imported-model/${id(i)}`,
-      "    policy: business-hours",
+      `    policy: ${POLICIES[i % POLICIES.length]}`,
       `    customModelUnits: ${2 + (i % 4) * 2}`,
     ].join("\n"),
   ),
 ].join("\n");
-const loaded = parseConfigText(yaml, "bench.yaml", { stateDir: "/tmp/keepwarm-bench-state" });
+const loaded = parseConfigText(yaml, "bench.yaml", { stateDir });
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems.slice(0, 3)));
 const config = loaded.config;
 
@@ -70,9 +80,22 @@ const clients = new RegionClientPool({
   credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
 });
 let lines = 0;
+/** Lines of models left cold for the rate, and of keep-alives dropped past their eviction. */
+const marks = {
+  leftCold: Buffer.from('"event":"left-cold"'),
+  dropped: Buffer.from('"dropped":true'),
+};
+const counted = { leftCold: 0, dropped: 0 };
+const countIn = (chunk: Buffer, mark: Buffer) => {
+  let n = 0;
+  for (let i = chunk.indexOf(mark); i >= 0; i = chunk.indexOf(mark, i + mark.length)) n++;
+  return n;
+};
 const sink = new Writable({
   write(chunk: Buffer, _enc, done) {
     for (const b of chunk) if (b === 10) lines++;
+    counted.leftCold += countIn(chunk, marks.leftCold);
+    counted.dropped += countIn(chunk, marks.dropped);
     done();
   },
 });
@@ -81,7 +104,8 @@ const daemon = new Daemon(config, {
   clock,
   logger,
   clients,
-  stateDir: "/tmp/keepwarm-bench-state",
+  stateDir,
+  ...(EVERY_MINUTE ? { poll: { slowMs: 60_000, idleMs: 60_000 } } : {}),
 });
 
 globalThis.gc?.();
@@ -105,12 +129,18 @@ const cpu = process.cpuUsage(cpu0);
 await daemon.stop({ graceMs: 1_000 });
 clients.destroy();
 child.send("stop");
-const simUsage = (await reply()) as { cpuMs: number; maxRssKb: number };
+const simUsage = (await reply()) as {
+  cpuMs: number;
+  maxRssKb: number;
+  calls: number;
+  metricsRequested: number;
+};
 await once(child, "exit");
 
 const status = daemon.status();
 const pings = status.models.reduce((n, m) => n + m.counters.pingsOk, 0);
 const coldStarts = status.models.reduce((n, m) => n + m.counters.coldStarts, 0);
+const modelsPinged = status.models.filter((m) => m.counters.pingsOk > 0).length;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 globalThis.gc?.();
 const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
@@ -127,8 +157,14 @@ console.log(
     heapAfterGcMb: heapMb,
     pings,
     coldStarts,
+    modelsPinged,
+    leftColdLines: counted.leftCold,
+    keepAlivesDropped: counted.dropped,
     logLines: lines,
     simCpuS: simUsage.cpuMs / 1000,
     simPeakRssMb: simUsage.maxRssKb / 1024,
+    getMetricDataCalls: simUsage.calls,
+    metricsRequested: simUsage.metricsRequested,
+    metricsPerModelMinute: simUsage.metricsRequested / (MODELS * 24 * 60),
   }),
 );

@@ -23,6 +23,7 @@ process.once("message", async (init: Start) => {
       void send({
         cpuMs: (usage.user + usage.system) / 1000,
         maxRssKb: process.resourceUsage().maxRSS,
+        ...sim.getMetricDataUsage(),
       })
         .then(() => server.close())
         .then(() => process.exit(0));

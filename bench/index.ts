@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 // Each benchmark runs in its own process so that its peak RSS is its own.
-const benches = ["plan", "sim", "sdk", "simulate", "rules", "daemon"];
+const benches = ["plan", "sim", "sdk", "simulate", "rules", "daemon", "suggest"];
 const dir = fileURLToPath(new URL(".", import.meta.url));
 let failed = false;
 for (const name of benches) {

@@ -5,8 +5,10 @@ import { performance } from "node:perf_hooks";
 import { planCommand } from "../src/cli/plan.js";
 import { parseConfigText } from "../src/config/load.js";
 import { planModel } from "../src/domain/plan.js";
+import { configuredUnits } from "../src/domain/price.js";
 import { monthRange, projectMonth } from "../src/domain/spend.js";
 import { initialTimings } from "../src/domain/timings.js";
+import type { Price } from "../src/domain/types.js";
 
 // 1,000 models over eight policies in five zones, a tenth of them with an override, planned
 // for a whole month the way `keepwarm plan` does it (windows + pings, then the month's cost).
@@ -69,7 +71,7 @@ function planAll(month: string): { ms: number; pings: number; usd: number } {
     usd += projectMonth(
       config,
       model,
-      model.customModelUnits ?? 1,
+      configuredUnits(model) ?? { cmu: 1, price: model.prices["v1.0"] as Price },
       month,
       initialTimings(model),
     ).totalUsd;

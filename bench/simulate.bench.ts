@@ -3,11 +3,11 @@ import { loadConfigFile, parseConfigText } from "../src/config/load.js";
 import type { ResolvedConfig } from "../src/domain/types.js";
 import { type SimulateTransport, simulateMonth } from "../src/whatif/simulate.js";
 
-// `keepwarm simulate` for December 2026: the sample config and 100 models (a week), the daemon
-// reading ModelCopy every virtual minute (as it runs) and every 5, over the in-process
-// transport and, for comparison, over the loopback socket. Wall and CPU time of the whole
-// month (three runs: keepwarm, cron, always-on). KEEPWARM_BENCH_SIMULATE selects cases by
-// name (comma-separated); all by default except the slow socket runs at 1 minute.
+// `keepwarm simulate` for December 2026: the sample config (the month) and 100 models (a
+// week, and the month), over the in-process transport and, for comparison, over the
+// loopback socket. Wall and CPU time of the whole run (three runs: keepwarm, cron,
+// always-on). KEEPWARM_BENCH_SIMULATE selects cases by name (comma-separated); all by
+// default except the 100-model month.
 const STATE_DIR = "/tmp/keepwarm-bench-state";
 
 async function sample(): Promise<ResolvedConfig> {
@@ -41,39 +41,17 @@ interface Case {
   /** The month's first days only; the whole month when undefined. */
   readonly days?: number;
   readonly config: () => Promise<ResolvedConfig> | ResolvedConfig;
-  readonly pollMinutes: number;
   readonly transport: SimulateTransport;
   readonly byDefault: boolean;
 }
 
+// The daemon reads CloudWatch by its own rule (keep/pollRule.ts) in every case: every
+// minute while something can change for a model, every 5 or 15 minutes otherwise.
 const CASES: Case[] = [
-  { name: "sample-1", config: sample, pollMinutes: 1, transport: "inProcess", byDefault: true },
-  { name: "sample-5", config: sample, pollMinutes: 5, transport: "inProcess", byDefault: true },
-  { name: "sample-5-socket", config: sample, pollMinutes: 5, transport: "socket", byDefault: true },
-  {
-    name: "sample-1-socket",
-    config: sample,
-    pollMinutes: 1,
-    transport: "socket",
-    byDefault: false,
-  },
-  // A week, not the month: at today's speed the month would take several minutes.
-  {
-    name: "hundred-1",
-    config: hundred,
-    days: 7,
-    pollMinutes: 1,
-    transport: "inProcess",
-    byDefault: true,
-  },
-  // The whole month for 100 models, at the default poll: minutes, so not by default.
-  {
-    name: "hundred-5-month",
-    config: hundred,
-    pollMinutes: 5,
-    transport: "inProcess",
-    byDefault: false,
-  },
+  { name: "sample", config: sample, transport: "inProcess", byDefault: true },
+  { name: "sample-socket", config: sample, transport: "socket", byDefault: true },
+  { name: "hundred-week", config: hundred, days: 7, transport: "inProcess", byDefault: true },
+  { name: "hundred", config: hundred, transport: "inProcess", byDefault: false },
 ];
 
 const chosen = process.env.KEEPWARM_BENCH_SIMULATE?.split(",");
@@ -85,7 +63,6 @@ for (const c of CASES) {
   const r = await simulateMonth({
     config,
     month: "2026-12",
-    pollMinutes: c.pollMinutes,
     transport: c.transport,
     ...(c.days !== undefined ? { days: c.days } : {}),
   });
@@ -93,9 +70,11 @@ for (const c of CASES) {
   const cpu = process.cpuUsage(cpu0);
   const total = r.models.reduce((n, m) => n + m.keepwarm.totalUsd, 0);
   console.log(
-    `simulate: ${c.name}: ${config.models.length} model(s), December 2026${c.days ? ` (first ${c.days} days)` : ""}, ModelCopy every ${c.pollMinutes} min, ${c.transport}: ` +
+    `simulate: ${c.name}: ${config.models.length} model(s), December 2026${c.days ? ` (first ${c.days} days)` : ""}, ${c.transport}: ` +
       `${(wallMs / 1000).toFixed(1)} s wall, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
       `(keepwarm ${(r.scenarioMs.keepwarm / 1000).toFixed(1)} s, cron ${(r.scenarioMs.cron / 1000).toFixed(1)} s, ` +
-      `always-on ${(r.scenarioMs.alwaysOn / 1000).toFixed(1)} s); keepwarm total $${total.toFixed(2)}`,
+      `always-on ${(r.scenarioMs.alwaysOn / 1000).toFixed(1)} s); keepwarm total $${total.toFixed(2)}; ` +
+      `GetMetricData ${r.overhead.getMetricDataCalls} calls, ${r.overhead.metricsRequested} metrics, ` +
+      `${r.overhead.metricsPerModelMinute.toFixed(3)} per model-minute`,
   );
 }

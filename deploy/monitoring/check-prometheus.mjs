@@ -38,9 +38,11 @@ const GRAFANA_VARIABLES = {
 
 /**
  * Series that exist only after something happened that a healthy run on the simulator does
- * not do: an AWS call failing. Budget series exist only when budgets are configured.
+ * not do: an AWS call failing, or a UTC day becoming final in Cost Explorer (two days after
+ * it) and being reconciled. Budget series exist only when budgets are configured.
  */
 const ONLY_AFTER_AN_ERROR = /keepwarm_aws_errors_total/;
+const ONLY_AFTER_A_FINAL_DAY = /keepwarm_reconcile_/;
 const ONLY_WITH_BUDGETS = /keepwarm_budget_(projected_)?usd/;
 
 class CheckError extends Error {
@@ -80,6 +82,7 @@ function expressions({ budgets }) {
     const query = substituteVariables(expr.trim());
     let reason = emptyBecause;
     if (!reason && ONLY_AFTER_AN_ERROR.test(query)) reason = "only after an AWS call failed";
+    if (!reason && ONLY_AFTER_A_FINAL_DAY.test(query)) reason = "only once a day is reconciled";
     if (!reason && !budgets && ONLY_WITH_BUDGETS.test(query)) reason = "only with budgets";
     list.push({ source, query, mayBeEmpty: reason ?? null });
   };

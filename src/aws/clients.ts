@@ -1,6 +1,7 @@
 import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
 import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import type {
   AwsCredentialIdentity,
@@ -10,6 +11,7 @@ import type {
   RequestHandler,
 } from "@smithy/types";
 import type { Logger } from "../runtime/infra/logger.js";
+import { COST_EXPLORER_REGION } from "./costExplorer.js";
 import {
   type CredentialRefreshReason,
   CredentialSource,
@@ -118,16 +120,47 @@ export function createRegionClients(
   return clients;
 }
 
+/**
+ * Cost Explorer's client: us-east-1, its only endpoint, with the credentials, endpoint,
+ * retries and time-outs `overrides` give the other clients.
+ */
+export function createCostExplorerClient(overrides: ClientOverrides = {}): CostExplorerClient {
+  const source = credentialSourceOf(overrides);
+  const client = new CostExplorerClient({
+    region: COST_EXPLORER_REGION,
+    credentials: source.provider,
+    ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
+    ...(overrides.retryBackoffMs === undefined
+      ? {}
+      : { retryStrategy: new ConfiguredRetryStrategy(SDK_MAX_ATTEMPTS, overrides.retryBackoffMs) }),
+    requestHandler: overrides.requestHandler ?? {
+      requestTimeout: overrides.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
+  });
+  addEndpointOnError(client);
+  refreshOnAuthError(client, source);
+  return client;
+}
+
 /** One set of clients per region, created on first use, all signing with one CredentialSource. */
 export class RegionClientPool {
   readonly #byRegion = new Map<string, RegionClients>();
   readonly #overrides: ClientOverrides;
+  #costExplorer: CostExplorerClient | undefined;
   /** The credentials every client of the pool signs with. */
   readonly credentials: CredentialSource;
 
   constructor(overrides: ClientOverrides = {}) {
     this.credentials = credentialSourceOf(overrides);
     this.#overrides = { ...overrides, credentialSource: this.credentials };
+  }
+
+  /** Cost Explorer's client, created on first use, signing with the pool's credentials. */
+  costExplorer(): CostExplorerClient {
+    this.#costExplorer ??= createCostExplorerClient(this.#overrides);
+    return this.#costExplorer;
   }
 
   get(region: string): RegionClients {
@@ -154,5 +187,7 @@ export class RegionClientPool {
       c.cloudwatch.destroy();
     }
     this.#byRegion.clear();
+    this.#costExplorer?.destroy();
+    this.#costExplorer = undefined;
   }
 }

@@ -1,14 +1,19 @@
 import {
   GetImportedModelCommand,
   type GetImportedModelCommandOutput,
+  ListImportedModelsCommand,
+  type ListImportedModelsCommandOutput,
 } from "@aws-sdk/client-bedrock";
 import { KeepwarmError } from "../domain/errors.js";
 import type { RegionClients } from "./clients.js";
+import { AwsCallError } from "./errors.js";
+
+export const LIST_IMPORTED_MODELS_ACTION = "bedrock:ListImportedModels";
 
 /** What keepwarm needs to know about an imported model to price it. */
 export interface ImportedModelInfo {
   readonly customModelUnits: number;
-  /** Selects the price (e.g. "v1.0"). */
+  /** Selects the price: "v1.0", "v2.0" (AWS's spellings "1.0", "v2", "v2:0" are read as such). */
   readonly unitsVersion?: string;
   readonly architecture?: string;
   readonly instructSupported?: boolean;
@@ -56,7 +61,7 @@ export async function getImportedModel(
   return {
     customModelUnits: units,
     ...(answer.customModelUnits?.customModelUnitsVersion !== undefined && {
-      unitsVersion: answer.customModelUnits.customModelUnitsVersion,
+      unitsVersion: cmuVersionOf(answer.customModelUnits.customModelUnitsVersion),
     }),
     ...(answer.modelArchitecture !== undefined && { architecture: answer.modelArchitecture }),
     ...(answer.instructSupported !== undefined && { instructSupported: answer.instructSupported }),
@@ -64,4 +69,50 @@ export async function getImportedModel(
     ...(answer.modelArn !== undefined && { modelArn: answer.modelArn }),
     ...(answer.creationTime !== undefined && { createdAt: answer.creationTime.getTime() }),
   };
+}
+
+/** An imported model as ListImportedModels names it. */
+export interface ImportedModelListing {
+  readonly modelArn: string;
+  readonly modelName: string | undefined;
+  readonly architecture: string | undefined;
+  /** Epoch ms of the import. */
+  readonly createdAt: number | undefined;
+}
+
+/** Every imported model of the clients' region, all pages; a refusal throws an AwsCallError. */
+export async function listImportedModels(clients: RegionClients): Promise<ImportedModelListing[]> {
+  const models: ImportedModelListing[] = [];
+  let nextToken: string | undefined;
+  do {
+    let page: ListImportedModelsCommandOutput;
+    try {
+      page = await clients.bedrock.send(
+        new ListImportedModelsCommand(nextToken ? { nextToken } : {}),
+      );
+    } catch (error) {
+      throw new AwsCallError(LIST_IMPORTED_MODELS_ACTION, "*", error);
+    }
+    for (const m of page.modelSummaries ?? []) {
+      if (m.modelArn === undefined) continue;
+      models.push({
+        modelArn: m.modelArn,
+        modelName: m.modelName,
+        architecture: m.modelArchitecture,
+        createdAt: m.creationTime?.getTime(),
+      });
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return models;
+}
+
+/**
+ * The CMU version as the price table and the YAML key it ("v2.0"). AWS documents "v1.0"; its
+ * usage types write "v2:0", so a version with a colon, no "v" or no minor part is read as the
+ * same one. Anything else is kept as sent: it has no price, and the daemon says so.
+ */
+export function cmuVersionOf(reported: string): string {
+  const m = /^v?(\d+)(?:[.:](\d+))?$/i.exec(reported.trim());
+  return m ? `v${Number(m[1])}.${Number(m[2] ?? 0)}` : reported;
 }

@@ -34,6 +34,12 @@ export interface CopyReadRange {
 }
 
 /**
+ * Told of each GetMetricData call that answered, with the metrics it requested (its
+ * queries): what CloudWatch bills, per metric requested.
+ */
+export type MetricsRequested = (metrics: number) => void;
+
+/**
  * Reads the Maximum of ModelCopy for many models of one region, in as few GetMetricData
  * calls as the 500-query limit allows (pages included). Every key of `queries` is in the
  * answer; its points are in ascending time, missing periods absent.
@@ -42,10 +48,49 @@ export async function readModelCopies(
   cloudwatch: CloudWatchClient,
   queries: readonly CopyQuery[],
   range: CopyReadRange,
+  requested?: MetricsRequested,
 ): Promise<Map<string, CopyPoint[]>> {
   const result = new Map<string, CopyPoint[]>(queries.map((q) => [q.key, []]));
-  for (let first = 0; first < queries.length; first += MAX_QUERIES_PER_CALL) {
-    const batch = queries.slice(first, first + MAX_QUERIES_PER_CALL);
+  await readMetricPoints(
+    cloudwatch,
+    queries,
+    range,
+    { stat: "Maximum", invalid: "models[].metric (namespace, metric name or dimension)" },
+    (key, t, copies) => result.get(key)?.push({ t, copies }),
+    requested,
+  );
+  for (const points of result.values()) {
+    points.sort((a, b) => a.t - b.t);
+    dedupeInPlace(points);
+  }
+  return result;
+}
+
+/** How `readMetricPoints` asks. */
+export interface MetricPointsRead {
+  readonly stat: "Maximum" | "Sum";
+  /** Queries per call, at most MAX_QUERIES_PER_CALL (the default). */
+  readonly perCall?: number;
+  /** The config fields a refused query names, for the error. */
+  readonly invalid: string;
+}
+
+/**
+ * One statistic of many series over `range`: the queries sent `perCall` at a time, every
+ * page followed, each datapoint handed to `point` with its query's key. `requested` is
+ * told of each call's metrics.
+ */
+export async function readMetricPoints(
+  cloudwatch: CloudWatchClient,
+  queries: readonly CopyQuery[],
+  range: CopyReadRange,
+  read: MetricPointsRead,
+  point: (key: string, t: number, value: number) => void,
+  requested?: MetricsRequested,
+): Promise<void> {
+  const perCall = Math.min(MAX_QUERIES_PER_CALL, read.perCall ?? MAX_QUERIES_PER_CALL);
+  for (let first = 0; first < queries.length; first += perCall) {
+    const batch = queries.slice(first, first + perCall);
     const byId = new Map(batch.map((q, i) => [`m${i}`, q.key]));
     const metricQueries: MetricDataQuery[] = batch.map((q, i) => ({
       Id: `m${i}`,
@@ -56,7 +101,7 @@ export async function readModelCopies(
           Dimensions: [{ Name: q.metric.dimensionName, Value: q.metric.dimensionValue }],
         },
         Period: range.periodSeconds,
-        Stat: "Maximum",
+        Stat: read.stat,
       },
       ReturnData: true,
     }));
@@ -74,31 +119,24 @@ export async function readModelCopies(
           }),
         );
       } catch (error) {
-        throw new AwsCallError(GET_METRIC_DATA_ACTION, "*", error, {
-          invalid: "models[].metric (namespace, metric name or dimension)",
-        });
+        throw new AwsCallError(GET_METRIC_DATA_ACTION, "*", error, { invalid: read.invalid });
       }
+      requested?.(metricQueries.length);
       for (const series of page.MetricDataResults ?? []) {
         const key = series.Id ? byId.get(series.Id) : undefined;
         if (key === undefined) continue;
-        const points = result.get(key) as CopyPoint[];
         const timestamps = series.Timestamps ?? [];
         const values = series.Values ?? [];
         for (let i = 0; i < timestamps.length; i++) {
           const value = values[i];
           const at = timestamps[i];
           if (value === undefined || at === undefined) continue;
-          points.push({ t: at.getTime(), copies: value });
+          point(key, at.getTime(), value);
         }
       }
       nextToken = page.NextToken;
     } while (nextToken);
   }
-  for (const points of result.values()) {
-    points.sort((a, b) => a.t - b.t);
-    dedupeInPlace(points);
-  }
-  return result;
 }
 
 /** Pages may repeat a timestamp at their seam; the later value wins. */

@@ -194,6 +194,7 @@ export function modelsSnippet(models: readonly DiscoveredModel[]): string {
       policy: SNIPPET_POLICY,
     };
     if (m.info) entry.customModelUnits = m.info.customModelUnits;
+    if (m.info?.unitsVersion !== undefined) entry.customModelUnitsVersion = m.info.unitsVersion;
     if (m.info?.createdAt !== undefined && m.info.createdAt < OPENAI_BODIES_SINCE) {
       entry.request = COMPLETION_REQUEST;
     }
@@ -216,6 +217,7 @@ export function modelsSnippet(models: readonly DiscoveredModel[]): string {
     commentOn(item, "policy", "a built-in policy: Mon-Fri 09:00-18:00; pick your own");
     if (model.info) {
       commentOn(item, "customModelUnits", "from GetImportedModel");
+      commentOn(item, "customModelUnitsVersion", "from GetImportedModel: selects the price");
     } else {
       commentOn(
         item,

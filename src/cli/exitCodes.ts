@@ -5,4 +5,6 @@ export const ExitCode = {
   failure: 1,
   /** Bad input: an invalid config or command line. Nothing was started. */
   badInput: 2,
+  /** `keepwarm reconcile`: AWS's bill and keepwarm's differ on at least one final day. */
+  mismatch: 3,
 } as const;

@@ -6,6 +6,7 @@ import { type BudgetLevel, budgetLevel, formatBudgetShare } from "../domain/budg
 import { KeepwarmError } from "../domain/errors.js";
 import { cents, formatUsd } from "../domain/format.js";
 import { type Interval, type ModelPlan, planModel } from "../domain/plan.js";
+import { configuredUnits, DEFAULT_CMU_VERSION } from "../domain/price.js";
 import {
   type MonthCost,
   type MonthMinutes,
@@ -25,6 +26,7 @@ import type { Budgets, ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
 import { readEnv } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { rateNeedReport } from "./rateWarning.js";
 import { configuredStateDir, findStateDir, readLearnedTimings } from "./stateDir.js";
 import type { CommandOutput } from "./validate.js";
 
@@ -161,8 +163,8 @@ function reportModel(
   const minutes = monthsTouched(range).map((month) =>
     planMonthMinutes(config, model, month, timings, { from: range.start, to: range.end }),
   );
-  const cmu = model.customModelUnits;
-  const costs = cmu === undefined ? undefined : minutes.map((m) => priceMonth(model, cmu, m));
+  const units = configuredUnits(model);
+  const costs = units === undefined ? undefined : minutes.map((m) => priceMonth(units, m));
   return { model, timings, plan, minutes, costs };
 }
 
@@ -218,14 +220,28 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
     reportModel(result.config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
   );
   const { budgets } = result.config;
+  // The rate over the week from --from, at the timings planned with (learned ones included).
+  const rate = rateNeedReport(result.config, reports, range.start);
+  out.stderr(`keepwarm plan: ${rate.line}`);
   const lines = opts.json
-    ? [JSON.stringify(planJson(range, reports, budgets))]
+    ? [JSON.stringify({ ...planJson(range, reports, budgets), invokeRate: rate.json })]
     : planText(range, reports, budgets);
   for (const line of lines) out.stdout(line);
   return ExitCode.ok;
 }
 
 const minutesOf = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The CMU version a model's configured units have and its price; null while plan cannot know them. */
+function unitsJson(model: ModelConfig) {
+  const units = configuredUnits(model);
+  return {
+    customModelUnitsVersion:
+      model.customModelUnits === undefined ? null : (model.cmuVersion ?? DEFAULT_CMU_VERSION),
+    usdPerCmuMinute: units?.price.usdPerCmuMinute ?? null,
+    priceSource: units?.price.source ?? null,
+  };
+}
 
 /** A month's cost against a monthly budget; the ratio is null while the cost is unknown. */
 interface BudgetMark {
@@ -278,6 +294,7 @@ function planJson(range: Interval, reports: readonly ModelReport[], budgets: Bud
         policy: plan.policy,
         timezone: plan.timezone,
         customModelUnits: model.customModelUnits ?? null,
+        ...unitsJson(model),
         timings: timingFields(plan.timings),
         overrides: plan.overrides.map((o) => ({ policy: o.policy, ...span(o) })),
         windows: plan.windows.map(span),
@@ -344,10 +361,11 @@ function planText(
   const lines = [`Plan from ${utc(range.start)} to ${utc(range.end)}`, ""];
   for (const { model, plan, timings } of reports) {
     const zone = plan.timezone;
+    const units = configuredUnits(model);
     const cmu =
-      model.customModelUnits === undefined
+      units === undefined
         ? "CMU unknown (not in the config)"
-        : `${model.customModelUnits} CMU`;
+        : `${units.cmu} CMU ${model.cmuVersion ?? DEFAULT_CMU_VERSION} at $${units.price.usdPerCmuMinute}/CMU-minute (${units.price.source})`;
     // Offsets at the window edges show a DST change without formatting every ping.
     const edges = plan.windows.flatMap((w) => [w.start, w.end - 1]);
     const offsets = [...new Set(edges.map((t) => offsetInZone(t, zone)))];

@@ -4,10 +4,12 @@ import { printProcessWarnings } from "../runtime/infra/logger.js";
 import { registerDiscover } from "./discover.js";
 import { ExitCode } from "./exitCodes.js";
 import { registerPlan } from "./plan.js";
+import { registerReconcile } from "./reconcile.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSim } from "./sim.js";
 import { registerSimulate } from "./simulate.js";
+import { registerSuggest } from "./suggest.js";
 import { registerValidate } from "./validate.js";
 
 /** The version of package.json, which sits two levels up in src/ and in dist/ alike. */
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
     registerRun,
     registerSimulate,
     registerReport,
+    registerReconcile,
+    registerSuggest,
     registerDiscover,
     registerSim,
   ]) {

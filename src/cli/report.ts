@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatProblem, loadConfigFile } from "../config/load.js";
 import { describeCrossing, formatBudgetShare } from "../domain/budget.js";
 import { formatDuration, formatUsd } from "../domain/format.js";
+import type { OverheadDaySummary } from "../runtime/spend/overhead.js";
 import type {
   BudgetDaySummary,
   DailySummary,
@@ -10,6 +11,8 @@ import type {
 import { readRecentSummaries, SummaryFileError } from "../runtime/state/summaryReader.js";
 import { parseInteger, readEnv, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { demandReport } from "./reportDemand.js";
+import { formatReconciled } from "./reportReconcile.js";
 import { configuredStateDir, findStateDir } from "./stateDir.js";
 
 const DEFAULT_DAYS = 7;
@@ -135,9 +138,11 @@ export async function printReport(opts: ReportOptions, out: ReportOutput): Promi
   }
   if (recent.length === 0) {
     out.stdout(`no daily summaries yet in ${opts.stateDir}; the daemon writes one at midnight`);
-    return ExitCode.ok;
+  } else {
+    for (const line of formatReport(recent)) out.stdout(line);
   }
-  for (const line of formatReport(recent)) out.stdout(line);
+  const warn = (line: string) => out.stderr(`keepwarm report: warning: ${line}`);
+  for (const line of await demandReport(opts.stateDir, days, Date.now(), warn)) out.stdout(line);
   return ExitCode.ok;
 }
 
@@ -214,6 +219,7 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
       "",
     ]);
     for (const c of s.budgetCrossings ?? []) notes.push(`${s.date}: ${describeCrossing(c)}`);
+    if (s.overhead) notes.push(`${s.date}: ${overheadNote(s.overhead)}`);
     if (s.hint) notes.push(`${s.date}: ${s.hint}`);
     if (s.simulated) notes.push(`${s.date}: SIMULATED (made against the built-in simulator)`);
   }
@@ -241,6 +247,7 @@ export function formatReport(summaries: readonly DailySummary[]): string[] {
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
     ...(notes.length > 0 ? ["", ...notes] : []),
+    ...formatReconciled(summaries),
   ];
 }
 
@@ -258,6 +265,18 @@ function fmtTimings(t: ModelDaySummary["timings"]): string {
       ? "?"
       : `${formatDuration(x.seconds * 1000)} ${SOURCE_LETTER[x.source] ?? x.source}`;
   return [t.cadence, t.leadTime, t.evictionDelay].map(one).join("/");
+}
+
+/** keepwarm's own AWS calls of the day: "keepwarm's own AWS calls $0.02 (1,728 GetMetricData metrics); ...". */
+function overheadNote(o: OverheadDaySummary): string {
+  const calls = [
+    `${o.metricsRequested.toLocaleString("en-US")} GetMetricData metrics`,
+    ...(o.costExplorerRequests > 0 ? [`${o.costExplorerRequests} Cost Explorer requests`] : []),
+    ...(o.listMetricsRequests > 0 ? [`${o.listMetricsRequests} ListMetrics requests`] : []),
+  ];
+  const projected =
+    o.projectedMonthUsd === null ? "" : `, projected ${formatUsd(o.projectedMonthUsd)}`;
+  return `keepwarm's own AWS calls ${formatUsd(o.dayUsd)} (${calls.join(", ")}); month to date ${formatUsd(o.monthToDateUsd)} counted since ${o.since}${projected}`;
 }
 
 function fmtUsd(x: number | null): string {

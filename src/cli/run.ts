@@ -219,6 +219,7 @@ export async function runDaemon(opts: RunOptions, env: KeepwarmEnv): Promise<num
       models: config.models.map((m) => ({
         modelArn: m.modelArn,
         customModelUnits: m.customModelUnits ?? 4,
+        ...(m.cmuVersion ? { cmuVersion: m.cmuVersion } : {}),
       })),
     });
     const server = await simulator.listen({ host: "127.0.0.1", port: 0 });
@@ -383,7 +384,11 @@ function addSimulatedModels(simulator: Simulator, config: ResolvedConfig, logger
   const known = new Set(simulator.models().map((m) => m.modelArn));
   for (const m of config.models) {
     if (known.has(m.modelArn)) continue;
-    simulator.addModel({ modelArn: m.modelArn, customModelUnits: m.customModelUnits ?? 4 });
+    simulator.addModel({
+      modelArn: m.modelArn,
+      customModelUnits: m.customModelUnits ?? 4,
+      ...(m.cmuVersion ? { cmuVersion: m.cmuVersion } : {}),
+    });
     logger.info(
       { event: "simulated-model-added", modelArn: m.modelArn },
       "simulator serves a new model",

@@ -12,7 +12,6 @@ import {
   type SimSettings,
 } from "../sim/index.js";
 import {
-  DEFAULT_SIMULATE_POLL_MINUTES,
   type ModelSimulation,
   type MonthSimulation,
   type Scenario,
@@ -29,7 +28,6 @@ export interface SimulateCommandOptions {
   /** `--month`, else the current UTC month. */
   readonly month: string | undefined;
   readonly json?: boolean;
-  readonly pollMinutes?: string;
   /** `--days`: only the month's first n days. */
   readonly days?: string;
   /** `--sim-config`: the simulator's settings, per-model settings and faults (`keepwarm sim --config`). */
@@ -51,10 +49,6 @@ export function registerSimulate(program: Command): void {
     .option("-c, --config <file>", "the config file (default: $KEEPWARM_CONFIG)")
     .option("--month <yyyy-mm>", "the UTC month to simulate (default: the current one)")
     .option("--json", "print JSON instead of tables")
-    .option(
-      "--poll-minutes <n>",
-      `virtual minutes between the daemon's ModelCopy reads, 1-5 (default ${DEFAULT_SIMULATE_POLL_MINUTES}; 1 is the daemon as it runs)`,
-    )
     .option("--days <n>", "simulate only the first n days of the month (a quick what-if)")
     .option(
       "--sim-config <file>",
@@ -69,7 +63,6 @@ export function registerSimulate(program: Command): void {
         config?: string;
         month?: string;
         json?: boolean;
-        pollMinutes?: string;
         days?: string;
         simConfig?: string;
         daemonLog?: string;
@@ -110,13 +103,6 @@ export async function simulateCommand(
     out.stderr(`keepwarm simulate: --month "${month}" is not YYYY-MM; allowed: e.g. 2026-12`);
     return ExitCode.badInput;
   }
-  const pollMinutes = Number(opts.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES);
-  if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
-    out.stderr(
-      `keepwarm simulate: --poll-minutes "${opts.pollMinutes}" is not an integer from 1 to 5`,
-    );
-    return ExitCode.badInput;
-  }
   const days = opts.days === undefined ? undefined : Number(opts.days);
   if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 31)) {
     out.stderr(`keepwarm simulate: --days "${opts.days}" is not an integer from 1 to 31`);
@@ -153,7 +139,6 @@ export async function simulateCommand(
     result = await simulateMonth({
       config: loaded.config,
       month,
-      pollMinutes,
       ...(days !== undefined ? { days } : {}),
       ...(sim ? { sim: sim.settings, simModels: sim.models, faults: sim.faults } : {}),
       ...(progress ? { onProgress: (p: SimulateProgress) => progress(progressLine(p)) } : {}),
@@ -230,7 +215,7 @@ function toJson(
             .map((m) => ({ modelArn: m.modelArn, settings: m.settings })),
         }
       : {}),
-    pollMinutes: r.pollMinutes,
+    overhead: r.overhead,
     elapsedMs: r.elapsedMs,
     scenarioMs: r.scenarioMs,
     models: r.models,
@@ -288,13 +273,24 @@ function modelBlock(m: ModelSimulation): string[] {
     return `keepwarm costs ${formatUsd(Math.abs(d))} ${d > 0 ? "more" : "less"}`;
   };
   return [
-    `${m.model}  (${m.policy}, ${m.region}, ${m.cmu} CMU; ${count.format(kw.windowMinutes)} window minutes)`,
+    `${m.model}  (${m.policy}, ${m.region}, ${m.cmu} CMU ${m.cmuVersion} at $${m.usdPerCmuMinute}/CMU-minute; ${count.format(kw.windowMinutes)} window minutes)`,
     ...table([
       ["", "coverage", "cold starts", "pings ok", "billed min", "compute", "total", ""],
       scenarioRow("  keepwarm", kw, projection),
       scenarioRow("  cron */14", m.cron, versus(m.cron)),
       scenarioRow("  always-on", m.alwaysOn, versus(m.alwaysOn)),
     ]),
+    ...usersLine(m),
+  ];
+}
+
+/** With users (the sim config's `traffic`): how many of their calls met a cold model, each way. */
+function usersLine(m: ModelSimulation): string[] {
+  if (m.keepwarm.userCalls === 0) return [];
+  const met = (s: ScenarioResult) =>
+    `${count.format(s.userColdCalls)} (${pct((s.userColdCalls / s.userCalls) * 100)})`;
+  return [
+    `  users: ${count.format(m.keepwarm.userCalls)} calls; met a cold model: keepwarm ${met(m.keepwarm)}, cron */14 ${met(m.cron)}, always-on ${met(m.alwaysOn)}`,
   ];
 }
 
@@ -322,7 +318,8 @@ export function formatSimulation(
   const kw = total((m) => m.keepwarm);
   lines.push(
     `total: keepwarm ${formatUsd(kw)}, cron */14 ${formatUsd(total((m) => m.cron))}, always-on ${formatUsd(total((m) => m.alwaysOn))}`,
-    `ran in ${(r.elapsedMs / 1000).toFixed(1)} s (keepwarm ${(r.scenarioMs.keepwarm / 1000).toFixed(1)} s, cron ${(r.scenarioMs.cron / 1000).toFixed(1)} s, always-on ${(r.scenarioMs.alwaysOn / 1000).toFixed(1)} s; ModelCopy read every ${r.pollMinutes} virtual min)`,
+    `keepwarm's own CloudWatch reads: ${count.format(r.overhead.metricsRequested)} GetMetricData metrics in ${count.format(r.overhead.getMetricDataCalls)} calls (${r.overhead.metricsPerModelMinute.toFixed(2)} per model-minute), ${formatUsd(r.overhead.usd)}`,
+    `ran in ${(r.elapsedMs / 1000).toFixed(1)} s (keepwarm ${(r.scenarioMs.keepwarm / 1000).toFixed(1)} s, cron ${(r.scenarioMs.cron / 1000).toFixed(1)} s, always-on ${(r.scenarioMs.alwaysOn / 1000).toFixed(1)} s)`,
   );
   return lines;
 }

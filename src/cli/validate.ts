@@ -1,12 +1,16 @@
 import type { Command } from "commander";
 import { formatProblem, loadConfigFile } from "../config/load.js";
+import { initialTimings } from "../domain/timings.js";
 import type { ResolvedConfig } from "../domain/types.js";
 import { ExitCode } from "./exitCodes.js";
+import { rateNeedReport } from "./rateWarning.js";
 
 export interface ValidateOptions {
   /** `--config`, else KEEPWARM_CONFIG. */
   readonly config: string | undefined;
   readonly stateDir?: string;
+  /** Where the week the InvokeModel rate is checked over begins; default now. */
+  readonly now?: number;
 }
 
 export interface CommandOutput {
@@ -45,6 +49,10 @@ export async function validateConfig(opts: ValidateOptions, out: CommandOutput):
     out.stderr(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
   }
   out.stdout(summarize(opts.config, result.config));
+  // At the starting cadences (validate reads no learned timings): what a first week needs.
+  const models = result.config.models.map((model) => ({ model, timings: initialTimings(model) }));
+  const rate = rateNeedReport(result.config, models, opts.now ?? Date.now());
+  if (rate.need.shortFrom !== undefined) out.stderr(`${opts.config}: ${rate.line}`);
   return ExitCode.ok;
 }
 

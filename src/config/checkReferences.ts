@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { RawPricing } from "./costSchema.js";
+import { CMU_VERSION_PATTERN, type RawPricing } from "./costSchema.js";
 import {
   BUILT_IN_POLICY_NAMES,
   DEFAULT_TIMEZONE,
@@ -7,7 +7,7 @@ import {
   WINDOWED_BUILT_IN,
 } from "./defaults.js";
 import { IMPORTED_MODEL_ARN_PATTERN, parseDateTime } from "./formats.js";
-import { describeMissingPrice, resolvePrice } from "./pricing.js";
+import { modelPriceProblem } from "./pricing.js";
 import { RELATED_PLACE } from "./problems.js";
 import { is } from "./schemaFields.js";
 import { suggestClosest } from "./suggest.js";
@@ -75,19 +75,38 @@ export function checkReferences(value: unknown, ctx: IssueSink): void {
   });
   const modelNames = [...firstIndex.keys()];
 
-  // A region without a price is reported with the file's other problems, not after them.
+  // A region or CMU version without a price is reported with the file's other problems, not after them.
   const pricing = (asRecord(root.pricing) ?? {}) as RawPricing;
   models.forEach((entry, i) => {
-    const arn = asRecord(entry)?.modelArn;
-    const region = typeof arn === "string" ? IMPORTED_MODEL_ARN_PATTERN.exec(arn)?.[1] : undefined;
-    if (region === undefined) return;
-    const lookup = resolvePrice(region, pricing);
-    if (!lookup.ok) {
+    const m = asRecord(entry);
+    const units = {
+      customModelUnits: typeof m?.customModelUnits === "number" ? m.customModelUnits : undefined,
+      customModelUnitsVersion:
+        typeof m?.customModelUnitsVersion === "string" ? m.customModelUnitsVersion : undefined,
+    };
+    if (units.customModelUnitsVersion !== undefined && m?.customModelUnits === undefined) {
       ctx.addIssue({
         code: "custom",
-        path: ["models", i, "modelArn"],
-        input: arn,
-        message: describeMissingPrice(region, lookup.missing),
+        path: ["models", i, "customModelUnitsVersion"],
+        input: units.customModelUnitsVersion,
+        message:
+          "is set without customModelUnits; allowed: next to customModelUnits (both from the config), or neither (both read from GetImportedModel)",
+      });
+      return;
+    }
+    const arn = m?.modelArn;
+    const region = typeof arn === "string" ? IMPORTED_MODEL_ARN_PATTERN.exec(arn)?.[1] : undefined;
+    const version = units.customModelUnitsVersion;
+    // A malformed version is the schema's problem, reported at the same node.
+    if (region === undefined || (version !== undefined && !CMU_VERSION_PATTERN.test(version)))
+      return;
+    const problem = modelPriceProblem(region, units, pricing);
+    if (problem) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["models", i, problem.field],
+        input: problem.field === "modelArn" ? arn : units.customModelUnitsVersion,
+        message: problem.message,
       });
     }
   });

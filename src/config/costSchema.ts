@@ -9,29 +9,60 @@ const price = z.strictObject({
   storageUsdPerCmuMonth: money("Storage price, US dollars per CMU per month.", false).optional(),
 });
 
-export const pricingSchema = z
+/** How GetImportedModel spells customModelUnitsVersion: "v1.0", "v2.0". */
+export const CMU_VERSION_PATTERN = /^v\d+\.\d+$/;
+
+const versions = z
+  .record(
+    z.string().regex(CMU_VERSION_PATTERN, {
+      error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
+    }),
+    price.meta({ description: "Prices of one CMU version." }),
+  )
+  .optional()
+  .meta({
+    description:
+      "Prices per CMU version (customModelUnitsVersion), e.g. v2.0: {usdPerCmuMinute: 0.1433}; a version is never priced at another's figure.",
+  });
+
+const regionPrice = z
   .strictObject({
     usdPerCmuMinute: money(
-      "Compute price for every region, US dollars per CMU per minute; overrides the built-in table.",
+      "Compute price of CMU version v1.0 in this region, US dollars per CMU per minute.",
       true,
     ).optional(),
     storageUsdPerCmuMonth: money(
-      "Storage price for every region, US dollars per CMU per month; overrides the built-in table.",
+      "Storage price of CMU version v1.0 in this region, US dollars per CMU per month.",
       false,
     ).optional(),
+    versions,
+  })
+  .meta({ description: "Prices of one region; override the global ones." });
+
+export const pricingSchema = z
+  .strictObject({
+    usdPerCmuMinute: money(
+      "Compute price of CMU version v1.0 in every region, US dollars per CMU per minute; overrides the built-in table.",
+      true,
+    ).optional(),
+    storageUsdPerCmuMonth: money(
+      "Storage price of CMU version v1.0 in every region, US dollars per CMU per month; overrides the built-in table.",
+      false,
+    ).optional(),
+    versions,
     regions: z
       .record(
         z.string().regex(REGION_PATTERN, {
           error: (iss) => `${is(iss.input)}; allowed: an AWS region name such as us-east-1`,
         }),
-        price.meta({ description: "Prices of one region; override the global ones." }),
+        regionPrice,
       )
       .optional()
       .meta({ description: "Prices per region, e.g. ap-northeast-1: {usdPerCmuMinute: 0.07}." }),
   })
   .meta({
     description:
-      "Prices: a region's own entry, else the global figure, else the built-in dated table.",
+      "Prices by region and CMU version: a region's own entry, else the global figure, else the built-in dated table. The unversioned figures price CMU version v1.0; other versions are priced under versions.",
   });
 
 /** The `pricing` section as written; config/pricing.ts looks a region's price up in it. */

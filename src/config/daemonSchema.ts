@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { COLD_CALL_METRIC_NAMES } from "../domain/types.js";
 import { MINUTE_MS } from "../domain/units.js";
 import {
   DEFAULT_HTTP_HOST,
@@ -68,5 +69,26 @@ export const daemonSchema = z
       1000,
       "InvokeModel requests that may go out at once before the rate applies; in any second at most rate + burst - 1 go out.",
     ).default(10),
+    coldCallMetric: z
+      .enum(COLD_CALL_METRIC_NAMES, {
+        error: (iss) => `${is(iss.input)}; allowed: ${COLD_CALL_METRIC_NAMES.join(", ")}`,
+      })
+      .default("InvocationThrottles")
+      .meta({
+        description:
+          "The AWS/Bedrock metric that counts calls which met a restoring model (ModelNotReadyException, HTTP 429); AWS does not document it. keepwarm suggest and the weekly demand line count them as users' demand, and each restore is checked against it (one another caller began first is not learned from); none: Invocations only, no check (docs/suggest.md).",
+      }),
+    reconcile: z
+      .strictObject({
+        enabled: z
+          .boolean({ error: (iss) => `${is(iss.input)}; allowed: true or false` })
+          .default(true)
+          .meta({
+            description:
+              "Compare each final UTC day with AWS's bill (Cost Explorer GetCostAndUsage, $0.01 a request, a handful a day; needs ce:GetCostAndUsage). false: never ask.",
+          }),
+      })
+      .prefault({})
+      .meta({ description: "The daemon's daily reconciliation with AWS's bill." }),
   })
   .meta({ description: "Settings of the long-running daemon." });

@@ -19,7 +19,7 @@ import {
   parseDays,
   parseDurationMs,
 } from "./formats.js";
-import { describeMissingPrice, resolvePrice } from "./pricing.js";
+import { modelPriceProblem, regionPrices } from "./pricing.js";
 import { type ConfigProblem, sortProblems } from "./problems.js";
 import type { RawConfig, RawModel, RawPolicy } from "./schema.js";
 import { suggestClosest } from "./suggest.js";
@@ -87,14 +87,13 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     const arn = IMPORTED_MODEL_ARN_PATTERN.exec(m.modelArn);
     if (!arn) return;
     const [, region = "", accountId = "", modelId = ""] = arn;
-    const lookup = resolvePrice(region, raw.pricing);
-    if (!lookup.ok) {
-      problems.push(
-        parsed.problemAt(["models", i, "modelArn"], describeMissingPrice(region, lookup.missing)),
-      );
+    const problem = modelPriceProblem(region, m, raw.pricing);
+    if (problem) {
+      problems.push(parsed.problemAt(["models", i, problem.field], problem.message));
       return;
     }
-    const model = resolveModel(m, raw, { region, accountId, modelId, price: lookup.price });
+    const prices = regionPrices(region, raw.pricing);
+    const model = resolveModel(m, raw, { region, accountId, modelId, prices });
     const { cadence, evictionDelay } = model.timing;
     if (
       cadence.mode === "fixed" &&
@@ -126,6 +125,8 @@ export function resolveConfig(parsed: ParsedYaml<RawConfig>, env: ConfigEnv = {}
     },
     invokeRatePerSecond: raw.daemon.invokeRatePerSecond,
     invokeBurst: raw.daemon.invokeBurst,
+    coldCallMetric: raw.daemon.coldCallMetric,
+    reconcile: { enabled: raw.daemon.reconcile.enabled },
   };
   const budgets: Budgets | undefined = raw.budgets && {
     fleetUsd: raw.budgets.fleet,
@@ -231,7 +232,7 @@ function unusedRegions(
 function resolveModel(
   m: RawModel,
   raw: RawConfig,
-  arn: Pick<ModelConfig, "region" | "accountId" | "modelId" | "price">,
+  arn: Pick<ModelConfig, "region" | "accountId" | "modelId" | "prices">,
 ): ModelConfig {
   const ms = (text: string) => parseDurationMs(text) ?? 0;
   return {
@@ -240,6 +241,7 @@ function resolveModel(
     ...arn,
     policy: m.policy,
     customModelUnits: m.customModelUnits,
+    cmuVersion: m.customModelUnitsVersion,
     timing: {
       cadence: timingSetting(m.cadence ?? raw.defaults.cadence),
       leadTime: timingSetting(m.leadTime ?? raw.defaults.leadTime),

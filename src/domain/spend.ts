@@ -1,6 +1,7 @@
 import { KeepwarmError } from "./errors.js";
 import { type Interval, intersectInterval } from "./interval.js";
 import { planModel } from "./plan.js";
+import type { PricedUnits } from "./price.js";
 import type { ModelTimings } from "./timings.js";
 import type { ModelConfig, ResolvedConfig } from "./types.js";
 import { MINUTE_MS } from "./units.js";
@@ -26,25 +27,57 @@ export function billedMinutes(runMs: number): number {
  * missing minute ends a run.
  */
 export function billCopySeries(points: readonly { t: number; copies: number }[]): number {
+  let billed = 0;
+  forEachCopyRun(points, (_start, minutes) => {
+    billed += billedMinutes(minutes * MINUTE_MS);
+  });
+  return billed;
+}
+
+/**
+ * Copy-minutes billed in the windows that start in `range`, as `billCopySeries` bills the
+ * whole series: a window belongs to the day (or any span) it starts in, so days add up to
+ * the whole. Runs that began before the range count only their windows inside it.
+ */
+export function billCopySeriesIn(
+  points: readonly { t: number; copies: number }[],
+  range: Interval,
+): number {
+  let windows = 0;
+  forEachCopyRun(points, (start, minutes) => {
+    const total = Math.ceil((minutes * MINUTE_MS) / BILLING_WINDOW_MS);
+    const first = Math.max(0, Math.ceil((range.start - start) / BILLING_WINDOW_MS));
+    const last = Math.min(total, Math.ceil((range.end - start) / BILLING_WINDOW_MS));
+    windows += Math.max(0, last - first);
+  });
+  return windows * WINDOW_MINUTES;
+}
+
+/** Calls `visit` with the start and length in minutes of each copy's runs of warm minutes. */
+function forEachCopyRun(
+  points: readonly { t: number; copies: number }[],
+  visit: (start: number, minutes: number) => void,
+): void {
   const sorted = [...points].sort((a, b) => a.t - b.t);
   const maxCopies = sorted.reduce((m, p) => Math.max(m, p.copies), 0);
-  let billed = 0;
   for (let k = 1; k <= maxCopies; k++) {
     let runMinutes = 0;
+    let runStart = 0;
     let previous = Number.NaN;
     for (const p of sorted) {
       const continues = p.t - previous === MINUTE_MS;
       if (p.copies >= k && continues) {
+        if (runMinutes === 0) runStart = p.t;
         runMinutes++;
       } else {
-        billed += billedMinutes(runMinutes * MINUTE_MS);
+        if (runMinutes > 0) visit(runStart, runMinutes);
         runMinutes = p.copies >= k ? 1 : 0;
+        runStart = p.t;
       }
       previous = p.t;
     }
-    billed += billedMinutes(runMinutes * MINUTE_MS);
+    if (runMinutes > 0) visit(runStart, runMinutes);
   }
-  return billed;
 }
 
 /** The UTC calendar month of `t`, as AWS bills it: "2026-12". */
@@ -144,11 +177,12 @@ export function planMonthMinutes(
   };
 }
 
-/** Prices planned minutes for a model of `cmu` custom model units per copy. */
-export function priceMonth(model: ModelConfig, cmu: number, minutes: MonthMinutes): MonthCost {
-  const perMinute = cmu * model.price.usdPerCmuMinute;
+/** Prices planned minutes for a copy of `units` (its CMUs at their version's price). */
+export function priceMonth(units: PricedUnits, minutes: MonthMinutes): MonthCost {
+  const { cmu, price } = units;
+  const perMinute = cmu * price.usdPerCmuMinute;
   const computeUsd = minutes.billedMinutes * perMinute;
-  const storageUsd = cmu * model.price.storageUsdPerCmuMonth;
+  const storageUsd = cmu * price.storageUsdPerCmuMonth;
   return {
     month: minutes.month,
     warmMinutes: minutes.warmMinutes,
@@ -160,16 +194,16 @@ export function priceMonth(model: ModelConfig, cmu: number, minutes: MonthMinute
   };
 }
 
-/** What the plan costs `model` (of `cmu` units per copy) in `month`, or in the part within `opts`. */
+/** What the plan costs `model` (a copy of `units`) in `month`, or in the part within `opts`. */
 export function projectMonth(
   config: ResolvedConfig,
   model: ModelConfig,
-  cmu: number,
+  units: PricedUnits,
   month: string,
   timings: ModelTimings,
   opts: ProjectOptions = {},
 ): MonthCost {
-  return priceMonth(model, cmu, planMonthMinutes(config, model, month, timings, opts));
+  return priceMonth(units, planMonthMinutes(config, model, month, timings, opts));
 }
 
 /**
@@ -179,11 +213,11 @@ export function projectMonth(
 export function projectRestOfMonth(
   config: ResolvedConfig,
   model: ModelConfig,
-  cmu: number,
+  units: PricedUnits,
   now: number,
   monthToDateUsd: number,
   timings: ModelTimings,
 ): number {
-  const rest = projectMonth(config, model, cmu, monthOf(now), timings, { from: now });
+  const rest = projectMonth(config, model, units, monthOf(now), timings, { from: now });
   return monthToDateUsd + rest.computeUsd + rest.storageUsd;
 }

@@ -82,8 +82,25 @@ export interface ModelConfig {
   /** The keep-alive request body, sent as JSON. */
   readonly request: Readonly<Record<string, unknown>>;
   readonly metric: MetricSource;
-  readonly price: Price;
+  /**
+   * From the YAML (customModelUnitsVersion, only next to customModelUnits); undefined means
+   * GetImportedModel's version, or v1.0 for a configured customModelUnits.
+   */
+  readonly cmuVersion: string | undefined;
+  /**
+   * The price of each CMU version known in the model's region (the YAML's, else the built-in
+   * table's), by version ("v1.0"). A version not here has no price: its spend is unknown.
+   */
+  readonly prices: Readonly<Record<string, Price>>;
 }
+
+/** Where Bedrock may count a call answered ModelNotReadyException; `none`: not read. */
+export const COLD_CALL_METRIC_NAMES = [
+  "InvocationThrottles",
+  "InvocationClientErrors",
+  "none",
+] as const;
+export type ColdCallMetricName = (typeof COLD_CALL_METRIC_NAMES)[number];
 
 export interface DaemonSettings {
   /** Where summaries.jsonl lives. */
@@ -104,6 +121,10 @@ export interface DaemonSettings {
   /** Rate and burst of the token bucket in front of InvokeModel. */
   readonly invokeRatePerSecond: number;
   readonly invokeBurst: number;
+  /** The metric that counts calls which met a restoring model; InvocationThrottles when absent. */
+  readonly coldCallMetric?: ColdCallMetricName;
+  /** Whether the daemon reconciles each final UTC day with AWS's bill; on when absent. */
+  readonly reconcile?: { readonly enabled: boolean };
 }
 
 /** Monthly budgets in USD, per UTC calendar month. */

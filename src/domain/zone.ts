@@ -42,8 +42,27 @@ export function dayOfIsoDate(date: string): number {
  * by the size of the gap instead, so 02:30 would become 03:30 rather than 03:00).
  */
 export function localToInstant(zone: string, day: number, minute: number): number {
-  const z = zoneOf(zone);
   const wall = day * DAY_MS + Math.round(minute * MINUTE_MS);
+  let instants = instantCache.get(zone);
+  if (instants === undefined) {
+    instants = new Map();
+    instantCache.set(zone, instants);
+  }
+  const cached = instants.get(wall);
+  if (cached !== undefined) return cached;
+  const t = wallToInstant(zoneOf(zone), wall);
+  if (instants.size >= INSTANT_CACHE_LIMIT) instants.clear();
+  instants.set(wall, t);
+  return t;
+}
+
+// Policies, plans and projections ask for the same few wall times of the same days again
+// and again (every candidate schedule of `suggest`, every month of a projection), and each
+// answer costs three zone lookups: answers are kept, by zone and wall time.
+const instantCache = new Map<string, Map<number, number>>();
+const INSTANT_CACHE_LIMIT = 200_000;
+
+function wallToInstant(z: IANAZone, wall: number): number {
   // Transitions are never closer than days apart, so the offsets a day either side are
   // the only two candidates.
   const before = z.offset(wall - DAY_MS) * MINUTE_MS;

@@ -14,11 +14,14 @@ export const BEDROCK_NAMESPACE = "AWS/Bedrock";
 export const MODEL_COPY_METRIC = "ModelCopy";
 export const INVOCATIONS_METRIC = "Invocations";
 export const MODEL_DIMENSION = "ModelId";
+export const THROTTLES_METRIC = "InvocationThrottles";
+export const CLIENT_ERRORS_METRIC = "InvocationClientErrors";
 
 const MINUTE = 60_000;
 
 /**
- * The AWS/Bedrock metrics of the simulated models, ModelCopy and Invocations, derived from
+ * The AWS/Bedrock metrics of the simulated models, ModelCopy and the call counts (Invocations,
+ * InvocationThrottles, InvocationClientErrors), derived from
  * their fleets when read rather than stored. Only the simulator-wide publish delay and the
  * metric faults decide when a minute's datapoint can be seen.
  */
@@ -43,8 +46,30 @@ export class BedrockMetrics implements SyntheticMetrics {
     if (key.metricName === MODEL_COPY_METRIC) {
       return (start, end, now, visit) => this.#modelCopyPoints(fleet, start, end, now, visit);
     }
-    if (key.metricName === INVOCATIONS_METRIC) {
-      return (start, end, now, visit) => this.#invocationPoints(fleet, start, end, now, visit);
+    const calls = this.#callsCountedIn(fleet, key.metricName);
+    if (calls === undefined) return undefined;
+    return (start, end, now, visit) => {
+      fleet.advance(now);
+      this.#countPoints(fleet, calls(), start, end, now, visit);
+    };
+  }
+
+  /**
+   * The calls a count metric is made of: successes in Invocations; ThrottlingException in
+   * InvocationThrottles, with ModelNotReadyException in the metric `coldCallMetric` names.
+   */
+  #callsCountedIn(
+    fleet: ModelFleet,
+    metricName: string,
+  ): (() => readonly (readonly number[])[]) | undefined {
+    const cold = fleet.settings.coldCallMetric;
+    if (metricName === INVOCATIONS_METRIC) return () => [fleet.successes];
+    if (metricName === THROTTLES_METRIC) {
+      return () =>
+        cold === THROTTLES_METRIC ? [fleet.throttled, fleet.notReady] : [fleet.throttled];
+    }
+    if (metricName === CLIENT_ERRORS_METRIC && cold === CLIENT_ERRORS_METRIC) {
+      return () => [fleet.notReady];
     }
     return undefined;
   }
@@ -59,9 +84,12 @@ export class BedrockMetrics implements SyntheticMetrics {
       if (first && this.#visibleBy(fleet, minuteOf(first.restoreStart), now)) {
         keys.push({ namespace: BEDROCK_NAMESPACE, metricName: MODEL_COPY_METRIC, dimensions });
       }
-      const firstCall = fleet.successes[0];
-      if (firstCall !== undefined && this.#visibleBy(fleet, minuteOf(firstCall), now)) {
-        keys.push({ namespace: BEDROCK_NAMESPACE, metricName: INVOCATIONS_METRIC, dimensions });
+      for (const metricName of [INVOCATIONS_METRIC, THROTTLES_METRIC, CLIENT_ERRORS_METRIC]) {
+        const calls = this.#callsCountedIn(fleet, metricName)?.() ?? [];
+        const first = Math.min(...calls.map((list) => list[0] ?? Number.POSITIVE_INFINITY));
+        if (first < Number.POSITIVE_INFINITY && this.#visibleBy(fleet, minuteOf(first), now)) {
+          keys.push({ namespace: BEDROCK_NAMESPACE, metricName, dimensions });
+        }
       }
     }
     return keys;
@@ -139,27 +167,34 @@ export class BedrockMetrics implements SyntheticMetrics {
     }
   }
 
-  /** Successful calls per minute, each call a sample of 1, for minutes that had any. */
-  #invocationPoints(
+  /** Calls per minute over several ascending lists, each call a sample of 1, for minutes that had any. */
+  #countPoints(
     fleet: ModelFleet,
+    lists: readonly (readonly number[])[],
     start: number,
     end: number,
     now: number,
     visit: PointVisitor,
   ): void {
-    fleet.advance(now);
-    const s = fleet.successes;
     const from = Math.ceil(start / MINUTE) * MINUTE;
-    for (let i = lowerBound(s, from); i < s.length; ) {
-      const minute = minuteOf(s[i] as number);
+    const next = lists.map((list) => lowerBound(list, from));
+    for (;;) {
+      let minute = Number.POSITIVE_INFINITY;
+      lists.forEach((list, k) => {
+        const t = list[next[k] as number];
+        if (t !== undefined && minuteOf(t) < minute) minute = minuteOf(t);
+      });
       if (minute >= end) break;
-      let j = i;
-      while (j < s.length && minuteOf(s[j] as number) === minute) j++;
+      let count = 0;
+      lists.forEach((list, k) => {
+        let i = next[k] as number;
+        while (i < list.length && minuteOf(list[i] as number) === minute) i++;
+        count += i - (next[k] as number);
+        next[k] = i;
+      });
       if (this.#visibleBy(fleet, minute, now)) {
-        const count = j - i;
         visit(minute, { count, sum: count, min: 1, max: 1 }, undefined);
       }
-      i = j;
     }
   }
 }

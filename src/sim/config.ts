@@ -21,6 +21,7 @@ import {
   modelSchema,
   settingsSchema,
 } from "./settingsSchema.js";
+import { toTrafficProfile } from "./trafficSchema.js";
 
 export const simConfigSchema = z
   .strictObject({
@@ -103,7 +104,10 @@ export function parseSimConfigText(text: string | Uint8Array, file: string): Sim
   }
   const problems: ConfigProblem[] = [];
   const models = raw.models.map((m, i): SimModelSpec => {
-    const { settings: own, ...spec } = m;
+    const { settings: own, traffic, name, ...fields } = m;
+    // The YAML's `name` is what GetImportedModel and ListImportedModels answer as modelName.
+    const rest = name === undefined ? fields : { ...fields, modelName: name };
+    const spec = traffic ? { ...rest, traffic: toTrafficProfile(traffic) } : rest;
     if (!own) return spec;
     const overrides = toSettings(own) as Partial<SimModelSettings>;
     const message = jitterProblem(

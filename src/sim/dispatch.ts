@@ -22,6 +22,7 @@ import { answerSts } from "./sts.js";
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 
 const CLOUDWATCH_TARGET = "GraniteServiceVersion20100801.";
+const COST_EXPLORER_TARGET = "AWSInsightsIndexService.";
 const CLOUDWATCH_OPERATIONS = new Set(["GetMetricData", "ListMetrics", "PutMetricData"]);
 
 /** Answers one HTTP request; also the dispatch of the in-process transport (inProcess.ts). */
@@ -58,6 +59,24 @@ export async function handle(
   // The SDK signs with the host's wall clock, whatever time the simulator is at.
   const wallNow = realClock.now();
   const target = header(req, "x-amz-target");
+  if (target?.startsWith(COST_EXPLORER_TARGET)) {
+    // Cost Explorer speaks AWS JSON 1.1, signed as `ce`; its one endpoint has every region's bill.
+    const auth = checkRequestAuth(signed, { service: "ce", allowBearer: false }, wallNow);
+    if ("type" in auth) return sendJsonRpcError(res, auth, "json1.1");
+    if (target !== `${COST_EXPLORER_TARGET}GetCostAndUsage`) {
+      return sendJsonRpcError(res, awsErrors.unknownCostExplorerOperation(target), "json1.1");
+    }
+    const parsed = jsonInput(body);
+    if ("error" in parsed) return sendJsonRpcError(res, parsed.error, "json1.1");
+    return respond(
+      req,
+      res,
+      sim.costAndUsage(parsed.input),
+      pending,
+      (value) => sendJson(res, 200, "application/x-amz-json-1.1", value),
+      (error) => sendJsonRpcError(res, error, "json1.1"),
+    );
+  }
   if (target !== undefined) {
     const auth = checkRequestAuth(signed, { service: "monitoring", allowBearer: false }, wallNow);
     if ("type" in auth) return sendJsonRpcError(res, auth);
@@ -65,16 +84,9 @@ export async function handle(
     if (!CLOUDWATCH_OPERATIONS.has(op)) {
       return sendJsonRpcError(res, awsErrors.unknownCloudWatchOperation(target));
     }
-    let input: Record<string, unknown>;
-    try {
-      input = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
-    } catch {
-      return sendJsonRpcError(res, {
-        type: "com.amazon.coral.service#SerializationException",
-        status: 400,
-        message: "Start of structure or map found where not expected.",
-      });
-    }
+    const parsed = jsonInput(body);
+    if ("error" in parsed) return sendJsonRpcError(res, parsed.error);
+    const input = parsed.input;
     const answer = sim.cloudwatch(op as CloudWatchOperation, input, regionOf(auth));
     return respond(
       req,
@@ -112,6 +124,16 @@ export async function handle(
       (error) => sendRestJsonError(res, error),
     );
   }
+  if (path === "/imported-models" && req.method === "GET") {
+    return respond(
+      req,
+      res,
+      sim.listImportedModels(query, region),
+      pending,
+      (value) => sendJson(res, 200, "application/json", value),
+      (error) => sendRestJsonError(res, error),
+    );
+  }
   const imported = /^\/imported-models\/([^/]+)$/.exec(path);
   if (imported && req.method === "GET") {
     const identifier = decodeURIComponent(imported[1] as string);
@@ -130,6 +152,23 @@ export async function handle(
     );
   }
   return sendRestJsonError(res, awsErrors.unknownBedrockOperation());
+}
+
+/** The JSON body of an AWS JSON 1.0 or 1.1 call, or the error its service answers to bad JSON. */
+function jsonInput(
+  body: Buffer,
+): { readonly input: Record<string, unknown> } | { readonly error: AwsErrorShape } {
+  try {
+    return { input: body.length === 0 ? {} : JSON.parse(body.toString("utf8")) };
+  } catch {
+    return {
+      error: {
+        type: "com.amazon.coral.service#SerializationException",
+        status: 400,
+        message: "Start of structure or map found where not expected.",
+      },
+    };
+  }
 }
 
 function regionOf(auth: RequestAuth): string | undefined {

@@ -9,8 +9,11 @@ export interface AwsErrorShape {
   readonly queryCode?: string;
 }
 
-/** The SigV4 signing name: `bedrock` for bedrock-runtime and the control plane, `monitoring` for CloudWatch. */
-export type SigningService = "bedrock" | "monitoring";
+/**
+ * The SigV4 signing name: `bedrock` for bedrock-runtime and the control plane, `monitoring`
+ * for CloudWatch, `ce` for Cost Explorer.
+ */
+export type SigningService = "bedrock" | "monitoring" | "ce";
 
 /** Thrown by the in-process CloudWatch and control-plane calls; the server turns it into a response. */
 export class SimServiceError extends KeepwarmError {
@@ -61,7 +64,7 @@ export const awsErrors = {
   // JSON services answer an unparsable signature 400, the Bedrock front end 403.
   incompleteSignature: (message: string, service: SigningService): AwsErrorShape => ({
     type: "IncompleteSignatureException",
-    status: service === "monitoring" ? 400 : 403,
+    status: service === "bedrock" ? 403 : 400,
     message,
     queryCode: "IncompleteSignature",
   }),
@@ -126,6 +129,21 @@ export const awsErrors = {
     status: 400,
     message,
     queryCode: "MissingParameter",
+  }),
+  costExplorerValidation: (message: string): AwsErrorShape => ({
+    type: "ValidationException",
+    status: 400,
+    message,
+  }),
+  unknownCostExplorerOperation: (target: string): AwsErrorShape => ({
+    type: "UnknownOperationException",
+    status: 400,
+    message: `The keepwarm simulator serves Cost Explorer's GetCostAndUsage only; this request is ${target}.`,
+  }),
+  invalidNextPageToken: (): AwsErrorShape => ({
+    type: "InvalidNextTokenException",
+    status: 400,
+    message: "The NextPageToken is invalid or does not belong to this request.",
   }),
   invalidNextToken: (): AwsErrorShape => ({
     type: "com.amazonaws.cloudwatch#InvalidNextToken",

@@ -18,6 +18,8 @@ const FAULT_KINDS = [
   "slowRestore",
   "evictAfter",
   "evict",
+  "billingWindow",
+  "priceChange",
 ] as const satisfies readonly FaultKind[];
 
 const OPERATIONS = [
@@ -26,15 +28,21 @@ const OPERATIONS = [
   "GetMetricData",
   "ListMetrics",
   "PutMetricData",
+  "ListImportedModels",
+  "GetCostAndUsage",
 ] as const satisfies readonly SimOperation[];
 
-/** What each kind needs besides its scope: `delay`, `restore` or `at`. */
-const FAULT_NEEDS: Partial<Record<FaultKind, "delay" | "restore" | "at">> = {
+/** What each kind needs besides its scope. */
+const FAULT_NEEDS: Partial<
+  Record<FaultKind, "delay" | "restore" | "at" | "window" | "usdPerCmuMinute">
+> = {
   slow: "delay",
   metricsLate: "delay",
   slowRestore: "restore",
   evictAfter: "delay",
   evict: "at",
+  billingWindow: "window",
+  priceChange: "usdPerCmuMinute",
 };
 
 export const faultSchema = z
@@ -52,6 +60,19 @@ export const faultSchema = z
     at: instant.optional(),
     delay: duration("slow, metricsLate: how late; evictAfter: idle time before the unload.", 0),
     restore: duration("slowRestore: how long the restore takes.", 0),
+    window: duration(
+      "billingWindow: the billing window Cost Explorer bills copy runs starting in range in.",
+      0,
+    ),
+    usdPerCmuMinute: z
+      .number()
+      .refine((n) => Number.isFinite(n) && n >= 0, {
+        error: (iss) => `${is(iss.input)}; allowed: a price in US dollars, 0 or more`,
+      })
+      .optional()
+      .meta({
+        description: "priceChange: the price per CMU-minute of billing windows starting in range.",
+      }),
     times: wholeNumber(1, 1_000_000, "Hits only this many calls."),
     operations: z.array(z.enum(OPERATIONS)).min(1).optional(),
   })
@@ -62,6 +83,13 @@ export const faultSchema = z
         code: "custom",
         path: [need],
         message: `is missing; ${/^[aeiou]/.test(f.kind) ? "an" : "a"} ${f.kind} fault needs ${need}`,
+      });
+    }
+    if (f.kind === "billingWindow" && f.window !== undefined && parseDurationMs(f.window) === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["window"],
+        message: `is ${f.window}; allowed: a duration above 0s (the billing window, e.g. 10m)`,
       });
     }
     if (f.kind === "evictAfter" && f.delay !== undefined && parseDurationMs(f.delay) === 0) {
@@ -109,6 +137,10 @@ export function toFaultSpec(f: RawFault): FaultSpec {
       return { kind: f.kind, restoreMs: ms(f.restore), ...scope };
     case "evictAfter":
       return { kind: f.kind, delayMs: ms(f.delay), ...scope };
+    case "billingWindow":
+      return { kind: f.kind, windowMs: ms(f.window), ...scope };
+    case "priceChange":
+      return { kind: f.kind, usdPerCmuMinute: f.usdPerCmuMinute as number, ...scope };
     case "evict":
       return {
         kind: f.kind,

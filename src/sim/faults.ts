@@ -6,7 +6,9 @@ export type SimOperation =
   | "GetImportedModel"
   | "GetMetricData"
   | "ListMetrics"
-  | "PutMetricData";
+  | "PutMetricData"
+  | "ListImportedModels"
+  | "GetCostAndUsage";
 
 export const CLOUDWATCH_OPERATIONS: readonly SimOperation[] = [
   "GetMetricData",
@@ -33,7 +35,8 @@ interface RequestScope extends Scope {
 /**
  * A scripted misbehaviour. Request faults are matched against the clock when a call
  * arrives; metric faults against the minute a datapoint describes; `slowRestore` against
- * the instant a restore starts; `evict` fires at its instant.
+ * the instant a restore starts; `evict` fires at its instant; `billingWindow` against the
+ * instant a copy run starts, `priceChange` against the instant a billing window starts.
  */
 export type FaultSpec =
   /** InvokeModel answers 429 ThrottlingException (an account quota, not a cold start). */
@@ -62,7 +65,14 @@ export type FaultSpec =
    */
   | ({ readonly kind: "evictAfter"; readonly delayMs: number } & Scope)
   /** Every copy is unloaded at `at`, however recently it served a call. */
-  | { readonly kind: "evict"; readonly modelArn?: string; readonly at: number };
+  | { readonly kind: "evict"; readonly modelArn?: string; readonly at: number }
+  /**
+   * Cost Explorer bills copy runs that start in range in windows of `windowMs` instead of
+   * billingWindowMs: AWS billing by another rule than keepwarm's.
+   */
+  | ({ readonly kind: "billingWindow"; readonly windowMs: number } & Scope)
+  /** Cost Explorer bills the billing windows that start in range at this price per CMU-minute. */
+  | ({ readonly kind: "priceChange"; readonly usdPerCmuMinute: number } & Scope);
 
 export type FaultKind = FaultSpec["kind"];
 
@@ -86,7 +96,13 @@ const DEFAULT_OPERATIONS: Record<RequestFault["kind"], readonly SimOperation[]> 
   slow: ["InvokeModel"],
   dropConnection: ["InvokeModel"],
   accessDenied: ["InvokeModel", "GetImportedModel"],
-  expiredToken: ["InvokeModel", "GetImportedModel", ...CLOUDWATCH_OPERATIONS],
+  expiredToken: [
+    "InvokeModel",
+    "GetImportedModel",
+    "ListImportedModels",
+    "GetCostAndUsage",
+    ...CLOUDWATCH_OPERATIONS,
+  ],
   cloudwatchThrottling: CLOUDWATCH_OPERATIONS,
 };
 
@@ -98,6 +114,8 @@ const KINDS = new Set<string>([
   "slowRestore",
   "evictAfter",
   "evict",
+  "billingWindow",
+  "priceChange",
 ]);
 
 export class FaultSpecError extends KeepwarmError {
@@ -192,6 +210,34 @@ export class FaultSchedule {
     return first;
   }
 
+  /** The billing window a `billingWindow` fault imposes on a copy run of the model starting at t. */
+  billingWindowAt(modelArn: string, t: number): number | undefined {
+    for (const { spec } of this.#entries) {
+      if (spec.kind === "billingWindow" && covers(spec, modelArn, t)) return spec.windowMs;
+    }
+    return undefined;
+  }
+
+  /** The price a `priceChange` fault puts on the model's billing windows starting at t. */
+  priceAt(modelArn: string, t: number): number | undefined {
+    for (const { spec } of this.#entries) {
+      if (spec.kind === "priceChange" && covers(spec, modelArn, t)) return spec.usdPerCmuMinute;
+    }
+    return undefined;
+  }
+
+  /** The instants in (start, end) where a `priceChange` of the model begins or ends, ascending. */
+  priceChangesIn(modelArn: string, start: number, end: number): number[] {
+    const edges = new Set<number>();
+    for (const { spec } of this.#entries) {
+      if (spec.kind !== "priceChange") continue;
+      if (spec.modelArn !== undefined && spec.modelArn !== modelArn) continue;
+      for (const t of [spec.from, spec.until])
+        if (t !== undefined && t > start && t < end) edges.add(t);
+    }
+    return [...edges].sort((a, b) => a - b);
+  }
+
   /** Whether any metric fault exists for the model, so the common case skips per-minute checks. */
   hasMetricFaults(modelArn: string): boolean {
     return this.#entries.some(
@@ -239,6 +285,10 @@ function validateFault(spec: FaultSpec): void {
   }
   if (spec.kind === "evictAfter" && !(spec.delayMs >= 1)) bad("delayMs must be >= 1");
   if (spec.kind === "slowRestore" && !(spec.restoreMs >= 0)) bad("restoreMs must be >= 0");
+  if (spec.kind === "billingWindow" && !(spec.windowMs >= 1)) bad("windowMs must be >= 1");
+  if (spec.kind === "priceChange" && !(spec.usdPerCmuMinute >= 0)) {
+    bad("usdPerCmuMinute must be >= 0");
+  }
   if (isRequestFault(spec) && spec.times !== undefined && !(spec.times >= 1)) {
     bad("times must be >= 1");
   }

@@ -63,6 +63,10 @@ export class ModelFleet {
   readonly #lastNeeded: number[] = [];
   /** Successful calls, ascending. */
   readonly #successes: number[] = [];
+  /** Calls answered ModelNotReadyException (the model was restoring), ascending. */
+  readonly #notReady: number[] = [];
+  /** Calls answered ThrottlingException (every copy busy), ascending. */
+  readonly #throttled: number[] = [];
   #inflightFrom = 0;
 
   constructor(spec: SimModelSpec, settings: SimSettings, faults: FaultSchedule) {
@@ -81,6 +85,14 @@ export class ModelFleet {
 
   get successes(): readonly number[] {
     return this.#successes;
+  }
+
+  get notReady(): readonly number[] {
+    return this.#notReady;
+  }
+
+  get throttled(): readonly number[] {
+    return this.#throttled;
   }
 
   /** Replays what is due up to t: restores finishing, copies idling out, scripted evictions. */
@@ -125,7 +137,10 @@ export class ModelFleet {
       this.#phase = "restoring";
       this.advance(t);
     }
-    if (this.#phase === "restoring") return { kind: "notReady" };
+    if (this.#phase === "restoring") {
+      this.#notReady.push(t);
+      return { kind: "notReady" };
+    }
 
     const s = this.settings;
     while (
@@ -136,7 +151,10 @@ export class ModelFleet {
     }
     const inflight = this.#successes.length - this.#inflightFrom + 1;
     const needed = Math.ceil(inflight / s.perCopyConcurrency);
-    if (needed > s.maxCopies) return { kind: "overloaded" };
+    if (needed > s.maxCopies) {
+      this.#throttled.push(t);
+      return { kind: "overloaded" };
+    }
 
     for (let copy = 0; copy < needed; copy++) {
       if (!this.#open[copy]) {

@@ -1,9 +1,11 @@
 export type { Clock } from "../domain/clock.js";
 export {
   BEDROCK_NAMESPACE,
+  CLIENT_ERRORS_METRIC,
   INVOCATIONS_METRIC,
   MODEL_COPY_METRIC,
   MODEL_DIMENSION,
+  THROTTLES_METRIC,
 } from "./bedrockMetrics.js";
 export { ManualClock, realClock, scaledClock } from "./clock.js";
 export type { ListMetricsOutput } from "./cloudwatch.js";
@@ -40,6 +42,8 @@ export type {
   SimResponse,
 } from "./service.js";
 export {
+  COLD_CALL_METRICS,
+  type ColdCallMetric,
   DEFAULT_SIM_SETTINGS,
   EVICTION_RULES,
   type EvictionRule,
@@ -54,3 +58,6 @@ export {
   shortestIdleMs,
 } from "./settings.js";
 export { SimModelError, Simulator, type SimulatorOptions } from "./simulator.js";
+export { userCallsOfDay } from "./traffic.js";
+export type { TrafficProfile, TrafficRate } from "./trafficProfile.js";
+export type { UserCallCounts } from "./users.js";

@@ -1,3 +1,4 @@
+import { DEFAULT_CMU_VERSION } from "../domain/price.js";
 import type { CopyRun } from "./fleet.js";
 
 /** A half-open range of instants, [start, end), epoch ms. */
@@ -23,6 +24,10 @@ export interface LedgerCopy {
 export interface LedgerModel {
   readonly modelArn: string;
   readonly customModelUnits: number;
+  /** The CMU version GetImportedModel reports for the model, which selects its price. */
+  readonly cmuVersion: string;
+  /** AWS's list price of the model's region and CMU version (the built-in table's), per CMU-minute. */
+  readonly usdPerCmuMinute: number;
   readonly copies: readonly LedgerCopy[];
   readonly billedWindows: number;
   readonly billedMinutes: number;
@@ -37,6 +42,7 @@ export interface Ledger {
   /** Only windows starting in this range are counted, when given. */
   readonly range: TimeRange | undefined;
   readonly billingWindowMs: number;
+  /** The price of a model whose region and CMU version the built-in table lacks (a setting). */
   readonly usdPerCmuMinute: number;
   readonly models: readonly LedgerModel[];
   readonly cmuMinutes: number;
@@ -64,12 +70,18 @@ export function billedWindowsOf(
   return Math.max(0, last - first);
 }
 
-/** The bill of one model from its copy runs. */
+/** The bill of one model from its copy runs, at its own price per CMU-minute. */
 export function billModel(
   modelArn: string,
   customModelUnits: number,
   runs: readonly CopyRun[],
-  options: { windowMs: number; usdPerCmuMinute: number; asOf: number; range?: TimeRange },
+  options: {
+    windowMs: number;
+    usdPerCmuMinute: number;
+    asOf: number;
+    range?: TimeRange;
+    cmuVersion?: string;
+  },
 ): LedgerModel {
   const byCopy = new Map<number, LedgerRun[]>();
   for (const run of runs) {
@@ -93,6 +105,8 @@ export function billModel(
   return {
     modelArn,
     customModelUnits,
+    cmuVersion: options.cmuVersion ?? DEFAULT_CMU_VERSION,
+    usdPerCmuMinute: options.usdPerCmuMinute,
     copies,
     billedWindows,
     billedMinutes,

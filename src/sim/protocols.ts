@@ -7,7 +7,8 @@ import type { InvokeAnswer } from "./service.js";
 
 /**
  * How an answer is written in each AWS protocol the simulator speaks or must refuse in
- * kind: restJson1 (Bedrock), AWS JSON 1.0 (CloudWatch), awsQuery and Smithy RPC v2 CBOR.
+ * kind: restJson1 (Bedrock), AWS JSON 1.0 (CloudWatch), AWS JSON 1.1 (Cost Explorer), awsQuery
+ * and Smithy RPC v2 CBOR.
  */
 
 /** An HTTP/1.1 or h2 response: the dispatch writes both alike. */
@@ -64,19 +65,19 @@ export function sendRestJsonError(res: NodeResponse, error: AwsErrorShape): void
 }
 
 /**
- * AWS JSON 1.0 errors (CloudWatch), or the same in RPC v2 CBOR: `__type` and `message` in
- * the body plus the query-compatible code header.
+ * AWS JSON 1.0 errors (CloudWatch), AWS JSON 1.1 errors (Cost Explorer), or the same in RPC
+ * v2 CBOR: `__type` and `message` in the body plus the query-compatible code header.
  */
 export function sendJsonRpcError(
   res: NodeResponse,
   error: AwsErrorShape,
-  encoding: "json" | "cbor" = "json",
+  encoding: "json" | "json1.1" | "cbor" = "json",
 ): void {
   const type = error.type.includes("#") ? error.type : `com.amazon.coral.service#${error.type}`;
   const headers: Record<string, string> =
-    encoding === "json"
-      ? { "content-type": "application/x-amz-json-1.0" }
-      : { "content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor" };
+    encoding === "cbor"
+      ? { "content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor" }
+      : { "content-type": `application/x-amz-json-${encoding === "json" ? "1.0" : "1.1"}` };
   headers["x-amzn-requestid"] = randomUUID();
   if (error.queryCode) {
     headers["x-amzn-query-error"] =
@@ -84,7 +85,7 @@ export function sendJsonRpcError(
   }
   res.writeHead(error.status, headers);
   const body = { __type: type, message: error.message };
-  res.end(encoding === "json" ? JSON.stringify(body) : cborTextMap(body));
+  res.end(encoding === "cbor" ? cborTextMap(body) : JSON.stringify(body));
 }
 
 /** awsQuery errors: the `ErrorResponse` XML that query clients parse. */

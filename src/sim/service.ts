@@ -1,9 +1,11 @@
 import type { Clock } from "../domain/clock.js";
+import type { GetCostAndUsageOutput } from "./costExplorer.js";
 import type { Dialect } from "./dialects.js";
 import type { AwsErrorShape } from "./errors.js";
 import type { FaultSchedule, SimOperation } from "./faults.js";
 import type { ModelState } from "./fleet.js";
 import type { Ledger, TimeRange } from "./ledger.js";
+import type { ListImportedModelsOutput } from "./listImportedModels.js";
 import type { SimModelSpec } from "./settings.js";
 
 /** How the simulator answers one call: as AWS would, or by dropping the connection. */
@@ -53,6 +55,11 @@ export interface SimService {
     operation?: "InvokeModel" | "InvokeModelWithResponseStream",
   ): SimResponse<InvokeAnswer>;
   getImportedModel(identifier: string): SimResponse<ImportedModelView>;
+  listImportedModels(
+    query: URLSearchParams,
+    region?: string,
+  ): SimResponse<ListImportedModelsOutput>;
+  costAndUsage(input: Record<string, unknown>): SimResponse<GetCostAndUsageOutput>;
   cloudwatch(
     operation: CloudWatchOperation,
     input: Record<string, unknown>,

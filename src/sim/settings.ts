@@ -1,5 +1,6 @@
 import { IMPORTED_MODEL_ARN_PATTERN } from "../config/formats.js";
 import { KeepwarmError } from "../domain/errors.js";
+import type { TrafficProfile } from "./trafficProfile.js";
 
 /**
  * The simulator's knobs. Where AWS leaves a behaviour undocumented (bedrock-facts.md,
@@ -35,11 +36,27 @@ export interface SimSettings {
   readonly maxCopies: number;
   /** How long one successful call occupies a copy, which is what makes calls concurrent. */
   readonly invocationMs: number;
-  /** Price of one CMU-minute (facts §2: v1.0, us-east-1/us-west-2). */
+  /**
+   * Price of one CMU-minute where the built-in table (config/pricing.ts) has none for a
+   * model's region and CMU version; otherwise the ledger bills each model at the table's price.
+   */
   readonly usdPerCmuMinute: number;
   /** Seeds the restore jitter: the same seed and calls give the same run. */
   readonly seed: number;
+  /**
+   * The CloudWatch metric a call that meets a restoring model (ModelNotReadyException, 429)
+   * is counted in. AWS does not say; throttles are the 429s (docs/suggest.md).
+   */
+  readonly coldCallMetric: ColdCallMetric;
 }
+
+/** Where Bedrock may count a call answered ModelNotReadyException. */
+export type ColdCallMetric = "InvocationThrottles" | "InvocationClientErrors";
+
+export const COLD_CALL_METRICS: readonly ColdCallMetric[] = [
+  "InvocationThrottles",
+  "InvocationClientErrors",
+];
 
 /**
  * afterLastCall: a fixed delay after the copy's last successful call (an AWS blog's
@@ -66,12 +83,15 @@ export const DEFAULT_SIM_SETTINGS: SimSettings = Object.freeze({
   invocationMs: 1_000,
   usdPerCmuMinute: 0.05718,
   seed: 1,
+  coldCallMetric: "InvocationThrottles",
 });
 
 /** An imported model the simulator serves. */
 export interface SimModelSpec {
   readonly modelArn: string;
   readonly customModelUnits: number;
+  /** The CMU version GetImportedModel reports (customModelUnitsVersion); defaults to "v1.0". */
+  readonly cmuVersion?: string;
   /** As GetImportedModel reports it; defaults to "llama". */
   readonly architecture?: string;
   /** Defaults to true. */
@@ -80,6 +100,8 @@ export interface SimModelSpec {
   readonly modelName?: string;
   /** This model's own restore and eviction, over the simulator's settings. */
   readonly settings?: Partial<SimModelSettings>;
+  /** Its users, who call it as the profile says from the instant it is added. */
+  readonly traffic?: TrafficProfile;
 }
 
 /** The settings one model may override: how it restores and how it is unloaded. */
@@ -97,7 +119,7 @@ export class SimSettingsError extends KeepwarmError {
   override readonly name = "SimSettingsError";
 }
 
-type NumericSetting = Exclude<keyof SimSettings, "evictionRule">;
+type NumericSetting = Exclude<keyof SimSettings, "evictionRule" | "coldCallMetric">;
 
 /** The settings an eviction rule is read from. */
 export type EvictionSettings = Pick<
@@ -163,6 +185,11 @@ export function resolveSimSettings(partial: Partial<SimSettings> = {}): SimSetti
   atLeast("evictionDelayMs", 1);
   atLeast("evictionJitterMs", 0);
   atLeast("evictionIdleWindows", 0, true);
+  if (!COLD_CALL_METRICS.includes(s.coldCallMetric)) {
+    problems.push(
+      `coldCallMetric must be one of ${COLD_CALL_METRICS.join(", ")}, got ${s.coldCallMetric}`,
+    );
+  }
   if (!EVICTION_RULES.includes(s.evictionRule)) {
     problems.push(
       `evictionRule must be one of ${EVICTION_RULES.join(", ")}, got ${s.evictionRule}`,

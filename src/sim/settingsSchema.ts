@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { CMU_VERSION_PATTERN } from "../config/costSchema.js";
 import { IMPORTED_MODEL_ARN_PATTERN, parseDurationMs } from "../config/formats.js";
 import { duration, is, wholeNumber } from "./schemaFields.js";
-import { DEFAULT_SIM_SETTINGS, EVICTION_RULES } from "./settings.js";
+import { COLD_CALL_METRICS, DEFAULT_SIM_SETTINGS, EVICTION_RULES } from "./settings.js";
+import { trafficSchema } from "./trafficSchema.js";
 
 /** The `settings` and `models` sections of a simulator config, durations as written. */
 
@@ -90,8 +92,19 @@ export const settingsSchema = z
         error: (iss) => `${is(iss.input)}; allowed: a price in US dollars, 0 or more`,
       })
       .optional()
-      .meta({ description: "Price of one CMU-minute." }),
+      .meta({
+        description:
+          "Price of one CMU-minute of a model whose region and CMU version the built-in price table lacks; the others are billed at the table's price.",
+      }),
     seed: wholeNumber(0, 2 ** 31 - 1, "Seeds the restore jitter."),
+    coldCallMetric: z
+      .enum(COLD_CALL_METRICS, {
+        error: (iss) => `${is(iss.input)}; allowed: ${COLD_CALL_METRICS.join(" or ")}`,
+      })
+      .optional()
+      .meta({
+        description: `The CloudWatch metric a call that meets a restoring model (ModelNotReadyException) is counted in; AWS does not say. Default ${d.coldCallMetric}.`,
+      }),
   })
   .superRefine((s, ctx) => {
     const restore = s.restore === undefined ? d.restoreMs : parseDurationMs(s.restore);
@@ -125,8 +138,19 @@ export const modelSchema = z.strictObject({
   customModelUnits: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, {
     error: (iss) => `${is(iss.input)}; allowed: a whole number from 1 to 1000`,
   }),
+  cmuVersion: z
+    .string()
+    .regex(CMU_VERSION_PATTERN, {
+      error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
+    })
+    .optional()
+    .meta({
+      description:
+        'The CMU version GetImportedModel reports as customModelUnitsVersion; default "v1.0".',
+    }),
   architecture: z.string().min(1).optional(),
   instructSupported: z.boolean().optional(),
   name: z.string().min(1).optional(),
   settings: modelSettingsSchema.optional(),
+  traffic: trafficSchema.optional(),
 });

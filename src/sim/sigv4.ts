@@ -32,11 +32,13 @@ const MINUTE = 60_000;
 
 /**
  * How far X-Amz-Date may be from the server's clock. Bedrock's message says 5 min (seen in
- * "Signature expired: ... (... - 5 min.)"); the query-era services, CloudWatch among them, 15.
+ * "Signature expired: ... (... - 5 min.)"); the query-era services, CloudWatch among them, 15,
+ * and Cost Explorer is taken to allow as much.
  */
 export const SIGNATURE_TOLERANCE_MS: Readonly<Record<SigningService, number>> = {
   bedrock: 5 * MINUTE,
   monitoring: 15 * MINUTE,
+  ce: 15 * MINUTE,
 };
 
 const ALGORITHM = "AWS4-HMAC-SHA256";

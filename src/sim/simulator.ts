@@ -1,13 +1,16 @@
+import { DEFAULT_CMU_VERSION, tablePrice } from "../config/pricing.js";
 import type { Clock } from "../domain/clock.js";
 import { KeepwarmError } from "../domain/errors.js";
 import { BedrockMetrics } from "./bedrockMetrics.js";
 import { CloudWatchStore, type ListMetricsOutput } from "./cloudwatch.js";
+import { type CostBook, type GetCostAndUsageOutput, getCostAndUsage } from "./costExplorer.js";
 import { answerInvocation } from "./dialects.js";
 import { awsErrors, SimServiceError } from "./errors.js";
 import { FaultSchedule } from "./faults.js";
-import { lowerBound, ModelFleet, type ModelState } from "./fleet.js";
+import { type CallResult, lowerBound, ModelFleet, type ModelState } from "./fleet.js";
 import type { GetMetricDataOutput } from "./getMetricData.js";
 import { billModel, type Ledger, type TimeRange } from "./ledger.js";
+import { type ListImportedModelsOutput, listImportedModels } from "./listImportedModels.js";
 import { requestFault } from "./requestFaults.js";
 import { type SimServer, startSimServer } from "./server.js";
 import type {
@@ -24,6 +27,7 @@ import {
   type SimSettings,
   unitRandom,
 } from "./settings.js";
+import { SimUsers, type UserCallCounts } from "./users.js";
 
 export interface SimulatorOptions {
   readonly clock: Clock;
@@ -50,9 +54,14 @@ export class Simulator implements SimService {
   readonly #fleets = new Map<string, ModelFleet>();
   /** Models deleted from the account: their history stays in the ledger, calls find nothing. */
   readonly #deleted = new Set<string>();
+  /** When each deleted model was deleted: its storage is billed until then. */
+  readonly #deletedAt = new Map<string, number>();
   readonly #byId = new Map<string, ModelFleet>();
   readonly #created = new Map<string, number>();
   readonly #cloudwatch: CloudWatchStore;
+  readonly #getMetricData = { calls: 0, metricsRequested: 0 };
+  /** The models' users, played up to the clock before anything is answered. */
+  readonly #users = new SimUsers();
 
   constructor(options: SimulatorOptions) {
     this.clock = options.clock;
@@ -97,6 +106,7 @@ export class Simulator implements SimService {
     this.#fleets.set(spec.modelArn, fleet);
     this.#byId.set(parts.modelId, fleet);
     this.#created.set(spec.modelArn, this.clock.now());
+    if (spec.traffic) this.#users.add(spec.modelArn, spec.traffic, settings.seed, this.clock.now());
   }
 
   /**
@@ -109,6 +119,7 @@ export class Simulator implements SimService {
     }
     this.faults.add({ kind: "evict", modelArn, at: this.clock.now() });
     this.#deleted.add(modelArn);
+    this.#deletedAt.set(modelArn, this.clock.now());
   }
 
   models(): readonly SimModelSpec[] {
@@ -125,7 +136,7 @@ export class Simulator implements SimService {
     body: string | Uint8Array,
     operation: "InvokeModel" | "InvokeModelWithResponseStream" = "InvokeModel",
   ): SimResponse<InvokeAnswer> {
-    const now = this.clock.now();
+    const now = this.#playUsers();
     const fleet = this.#deleted.has(modelArn) ? undefined : this.#fleets.get(modelArn);
     const fault = requestFault(
       this.faults,
@@ -143,8 +154,7 @@ export class Simulator implements SimService {
     if ("type" in answer && fleet.stateAt(now).state === "warm") {
       return { kind: "error", error: answer, delayMs: fault.delayMs };
     }
-    const restoreMs = fleet.isColdAt(now) ? this.#restoreDuration(fleet, now) : 0;
-    const result = fleet.call(now, restoreMs);
+    const result = this.#call(fleet, now);
     if (result.kind === "notReady") {
       return { kind: "error", error: awsErrors.modelNotReady(), delayMs: fault.delayMs };
     }
@@ -189,7 +199,7 @@ export class Simulator implements SimService {
         instructSupported: spec.instructSupported ?? true,
         customModelUnits: {
           customModelUnitsPerModelCopy: spec.customModelUnits,
-          customModelUnitsVersion: "v1.0",
+          customModelUnitsVersion: spec.cmuVersion ?? DEFAULT_CMU_VERSION,
         },
       },
     };
@@ -225,13 +235,13 @@ export class Simulator implements SimService {
     input: Record<string, unknown>,
     region?: string,
   ): SimResponse<unknown> {
-    const now = this.clock.now();
+    const now = this.#playUsers();
     const fault = requestFault(this.faults, operation, undefined, now, `cloudwatch:${operation}`);
     if (fault.kind !== "ok") return fault;
     try {
       const value =
         operation === "GetMetricData"
-          ? this.#cloudwatch.getMetricData(input, now, { region })
+          ? this.#answerGetMetricData(input, now, region)
           : operation === "ListMetrics"
             ? this.#cloudwatch.listMetrics(input, now, { region })
             : this.#cloudwatch.putMetricData(input, now, { region });
@@ -243,6 +253,81 @@ export class Simulator implements SimService {
     }
   }
 
+  /**
+   * GetMetricData calls answered so far and the metrics they requested (one per query, each
+   * page a call of its own): what CloudWatch bills, $0.01 per 1,000 metrics requested.
+   */
+  getMetricDataUsage(): { readonly calls: number; readonly metricsRequested: number } {
+    return { ...this.#getMetricData };
+  }
+
+  #answerGetMetricData(
+    input: Record<string, unknown>,
+    now: number,
+    region: string | undefined,
+  ): GetMetricDataOutput {
+    const value = this.#cloudwatch.getMetricData(input, now, { region });
+    const queries = input.MetricDataQueries;
+    this.#getMetricData.calls++;
+    this.#getMetricData.metricsRequested += Array.isArray(queries) ? queries.length : 0;
+    return value;
+  }
+
+  /** Bedrock's ListImportedModels: the models of `region` (every region's in process) not deleted. */
+  listImportedModels(
+    query: URLSearchParams,
+    region?: string,
+  ): SimResponse<ListImportedModelsOutput> {
+    const now = this.#playUsers();
+    const fault = requestFault(
+      this.faults,
+      "ListImportedModels",
+      undefined,
+      now,
+      "bedrock:ListImportedModels",
+    );
+    if (fault.kind !== "ok") return fault;
+    const models = [...this.#fleets.values()]
+      .filter((f) => !this.#deleted.has(f.spec.modelArn))
+      .map((f) => ({ spec: f.spec, createdAt: this.#created.get(f.spec.modelArn) ?? now }));
+    return answered(() => listImportedModels(models, query, region), fault.delayMs);
+  }
+
+  /** Cost Explorer's GetCostAndUsage over what the simulator billed (costExplorer.ts). */
+  costAndUsage(input: Record<string, unknown>): SimResponse<GetCostAndUsageOutput> {
+    const now = this.#playUsers();
+    const fault = requestFault(
+      this.faults,
+      "GetCostAndUsage",
+      undefined,
+      now,
+      "ce:GetCostAndUsage",
+      "arn:aws:ce:us-east-1:123456789012:/GetCostAndUsage",
+    );
+    if (fault.kind !== "ok") return fault;
+    return answered(() => getCostAndUsage(input, this.#costBook(now)), fault.delayMs);
+  }
+
+  #costBook(now: number): CostBook {
+    const models = [...this.#fleets.values()].map((fleet) => {
+      fleet.advance(now);
+      const arn = fleet.spec.modelArn;
+      return {
+        spec: fleet.spec,
+        createdAt: this.#created.get(arn) ?? now,
+        deletedAt: this.#deletedAt.get(arn),
+        runs: fleet.runs,
+      };
+    });
+    return {
+      now,
+      models,
+      faults: this.faults,
+      billingWindowMs: this.settings.billingWindowMs,
+      usdPerCmuMinute: this.settings.usdPerCmuMinute,
+    };
+  }
+
   /** The settings a model is simulated with: the simulator's, with its own on top. */
   settingsOf(modelArn: string): SimSettings {
     return this.#fleet(modelArn).settings;
@@ -250,7 +335,7 @@ export class Simulator implements SimService {
 
   /** Whether a user's call at clock.now() would be answered, and by how many copies. */
   modelState(modelArn: string): ModelState {
-    return this.#fleet(modelArn).stateAt(this.clock.now());
+    return this.#fleet(modelArn).stateAt(this.#playUsers());
   }
 
   /**
@@ -262,7 +347,7 @@ export class Simulator implements SimService {
     modelArn: string,
   ): readonly { readonly start: number; readonly end: number | undefined }[] {
     const fleet = this.#fleet(modelArn);
-    fleet.advance(this.clock.now());
+    fleet.advance(this.#playUsers());
     return fleet.episodes
       .filter(
         (ep) => ep.readyAt <= this.clock.now() && (ep.end === undefined || ep.end > ep.readyAt),
@@ -272,14 +357,32 @@ export class Simulator implements SimService {
 
   /** Successful InvokeModel calls of the model, in the range when given. */
   invokeCount(modelArn: string, range?: TimeRange): number {
+    this.#playUsers();
     const successes = this.#fleet(modelArn).successes;
     if (!range) return successes.length;
     return lowerBound(successes, range.end) - lowerBound(successes, range.start);
   }
 
+  /**
+   * How the users' calls to the model (its traffic profile) were answered up to
+   * clock.now(), in the range when given: the ground truth of the cold calls users met.
+   */
+  userCalls(modelArn: string, range?: TimeRange): UserCallCounts {
+    this.#fleet(modelArn);
+    this.#playUsers();
+    return this.#users.counts(modelArn, range);
+  }
+
+  /** The instants of the users' calls to the model up to clock.now(), in the range when given. */
+  userCallTimes(modelArn: string, range?: TimeRange): readonly number[] {
+    this.#fleet(modelArn);
+    this.#playUsers();
+    return this.#users.callTimes(modelArn, range);
+  }
+
   /** What AWS would bill up to clock.now(), per model and copy; only windows starting in `range` when given. */
   ledger(range?: TimeRange): Ledger {
-    const asOf = this.clock.now();
+    const asOf = this.#playUsers();
     const options = {
       windowMs: this.settings.billingWindowMs,
       usdPerCmuMinute: this.settings.usdPerCmuMinute,
@@ -288,7 +391,16 @@ export class Simulator implements SimService {
     };
     const models = [...this.#fleets.values()].map((fleet) => {
       fleet.advance(asOf);
-      return billModel(fleet.spec.modelArn, fleet.spec.customModelUnits, fleet.runs, options);
+      const { modelArn, customModelUnits } = fleet.spec;
+      const cmuVersion = fleet.spec.cmuVersion ?? DEFAULT_CMU_VERSION;
+      const region = parseImportedModelArn(modelArn)?.region ?? "";
+      // AWS's list price of the model's region and CMU version; the setting where the table has none.
+      const listPrice = tablePrice(region, cmuVersion)?.usdPerCmuMinute;
+      return billModel(modelArn, customModelUnits, fleet.runs, {
+        ...options,
+        usdPerCmuMinute: listPrice ?? this.settings.usdPerCmuMinute,
+        cmuVersion,
+      });
     });
     return {
       asOf,
@@ -314,6 +426,25 @@ export class Simulator implements SimService {
     return fleet;
   }
 
+  /**
+   * Users' calls and keepwarm's requests alike: a cold model starts restoring and answers
+   * ModelNotReady, a busy one throttles, a warm one answers.
+   */
+  #call(fleet: ModelFleet, t: number): CallResult {
+    const restoreMs = fleet.isColdAt(t) ? this.#restoreDuration(fleet, t) : 0;
+    return fleet.call(t, restoreMs);
+  }
+
+  /** Plays the users' calls due by clock.now() (user calls meet no request faults); returns now. */
+  #playUsers(): number {
+    const now = this.clock.now();
+    this.#users.playUntil(now, (modelArn, at) => {
+      const fleet = this.#deleted.has(modelArn) ? undefined : this.#fleets.get(modelArn);
+      return fleet && this.#call(fleet, at);
+    });
+    return now;
+  }
+
   #restoreDuration(fleet: ModelFleet, t: number): number {
     const scripted = this.faults.restoreOverride(fleet.spec.modelArn, t);
     if (scripted !== undefined) return scripted;
@@ -321,5 +452,15 @@ export class Simulator implements SimService {
     // The n-th restore of a model, independent of call order.
     const u = unitRandom(seed, fleet.spec.modelArn, fleet.episodes.length);
     return Math.round(restoreMs + (2 * u - 1) * restoreJitterMs);
+  }
+}
+
+/** An answer computed by `answer`, or the AWS error it refused the input with. */
+function answered<T>(answer: () => T, delayMs: number): SimResponse<T> {
+  try {
+    return { kind: "ok", value: answer(), delayMs };
+  } catch (e) {
+    if (e instanceof SimServiceError) return { kind: "error", error: e.shape, delayMs };
+    throw e;
   }
 }

@@ -1,8 +1,9 @@
 import { type Interval, intersectInterval } from "../domain/interval.js";
 import { planModel } from "../domain/plan.js";
 import { initialTimings } from "../domain/timings.js";
-import type { ModelConfig, ResolvedConfig } from "../domain/types.js";
+import type { ModelConfig, Price, ResolvedConfig } from "../domain/types.js";
 import { MINUTE_MS } from "../domain/units.js";
+import type { UserCallCounts } from "../sim/index.js";
 import type { ScenarioOutcome, ScenarioResult } from "./types.js";
 
 /** (projection - ledger) / ledger, in percent; undefined without a projection or a bill. */
@@ -35,26 +36,32 @@ export function withoutProjection(outcome: ScenarioOutcome): ScenarioResult {
 export interface ModelRun {
   readonly model: ModelConfig;
   readonly cmu: number;
+  /** The price of the model's CMU version in its region, as keepwarm's config has it. */
+  readonly price: Price;
   /** Copy-minutes the simulator's ledger billed in the range. */
   readonly billedMinutes: number;
   readonly windows: readonly Interval[];
   readonly warm: readonly { readonly start: number; readonly end: number | undefined }[];
-  /** Successful InvokeModel calls in the range. */
+  /** Successful InvokeModel calls in the range, users' included. */
   readonly invocations: number;
+  /** How the users' calls in the range were answered. */
+  readonly users: UserCallCounts;
 }
 
 /** The month's figures for one model: coverage of its windows and what the ledger costs. */
 export function scenarioResultOf(run: ModelRun): ScenarioResult {
-  const { model: m, cmu, billedMinutes } = run;
-  const computeUsd = billedMinutes * cmu * m.price.usdPerCmuMinute;
-  const storageUsd = cmu * m.price.storageUsdPerCmuMonth;
+  const { cmu, price, billedMinutes } = run;
+  const computeUsd = billedMinutes * cmu * price.usdPerCmuMinute;
+  const storageUsd = cmu * price.storageUsdPerCmuMonth;
   const cov = coverageOf(run.windows, run.warm);
   return {
     windowMinutes: cov.windowMinutes,
     coveredMinutes: cov.coveredMinutes,
     coveragePct: cov.windowMinutes === 0 ? 100 : (cov.coveredMinutes / cov.windowMinutes) * 100,
     coldStartsInWindows: cov.coldStretches,
-    invocations: run.invocations,
+    invocations: run.invocations - run.users.ok,
+    userCalls: run.users.calls,
+    userColdCalls: run.users.notReady + run.users.throttled,
     billedMinutes,
     computeUsd,
     storageUsd,

@@ -1,9 +1,8 @@
 import { RegionClientPool } from "../aws/clients.js";
 import type { Interval } from "../domain/interval.js";
 import { seededRandom } from "../domain/random.js";
-import type { ModelConfig } from "../domain/types.js";
-import { DAY_MS, MINUTE_MS } from "../domain/units.js";
-import { type RuntimeClock, repeatAt } from "../runtime/infra/clock.js";
+import type { ModelConfig, Price } from "../domain/types.js";
+import { DAY_MS } from "../domain/units.js";
 import { createLogger } from "../runtime/infra/logger.js";
 import { type DaemonObserver, noopObserver } from "../runtime/infra/observer.js";
 import { VirtualClock } from "../runtime/infra/virtualClock.js";
@@ -22,9 +21,12 @@ export interface ScenarioInput extends SimulateOptions {
   readonly scenario: Scenario;
   readonly range: Interval;
   readonly prerollMs: number;
-  readonly pollMinutes: number;
   readonly stateDir: string;
   readonly cmuOf: (m: ModelConfig) => number;
+  /** The model's CMU version, as the simulator's GetImportedModel reports it. */
+  readonly cmuVersionOf: (m: ModelConfig) => string;
+  /** The price of that version in the model's region, from keepwarm's config. */
+  readonly priceOf: (m: ModelConfig) => Price;
   readonly simSpecs: ReadonlyMap<string, SimModelSpec>;
   readonly windows: ReadonlyMap<string, readonly Interval[]>;
 }
@@ -33,9 +35,12 @@ export interface ScenarioInput extends SimulateOptions {
  * One of the three runs: a simulator of its own on a virtual clock from the preroll to the
  * end of the range, kept warm by the daemon or a baseline, then read for each model's figures.
  */
-export async function runScenario(
-  input: ScenarioInput,
-): Promise<{ results: Map<string, ScenarioOutcome>; ms: number }> {
+export async function runScenario(input: ScenarioInput): Promise<{
+  results: Map<string, ScenarioOutcome>;
+  ms: number;
+  /** The run's GetMetricData calls inside the range (the daemon's own CloudWatch reads). */
+  getMetricData: { readonly calls: number; readonly metricsRequested: number };
+}> {
   const { config, range, scenario } = input;
   const startedAt = performance.now();
   const clock = new VirtualClock(range.start - input.prerollMs);
@@ -46,6 +51,7 @@ export async function runScenario(
       ...input.simSpecs.get(m.modelArn),
       modelArn: m.modelArn,
       customModelUnits: input.cmuOf(m),
+      cmuVersion: input.cmuVersionOf(m),
     })),
   });
   for (const fault of input.faults ?? []) sim.faults.add(fault);
@@ -75,6 +81,10 @@ export async function runScenario(
         );
   const firstDay = clock.now();
   const days = Math.ceil((range.end - firstDay) / DAY_MS);
+  let atStart = sim.getMetricDataUsage();
+  clock.setTimer(range.start, () => {
+    atStart = sim.getMetricDataUsage();
+  });
   try {
     await driver.start();
     for (let day = 1; day <= days; day++) {
@@ -89,16 +99,26 @@ export async function runScenario(
         ...scenarioResultOf({
           model: m,
           cmu: input.cmuOf(m),
+          price: input.priceOf(m),
           billedMinutes: billed?.billedMinutes ?? 0,
           windows: input.windows.get(m.name) ?? [],
           warm: sim.warmSpans(m.modelArn),
           invocations: sim.invokeCount(m.modelArn, range),
+          users: sim.userCalls(m.modelArn, range),
         }),
         projectedUsd: projections.get(m.name),
         dailyProjectedUsd: daily.get(m.name) ?? Array.from({ length: rangeDays }, () => undefined),
       });
     }
-    return { results, ms: Math.round(performance.now() - startedAt) };
+    const atEnd = sim.getMetricDataUsage();
+    return {
+      results,
+      ms: Math.round(performance.now() - startedAt),
+      getMetricData: {
+        calls: atEnd.calls - atStart.calls,
+        metricsRequested: atEnd.metricsRequested - atStart.metricsRequested,
+      },
+    };
   } finally {
     await driver.stop();
   }
@@ -127,7 +147,8 @@ async function daemonDriver(
   });
   const logger = input.logger?.(() => clock.now()) ?? createLogger({ level: "silent" });
   const daemon = new Daemon(input.config, {
-    clock: input.pollMinutes === 1 ? clock : sparseMinuteClock(clock, input.pollMinutes),
+    // Every minute job, reading CloudWatch by the daemon's own rule (keep/pollRule.ts).
+    clock,
     logger,
     clients,
     stateDir: input.stateDir,
@@ -143,27 +164,5 @@ async function daemonDriver(
       clients.destroy();
       await server?.close();
     },
-  };
-}
-
-/**
- * The virtual clock with the minute job run every `n` minutes (at multiples of n since
- * the epoch, so month boundaries are among them).
- */
-function sparseMinuteClock(clock: VirtualClock, n: number): RuntimeClock {
-  const step = n * MINUTE_MS;
-  return {
-    now: () => clock.now(),
-    setTimer: (at, fn) => clock.setTimer(at, fn),
-    monotonic: () => clock.monotonic(),
-    after: (ms, fn) => clock.after(ms, fn),
-    dailyAt: (hhmm, zone, fn) => clock.dailyAt(hhmm, zone, fn),
-    track: (work) => clock.track(work),
-    everyMinute: (fn) =>
-      repeatAt(
-        (at, f) => clock.setTimer(at, f),
-        () => Math.floor(clock.now() / step) * step + step,
-        fn,
-      ),
   };
 }

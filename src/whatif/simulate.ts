@@ -1,31 +1,29 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describeMissingPrice } from "../config/pricing.js";
+import { API_PRICES } from "../domain/apiPrices.js";
+import { KeepwarmError } from "../domain/errors.js";
+import { DEFAULT_CMU_VERSION, versionPrice } from "../domain/price.js";
 import { monthRange } from "../domain/spend.js";
-import type { ModelConfig } from "../domain/types.js";
-import { DAY_MS } from "../domain/units.js";
+import type { ModelConfig, Price } from "../domain/types.js";
+import { DAY_MS, MINUTE_MS } from "../domain/units.js";
 import { projectionErrorPct, windowsInMonth, withoutProjection } from "./figures.js";
 import { runScenario } from "./run.js";
-import {
-  DEFAULT_SIMULATE_POLL_MINUTES,
-  type MonthSimulation,
-  type Scenario,
-  type ScenarioOutcome,
-  type SimulateOptions,
-} from "./types.js";
+import type { MonthSimulation, Scenario, ScenarioOutcome, SimulateOptions } from "./types.js";
 
 export { alwaysOnCadence, cronInstants } from "./baselines.js";
 export { coverageOf, projectionErrorPct } from "./figures.js";
-export {
-  DEFAULT_SIMULATE_POLL_MINUTES,
-  type KeepwarmResult,
-  type ModelSimulation,
-  type MonthSimulation,
-  type Scenario,
-  type ScenarioResult,
-  type SimulateOptions,
-  type SimulateProgress,
-  type SimulateTransport,
+export type {
+  KeepwarmResult,
+  ModelSimulation,
+  MonthSimulation,
+  Scenario,
+  ScenarioResult,
+  SimulatedOverhead,
+  SimulateOptions,
+  SimulateProgress,
+  SimulateTransport,
 } from "./types.js";
 
 /**
@@ -47,18 +45,16 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
       ? month
       : { start: month.start, end: Math.min(month.end, month.start + days * DAY_MS) };
   const prerollMs = options.prerollMs ?? DAY_MS;
-  const pollMinutes = options.pollMinutes ?? DEFAULT_SIMULATE_POLL_MINUTES;
-  if (!Number.isInteger(pollMinutes) || pollMinutes < 1 || pollMinutes > 5) {
-    // Each poll reads the last 10 minutes and a datapoint is readable 3 minutes after its
-    // minute starts: 5 minutes between polls misses none, with a margin.
-    throw new RangeError(`pollMinutes must be an integer from 1 to 5, got ${pollMinutes}`);
-  }
   const stateDir = await mkdtemp(join(tmpdir(), "keepwarm-simulate-"));
   try {
     const models = options.config.models;
     const simSpecs = new Map((options.simModels ?? []).map((m) => [m.modelArn, m]));
     const cmuOf = (m: ModelConfig) =>
       simSpecs.get(m.modelArn)?.customModelUnits ?? m.customModelUnits ?? options.defaultCmu ?? 4;
+    const cmuVersionOf = (m: ModelConfig) =>
+      simSpecs.get(m.modelArn)?.cmuVersion ?? m.cmuVersion ?? DEFAULT_CMU_VERSION;
+    const prices = new Map(models.map((m) => [m.name, priceOrThrow(m, cmuVersionOf(m))]));
+    const priceOf = (m: ModelConfig) => prices.get(m.name) as Price;
     const windows = new Map(models.map((m) => [m.name, windowsInMonth(options.config, m, range)]));
     const run = (scenario: Scenario) =>
       runScenario({
@@ -66,9 +62,10 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
         scenario,
         range,
         prerollMs,
-        pollMinutes,
         stateDir,
         cmuOf,
+        cmuVersionOf,
+        priceOf,
         simSpecs,
         windows,
       });
@@ -78,7 +75,16 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
     return {
       month: options.month,
       range,
-      pollMinutes,
+      overhead: {
+        getMetricDataCalls: keepwarm.getMetricData.calls,
+        metricsRequested: keepwarm.getMetricData.metricsRequested,
+        metricsPerModelMinute:
+          models.length === 0
+            ? 0
+            : keepwarm.getMetricData.metricsRequested /
+              (models.length * ((range.end - range.start) / MINUTE_MS)),
+        usd: keepwarm.getMetricData.metricsRequested * API_PRICES.getMetricDataUsdPerMetric,
+      },
       elapsedMs: Math.round(performance.now() - startedAt),
       scenarioMs: { keepwarm: keepwarm.ms, cron: cron.ms, alwaysOn: alwaysOn.ms },
       models: models.map((m) => {
@@ -88,6 +94,8 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
           policy: m.policy,
           region: m.region,
           cmu: cmuOf(m),
+          cmuVersion: cmuVersionOf(m),
+          usdPerCmuMinute: priceOf(m).usdPerCmuMinute,
           keepwarm: {
             ...kw,
             // The projection is of the whole month: a ledger of its first days is no check of it.
@@ -102,4 +110,18 @@ export async function simulateMonth(options: SimulateOptions): Promise<MonthSimu
   } finally {
     await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** A month that cannot be simulated as asked: the message names what to set. */
+export class SimulateError extends KeepwarmError {
+  override readonly name = "SimulateError";
+}
+
+/** A simulated month is priced whole: a model whose CMU version has no price is refused up front. */
+function priceOrThrow(model: ModelConfig, cmuVersion: string): Price {
+  const price = versionPrice(model, cmuVersion);
+  if (price) return price;
+  throw new SimulateError(
+    `${model.name}: ${describeMissingPrice(model.region, ["usdPerCmuMinute", "storageUsdPerCmuMonth"], cmuVersion)}`,
+  );
 }

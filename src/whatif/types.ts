@@ -15,8 +15,12 @@ export interface ScenarioResult {
   readonly coveragePct: number;
   /** Stretches of window minutes in which the model was not warm, each a cold start a user met. */
   readonly coldStartsInWindows: number;
-  /** Successful InvokeModel calls in the month (keep-alive pings). */
+  /** Successful keep-alive pings in the month (users' calls not counted). */
   readonly invocations: number;
+  /** Calls of the model's users (the sim config's `traffic`) in the month; 0 without users. */
+  readonly userCalls: number;
+  /** Of those, the ones answered ModelNotReadyException (or throttled): users who met a cold model. */
+  readonly userColdCalls: number;
   /** Copy-minutes billed in the month, from the simulator's ledger. */
   readonly billedMinutes: number;
   /** `billedMinutes` x CMU x the model's price per CMU-minute. */
@@ -43,6 +47,10 @@ export interface ModelSimulation {
   readonly policy: string;
   readonly region: string;
   readonly cmu: number;
+  /** The CMU version the simulator reports, which selects the price. */
+  readonly cmuVersion: string;
+  /** The price of that version in the model's region, from keepwarm's config. */
+  readonly usdPerCmuMinute: number;
   readonly keepwarm: KeepwarmResult;
   readonly cron: ScenarioResult;
   readonly alwaysOn: ScenarioResult;
@@ -52,8 +60,8 @@ export interface MonthSimulation {
   readonly month: string;
   readonly range: Interval;
   readonly models: readonly ModelSimulation[];
-  /** Virtual minutes between two ModelCopy reads of the daemon. */
-  readonly pollMinutes: number;
+  /** keepwarm's own CloudWatch reads in the keepwarm run, over the range. */
+  readonly overhead: SimulatedOverhead;
   /** Real time the three runs took, in total and each. */
   readonly elapsedMs: number;
   readonly scenarioMs: Readonly<Record<Scenario, number>>;
@@ -82,13 +90,6 @@ export interface SimulateOptions {
    */
   readonly prerollMs?: number;
   /**
-   * How often, in virtual minutes, the daemon reads ModelCopy and projects spend (its
-   * minute job). The daemon does it every minute; each read is a GetMetricData over the
-   * wire per region, which is most of a month's run time. Without faults the pings, and so
-   * every figure, are the same at 5 (checked in docs/operations.md); 1 is the daemon as it runs.
-   */
-  readonly pollMinutes?: number;
-  /**
    * Makes the daemon's log from the virtual clock's `now`, so each line carries the
    * simulated instant it was logged at (`createLogger({ now, ... })`); silent when omitted.
    */
@@ -112,7 +113,18 @@ export interface SimulateProgress {
 
 export type SimulateTransport = "inProcess" | "socket";
 
-export const DEFAULT_SIMULATE_POLL_MINUTES = 5;
+/**
+ * The daemon's GetMetricData calls in the keepwarm run: it reads CloudWatch by its own rule
+ * (every minute while something can change, every 5 or 15 otherwise), as `keepwarm run` does.
+ */
+export interface SimulatedOverhead {
+  readonly getMetricDataCalls: number;
+  readonly metricsRequested: number;
+  /** Metrics requested per model per minute of the range. */
+  readonly metricsPerModelMinute: number;
+  /** What CloudWatch bills for them ($0.01 per 1,000 metrics requested). */
+  readonly usd: number;
+}
 
 /** One run's figures for a model, with the daemon's projections (none in a baseline). */
 export type ScenarioOutcome = ScenarioResult & {

@@ -58,6 +58,23 @@ describe("getImportedModel", () => {
     });
   });
 
+  describe("the units version", () => {
+    it.each([
+      ["v1.0", "v1.0"],
+      ["v2.0", "v2.0"],
+      ["2.0", "v2.0"],
+      ["v2", "v2.0"],
+      ["v2:0", "v2.0"],
+      ["V3.1", "v3.1"],
+      ["beta", "beta"],
+    ])("reads %s as %s, the key of the price table and of the YAML", async (sent, read) => {
+      bedrock.on(GetImportedModelCommand).resolves({
+        customModelUnits: { customModelUnitsPerModelCopy: 8, customModelUnitsVersion: sent },
+      });
+      expect((await getImportedModel(clients, ARN)).unitsVersion).toBe(read);
+    });
+  });
+
   describe("when the answer lacks units", () => {
     it.each([
       ["no customModelUnits", {}],

@@ -350,3 +350,29 @@ describe("formatReport with budgets", () => {
     ]);
   });
 });
+
+describe("formatReport with keepwarm's own AWS calls", () => {
+  it("notes the day's calls and the month's cost under their day, read back from summaries.jsonl", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "kw-report-overhead-"));
+    const day: DailySummary = {
+      ...summary("2026-12-08", [model("mimo-vl", 125.8)]),
+      overhead: {
+        getMetricDataCalls: 360,
+        metricsRequested: 718,
+        listMetricsRequests: 0,
+        costExplorerRequests: 2,
+        dayUsd: 0.03,
+        monthToDateUsd: 0.21,
+        projectedMonthUsd: 0.74,
+        since: "2026-12-01T00:00:00.000Z",
+      },
+    };
+    await appendSummary(stateDir, summary("2026-12-07", [model("mimo-vl", 125.8)]));
+    await appendSummary(stateDir, day);
+    const { code, stdout } = await run({ stateDir, days: "7" });
+    expect(code).toBe(0);
+    expect(stdout.filter((l) => l.includes("own AWS calls"))).toEqual([
+      "2026-12-08: keepwarm's own AWS calls $0.03 (718 GetMetricData metrics, 2 Cost Explorer requests); month to date $0.21 counted since 2026-12-01T00:00:00.000Z, projected $0.74",
+    ]);
+  });
+});

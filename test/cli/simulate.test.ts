@@ -34,6 +34,8 @@ function scenario(
     coveragePct,
     coldStartsInWindows: cold,
     invocations: 558,
+    userCalls: 0,
+    userColdCalls: 0,
     billedMinutes,
     computeUsd,
     storageUsd: cmu * 1.95,
@@ -53,8 +55,8 @@ describe("simulateCommand", () => {
     ],
     [{ config: SAMPLE, month: "Dec" }, '--month "Dec" is not YYYY-MM; allowed: e.g. 2026-12'],
     [
-      { config: SAMPLE, month: "2026-12", pollMinutes: "10" },
-      '--poll-minutes "10" is not an integer from 1 to 5',
+      { config: SAMPLE, month: "2026-12", days: "40" },
+      '--days "40" is not an integer from 1 to 31',
     ],
   ])("refuses %o with exit 2 and says why", async (opts, message) => {
     const { out, stdout, stderr } = collect();
@@ -133,7 +135,6 @@ describe("simulateCommand --sim-config", () => {
       config: SAMPLE,
       month: "2026-12",
       days: "1",
-      pollMinutes: "1",
       simConfig: sim,
       daemonLog,
       json: true,
@@ -149,6 +150,10 @@ describe("simulateCommand --sim-config", () => {
       evictionDelayMs: 300_000,
     });
     expect(json.to).toBe("2026-12-02T00:00:00.000Z");
+    // The daemon read CloudWatch by its own rule, and says what that cost.
+    expect(json.overhead.metricsRequested).toBeGreaterThan(0);
+    expect(json.overhead.metricsPerModelMinute).toBeLessThanOrEqual(0.6);
+    expect(json.overhead.usd).toBeCloseTo(json.overhead.metricsRequested / 100_000, 10);
     const llama = json.models.find((m: { model: string }) => m.model === "batch-llama");
     expect(llama.cron.coveragePct).toBeLessThan(60);
     // A day's ledger is no check of the month's projection.
@@ -190,7 +195,12 @@ describe("formatSimulation", () => {
     const result: MonthSimulation = {
       month: "2026-12",
       range: { start: Date.parse("2026-12-01T00:00:00Z"), end: Date.parse("2027-01-01T00:00:00Z") },
-      pollMinutes: 5,
+      overhead: {
+        getMetricDataCalls: 11_520,
+        metricsRequested: 22_464,
+        metricsPerModelMinute: 0.2516,
+        usd: 0.22464,
+      },
       elapsedMs: 12_345,
       scenarioMs: { keepwarm: 11_000, cron: 845, alwaysOn: 500 },
       models: [
@@ -198,6 +208,8 @@ describe("formatSimulation", () => {
           model: "batch-llama",
           policy: "night-batch",
           region: "us-east-1",
+          cmuVersion: "v1.0",
+          usdPerCmuMinute: 0.05718,
           cmu: 2,
           keepwarm: {
             ...scenario(7905, 2, 100, 0),
@@ -229,7 +241,9 @@ describe("formatSimulation", () => {
     expect(own).toContain(
       "  simulated for this model: restore 60 s +-0 s, idle eviction 15 min after the last call, billing windows 5 min",
     );
-    expect(text).toContain("batch-llama  (night-batch, us-east-1, 2 CMU; 7,440 window minutes)");
+    expect(text).toContain(
+      "batch-llama  (night-batch, us-east-1, 2 CMU v1.0 at $0.05718/CMU-minute; 7,440 window minutes)",
+    );
     expect(lines.find((l) => l.startsWith("  keepwarm"))).toMatch(
       /^ {2}keepwarm +100\.00% +0 +558 +7,905 +\$904\.02 +\$907\.92 +projected \$907\.92 \(\+0\.00% vs ledger\)$/,
     );
@@ -243,7 +257,8 @@ describe("formatSimulation", () => {
       "cron */14: a ping at minutes 0, 14, 28, 42 and 56 of every hour inside a window, the keep-alive of the seed article (https://blog.bitipcman.com/post/bedrock-import-model-mimo-vl).",
     );
     expect(text).toContain(
-      "ran in 12.3 s (keepwarm 11.0 s, cron 0.8 s, always-on 0.5 s; ModelCopy read every 5 virtual min)",
+      "keepwarm's own CloudWatch reads: 22,464 GetMetricData metrics in 11,520 calls (0.25 per model-minute), $0.22",
     );
+    expect(text).toContain("ran in 12.3 s (keepwarm 11.0 s, cron 0.8 s, always-on 0.5 s)");
   });
 });

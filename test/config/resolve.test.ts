@@ -99,7 +99,10 @@ describe("parseConfigText", () => {
           dimensionName: "ModelId",
           dimensionValue: ARN2,
         },
-        price: { usdPerCmuMinute: 0.05718, storageUsdPerCmuMonth: 1.95, source: "pricing" },
+        cmuVersion: undefined,
+        prices: {
+          "v1.0": { usdPerCmuMinute: 0.05718, storageUsdPerCmuMonth: 1.95, source: "pricing" },
+        },
       });
       expect(config.models[1]).toMatchObject({ name: "batch-llama", region: "us-east-1" });
     });
@@ -113,6 +116,8 @@ describe("parseConfigText", () => {
         spendLog: { perModel: "every-minute", refreshMs: 15 * 60_000 },
         invokeRatePerSecond: 5,
         invokeBurst: 10,
+        coldCallMetric: "InvocationThrottles",
+        reconcile: { enabled: true },
       });
     });
   });
@@ -125,11 +130,12 @@ describe("parseConfigText", () => {
         max_tokens: 1,
       });
       expect(model?.customModelUnits).toBeUndefined();
-      expect(model?.price).toEqual({
+      expect(model?.prices["v1.0"]).toEqual({
         usdPerCmuMinute: 0.05718,
         storageUsdPerCmuMonth: 1.95,
         source: PRICE_TABLE_SOURCE,
       });
+      expect(model?.prices["v2.0"]?.usdPerCmuMinute).toBe(0.1433);
       expect(resolved(parseConfigText(minimal(), "m.yaml")).timezone).toBe("UTC");
     });
 
@@ -170,11 +176,62 @@ describe("parseConfigText", () => {
       const text = minimal(
         "pricing:\n  regions:\n    ap-south-1: {usdPerCmuMinute: 0.07, storageUsdPerCmuMonth: 2}",
       ).replace("us-east-1", "ap-south-1");
-      expect(resolved(parseConfigText(text, "m.yaml")).models[0]?.price).toEqual({
+      expect(resolved(parseConfigText(text, "m.yaml")).models[0]?.prices["v1.0"]).toEqual({
         usdPerCmuMinute: 0.07,
         storageUsdPerCmuMonth: 2,
         source: "pricing.regions.ap-south-1",
       });
+    });
+  });
+
+  describe("CMU versions", () => {
+    it("keeps a configured customModelUnitsVersion and prices every version of the region", () => {
+      const text = minimal("", "    customModelUnits: 8\n    customModelUnitsVersion: v2.0\n");
+      const [model] = resolved(parseConfigText(text, "m.yaml")).models;
+      expect(model?.cmuVersion).toBe("v2.0");
+      expect(Object.keys(model?.prices ?? {})).toEqual(["v1.0", "v2.0"]);
+      expect(model?.prices["v2.0"]?.usdPerCmuMinute).toBe(0.1433);
+    });
+
+    it("prices a version the table lacks from pricing.regions.<region>.versions", () => {
+      const text = minimal(
+        "pricing:\n  regions:\n    us-east-1:\n      versions:\n        v3.0: {usdPerCmuMinute: 0.2, storageUsdPerCmuMonth: 2.5}",
+        "    customModelUnits: 8\n    customModelUnitsVersion: v3.0\n",
+      );
+      expect(resolved(parseConfigText(text, "m.yaml")).models[0]?.prices["v3.0"]).toEqual({
+        usdPerCmuMinute: 0.2,
+        storageUsdPerCmuMonth: 2.5,
+        source: "pricing.regions.us-east-1.versions.v3.0",
+      });
+    });
+
+    it.each([
+      [
+        "a version without a price, at its line",
+        minimal("", "    customModelUnits: 8\n    customModelUnitsVersion: v3.0\n"),
+        "m.yaml:7:30: models[0].customModelUnitsVersion: no known price for region us-east-1, CMU version v3.0; set pricing.regions.us-east-1.versions.v3.0.usdPerCmuMinute and pricing.regions.us-east-1.versions.v3.0.storageUsdPerCmuMonth",
+      ],
+      [
+        "a version priced in another region only",
+        minimal("", "    customModelUnits: 8\n    customModelUnitsVersion: v2.0\n").replace(
+          "us-east-1",
+          "us-west-2",
+        ),
+        "m.yaml:7:30: models[0].customModelUnitsVersion: no known price for region us-west-2, CMU version v2.0; set pricing.regions.us-west-2.versions.v2.0.usdPerCmuMinute and pricing.regions.us-west-2.versions.v2.0.storageUsdPerCmuMonth",
+      ],
+      [
+        "a version without customModelUnits",
+        minimal("", "    customModelUnitsVersion: v2.0\n"),
+        "m.yaml:6:30: models[0].customModelUnitsVersion: is set without customModelUnits; allowed: next to customModelUnits (both from the config), or neither (both read from GetImportedModel)",
+      ],
+      [
+        "a malformed version",
+        minimal("", "    customModelUnits: 8\n    customModelUnitsVersion: '2.0'\n"),
+        'm.yaml:7:30: models[0].customModelUnitsVersion: is "2.0"; allowed: a CMU version such as v1.0 or v2.0',
+      ],
+    ])("refuses %s", (_what, text, problem) => {
+      const result = parseConfigText(text, "m.yaml");
+      expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([problem]);
     });
   });
 

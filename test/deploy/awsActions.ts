@@ -7,6 +7,7 @@ const SERVICE_OF_PACKAGE: Readonly<Record<string, string>> = {
   "@aws-sdk/client-bedrock": "bedrock",
   "@aws-sdk/client-bedrock-runtime": "bedrock",
   "@aws-sdk/client-cloudwatch": "cloudwatch",
+  "@aws-sdk/client-cost-explorer": "ce",
   "@aws-sdk/client-sts": "sts",
 };
 

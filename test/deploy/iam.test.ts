@@ -12,12 +12,18 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const POLICY_FILE = "deploy/iam-policy.json";
 const MODEL_ARN_PLACEHOLDER = "arn:aws:bedrock:REGION:ACCOUNT_ID:imported-model/MODEL_ID";
 
-/** bedrock-facts.md §8, least privilege: the actions and the resources they are granted on. */
+/**
+ * bedrock-facts.md §8, least privilege: the actions and the resources they are granted on;
+ * and reconciliation's (docs/reconcile.md#permissions-and-cost): Cost Explorer and listing the
+ * imports, neither of which takes a resource ARN.
+ */
 const FACTS_SECTION_8: Readonly<Record<string, string>> = {
   "bedrock:InvokeModel": MODEL_ARN_PLACEHOLDER,
   "bedrock:GetImportedModel": MODEL_ARN_PLACEHOLDER,
   "cloudwatch:GetMetricData": "*",
   "cloudwatch:ListMetrics": "*",
+  "ce:GetCostAndUsage": "*",
+  "bedrock:ListImportedModels": "*",
 };
 
 interface Statement {

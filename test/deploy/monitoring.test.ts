@@ -109,6 +109,7 @@ describe("deploy/monitoring", () => {
 
     it("covers what the operator must hear about", () => {
       expect(alerts.map((a) => a.alert).sort()).toEqual([
+        "KeepwarmBillMismatch",
         "KeepwarmConfigReloadRejected",
         "KeepwarmDown",
         "KeepwarmModelCopyMissing",
@@ -155,7 +156,7 @@ describe("deploy/monitoring", () => {
         const check = await run("promtool", ["check", "rules", `${MON}keepwarm.rules.yaml`], {
           timeout: 30_000,
         });
-        expect(check.out).toContain("SUCCESS: 8 rules found");
+        expect(check.out).toContain(`SUCCESS: ${alerts.length} rules found`);
         expect(check.code).toBe(0);
         const test = await run("promtool", ["test", "rules", `${MON}keepwarm.rules.test.yaml`], {
           timeout: 60_000,
@@ -344,17 +345,21 @@ describe("deploy/monitoring", () => {
       for (const e of exprs) expect(e.query, e.source).not.toContain("$");
     });
 
-    it("requires series of everything but budgets and AWS errors, and of budgets once configured", async () => {
+    it("requires series of everything but budgets, AWS errors and reconciled days, and of budgets once configured", async () => {
       const mayBeEmpty = (exprs: Doc[]) =>
         exprs
           .filter((e) => e.mayBeEmpty && !e.mayBeEmpty.startsWith("an alert"))
           .map((e) => e.query);
       const without = mayBeEmpty(await list());
       expect(without.length).toBeGreaterThan(0);
-      for (const q of without) expect(q).toMatch(/keepwarm_budget_|keepwarm_aws_errors_total/);
+      for (const q of without) {
+        expect(q).toMatch(/keepwarm_budget_|keepwarm_aws_errors_total|keepwarm_reconcile_/);
+      }
       expect(without.some((q) => q.includes("keepwarm_budget_usd"))).toBe(true);
+      expect(without.some((q) => q.includes("keepwarm_reconcile_mismatch_days"))).toBe(true);
       const withBudgets = mayBeEmpty(await list({ KEEPWARM_CHECK_BUDGETS: "1" }));
-      for (const q of withBudgets) expect(q).toMatch(/keepwarm_aws_errors_total/);
+      for (const q of withBudgets)
+        expect(q).toMatch(/keepwarm_aws_errors_total|keepwarm_reconcile_/);
     });
   });
 
@@ -390,6 +395,13 @@ describe("deploy/monitoring", () => {
         m.budget({ scope: "model", model }, 3000, 2900);
       }
       m.budget({ scope: "fleet" }, 5000, 5800);
+      m.usageReconciled({
+        usageType: "USW2-Qwen2-CustomModelImport-Inference-v1:0",
+        dayStart: now - 2 * 86_400_000,
+        keepwarmUsd: 125.8,
+        awsUsd: 131,
+        mismatchDays: 2,
+      });
       m.awsError("bedrock:InvokeModel", "ThrottlingException", "throttled");
       m.configReload(true, now);
       server = await startHttpServer({

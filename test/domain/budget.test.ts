@@ -13,7 +13,7 @@ import {
 } from "../../src/domain/budget.js";
 import { projectMonth, projectRestOfMonth } from "../../src/domain/spend.js";
 import { initialTimings } from "../../src/domain/timings.js";
-import { at, config, model } from "./builders.js";
+import { at, config, model, v1Units } from "./builders.js";
 
 const alwaysOn = model("mimo-vl", "always-on");
 const businessHours = model("mimo-vl", "business-hours");
@@ -59,7 +59,14 @@ describe("budgetLevel", () => {
 describe("budgetReachedAt", () => {
   it("spreads the rest of an always-on December evenly: a $10,000 budget is reached on the 31st", () => {
     const start = at("2026-12-01T00:00Z");
-    const projected = projectRestOfMonth(cfg, alwaysOn, 4, start, 0, initialTimings(alwaysOn));
+    const projected = projectRestOfMonth(
+      cfg,
+      alwaysOn,
+      v1Units(4),
+      start,
+      0,
+      initialTimings(alwaysOn),
+    );
     expect(projected).toBeCloseTo(10_217.86, 2);
     const t = budgetReachedAt(10_000, 0, projected, start) as number;
     // 31 days x 10,000 / 10,217.86 = 30.339 days after the 1st.
@@ -84,7 +91,7 @@ describe("budgetReachedAt", () => {
     const month = projectMonth(
       cfgBusiness,
       businessHours,
-      4,
+      v1Units(4),
       "2026-12",
       initialTimings(businessHours),
     );
@@ -93,7 +100,7 @@ describe("budgetReachedAt", () => {
     const projected = projectRestOfMonth(
       cfgBusiness,
       businessHours,
-      4,
+      v1Units(4),
       now,
       0,
       initialTimings(businessHours),

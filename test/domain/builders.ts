@@ -1,9 +1,11 @@
 import { parseClockMinutes, parseDays } from "../../src/config/formats.js";
+import type { PricedUnits } from "../../src/domain/price.js";
 import type {
   DateRange,
   ModelConfig,
   Override,
   Policy,
+  Price,
   ResolvedConfig,
   WindowRule,
 } from "../../src/domain/types.js";
@@ -11,6 +13,18 @@ import type {
 /** Resolved-config objects for domain tests, built without YAML. */
 
 export const MIN = 60_000;
+
+/** CMU v1.0 in us-east-1 and us-west-2 (the built-in table's figures). */
+export const V1_PRICE: Price = {
+  usdPerCmuMinute: 0.05718,
+  storageUsdPerCmuMonth: 1.95,
+  source: "test",
+};
+
+/** `cmu` custom model units per copy at the v1.0 price. */
+export function v1Units(cmu: number): PricedUnits {
+  return { cmu, price: V1_PRICE };
+}
 
 /** `rule("mon-fri", "09:00", "18:00")`, with `days` and times as the YAML writes them. */
 export function rule(days: string, from: string, to: string): WindowRule {
@@ -81,7 +95,8 @@ export function model(
       dimensionName: "ModelId",
       dimensionValue: "",
     },
-    price: { usdPerCmuMinute: 0.05718, storageUsdPerCmuMonth: 1.95, source: "test" },
+    cmuVersion: undefined,
+    prices: { "v1.0": V1_PRICE },
     ...overrides,
   };
 }

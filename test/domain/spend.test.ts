@@ -13,7 +13,7 @@ import {
   SpendError,
 } from "../../src/domain/spend.js";
 import { initialTimings, resolveTimings } from "../../src/domain/timings.js";
-import { at, config, holiday, MIN, model, rule, windowsPolicy } from "./builders.js";
+import { at, config, holiday, MIN, model, rule, v1Units, windowsPolicy } from "./builders.js";
 
 const cents = (x: number) => Math.round(x * 100) / 100;
 
@@ -95,7 +95,7 @@ describe("projectMonth", () => {
   ])(
     "costs always-on 4 CMU in %s: %i minutes, compute %d, total %d",
     (month, minutes, compute, total) => {
-      const cost = projectMonth(cfg, alwaysOn, 4, month, initialTimings(alwaysOn));
+      const cost = projectMonth(cfg, alwaysOn, v1Units(4), month, initialTimings(alwaysOn));
       expect(cost.warmMinutes).toBe(minutes);
       expect(cost.billedMinutes).toBe(minutes);
       expect(cents(cost.computeUsd)).toBe(compute);
@@ -107,7 +107,9 @@ describe("projectMonth", () => {
 
   it("formats the December 2026 always-on total as $10,217.86", () => {
     expect(
-      formatUsd(projectMonth(cfg, alwaysOn, 4, "2026-12", initialTimings(alwaysOn)).totalUsd),
+      formatUsd(
+        projectMonth(cfg, alwaysOn, v1Units(4), "2026-12", initialTimings(alwaysOn)).totalUsd,
+      ),
     ).toBe("$10,217.86");
   });
 
@@ -131,7 +133,7 @@ describe("projectMonth", () => {
     it("bills each run from its first success to its tail: 23 runs of 09:00-18:02, billed 545 minutes each", () => {
       // First ping 08:55 (lead 5m), answered after the assumed 5-minute restore at 09:00;
       // closing ping 17:47 (eviction 15m less the 2m margin), cold at 18:02.
-      const cost = projectMonth(hoursCfg, m, 4, "2026-12", initialTimings(m));
+      const cost = projectMonth(hoursCfg, m, v1Units(4), "2026-12", initialTimings(m));
       expect(cost.warmMinutes).toBe(23 * 542);
       expect(cost.billedMinutes).toBe(23 * 545);
       expect(cents(cost.computeUsd)).toBe(2_867.01);
@@ -163,10 +165,10 @@ describe("projectMonth", () => {
       end: at("2026-12-01T02:02:00Z"),
       billedFrom: at("2026-11-30T22:00:00Z"),
     });
-    const nov = projectMonth(cfg2, m, 2, "2026-11", initialTimings(m), {
+    const nov = projectMonth(cfg2, m, v1Units(2), "2026-11", initialTimings(m), {
       from: at("2026-11-30T12:00:00Z"),
     });
-    const dec = projectMonth(cfg2, m, 2, "2026-12", initialTimings(m), {
+    const dec = projectMonth(cfg2, m, v1Units(2), "2026-12", initialTimings(m), {
       to: at("2026-12-01T12:00:00Z"),
     });
     // Billing windows start at the first success, 22:00, every 5 minutes: 24 of them start
@@ -264,7 +266,7 @@ describe("projectRestOfMonth", () => {
     const m = model("mimo-vl", "always-on");
     const cfg = config([], [m]);
     const now = at("2026-12-16T00:00:00Z");
-    const projected = projectRestOfMonth(cfg, m, 4, now, 5_000, initialTimings(m));
+    const projected = projectRestOfMonth(cfg, m, v1Units(4), now, 5_000, initialTimings(m));
     expect(cents(projected)).toBe(cents(5_000 + 16 * 1440 * 4 * 0.05718 + 7.8));
   });
 });

@@ -142,6 +142,8 @@ describe("Daemon", () => {
         clients: h.clients,
         stateDir: h.stateDir,
         random: seededRandom(7),
+        // Read every minute, as while something can change: each tick polls.
+        poll: { slowMs: MINUTE, idleMs: MINUTE },
       });
       h.sim.faults.add({
         kind: "slow",

@@ -13,7 +13,13 @@ import type { DaemonObserver } from "../../src/runtime/infra/observer.js";
 import { VirtualClock } from "../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../src/runtime/keep/daemon.js";
 import type { ControllerTiming } from "../../src/runtime/keep/loopTiming.js";
-import { type SimServer, type SimSettings, Simulator } from "../../src/sim/index.js";
+import type { PollTiming } from "../../src/runtime/keep/pollRule.js";
+import {
+  type SimModelSpec,
+  type SimServer,
+  type SimSettings,
+  Simulator,
+} from "../../src/sim/index.js";
 
 /** The zone of the scenarios. */
 export const ZONE = "Asia/Shanghai";
@@ -147,6 +153,10 @@ export interface HarnessOptions {
   readonly sim?: Partial<SimSettings>;
   readonly timing?: Partial<ControllerTiming>;
   readonly observer?: DaemonObserver;
+  /** How often ModelCopy is read when nothing can change; the daemon's rule unless given. */
+  readonly poll?: Partial<PollTiming>;
+  /** What the simulator serves for a model, by ARN, over the config's CMU (4 if none) and v1.0. */
+  readonly simModels?: readonly SimModelSpec[];
 }
 
 /**
@@ -161,6 +171,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     models: options.config.models.map((m) => ({
       modelArn: m.modelArn,
       customModelUnits: m.customModelUnits ?? 4,
+      ...options.simModels?.find((s) => s.modelArn === m.modelArn),
     })),
   });
   const server = await sim.listen();
@@ -181,6 +192,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       random: seededRandom(7),
       ...(options.timing ? { timing: options.timing } : {}),
       ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.poll ? { poll: options.poll } : {}),
     });
     return daemon;
   };

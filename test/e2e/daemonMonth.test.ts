@@ -66,7 +66,8 @@ describe("Daemon", () => {
       const ledger = h.sim.ledger(DECEMBER);
       for (const model of config.models) {
         const billed = ledger.models.find((m) => m.modelArn === model.modelArn)?.usd ?? 0;
-        const storage = (model.customModelUnits ?? 0) * model.price.storageUsdPerCmuMonth;
+        const storage =
+          (model.customModelUnits ?? 0) * (model.prices["v1.0"]?.storageUsdPerCmuMonth ?? 0);
         for (const status of [early, late]) {
           const projected = status.models.find((m) => m.name === model.name)?.projectedMonthUsd;
           expect(projected).toBeDefined();

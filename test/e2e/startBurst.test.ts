@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { peakIn } from "../peakIn.js";
 import { configOf, harnessPerTest, local, ZONE } from "./daemonHarness.js";
 
-const RATE = 5;
+/**
+ * Enough to keep all 2,000 models warm at the starting 4-minute cadence (8.3 requests/s,
+ * plus a tenth for restore retries), not enough to send their first pings at once: at the
+ * default 5/s the rate keeps 1,090 and leaves the rest cold (test/e2e/rateShort.test.ts).
+ */
+const RATE = 10;
 
 /** `n` models of one policy, with ids of 12 characters as Bedrock gives them. */
 function models(policy: string, n: number, offset: number): { name: string; arn: string }[] {

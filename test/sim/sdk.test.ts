@@ -338,7 +338,12 @@ describe("Simulator over the wire", () => {
       h.clock.set(at("09:02:00"));
       h.sim.invokeModel(ARN, '{"prompt":"p","max_gen_len":1}');
       h.clock.set(at("09:05:00"));
-      expect(await list()).toEqual([`ModelCopy ModelId=${ARN}`, `Invocations ModelId=${ARN}`]);
+      // The first call met a cold model: a ModelNotReadyException, counted as a throttle.
+      expect(await list()).toEqual([
+        `ModelCopy ModelId=${ARN}`,
+        `Invocations ModelId=${ARN}`,
+        `InvocationThrottles ModelId=${ARN}`,
+      ]);
     });
 
     it("stores a large (gzip-compressed) PutMetricData and pages ListMetrics by 500", async () => {

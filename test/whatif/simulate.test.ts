@@ -211,12 +211,21 @@ describe("simulateMonth", () => {
       expect(model("batch-llama").keepwarm.windowMinutes).toBe(31 * 240);
     });
 
-    it("projects the month within 1% of the simulator's ledger", () => {
+    it("projects the month within 1% of the simulator's ledger: to the cent", () => {
       for (const name of ["mimo-vl", "batch-llama"]) {
         const kw = model(name).keepwarm;
         expect(kw.projectedUsd).toBeDefined();
         expect(Math.abs(kw.projectionErrorPct as number)).toBeLessThan(1);
+        expect(kw.projectedUsd).toBeCloseTo(kw.totalUsd, 2);
       }
+    });
+
+    it("runs the daemon's own polling: at most 0.6 metrics per model-minute, the same bill", () => {
+      expect(result.overhead.metricsPerModelMinute).toBeLessThanOrEqual(0.6);
+      expect(result.overhead.metricsPerModelMinute).toBeGreaterThan(0);
+      expect(result.overhead.usd).toBeCloseTo(result.overhead.metricsRequested / 100_000, 10);
+      expect(model("mimo-vl").keepwarm.billedMinutes).toBe(13_300);
+      expect(model("batch-llama").keepwarm.billedMinutes).toBe(7_595);
     });
 
     it("bills always-on for every minute of the month: $10,217.86 for 4 CMU (bedrock-facts §2)", () => {
@@ -290,7 +299,6 @@ describe("simulateMonth over a day", () => {
       config,
       month: "2026-12",
       days: 1,
-      pollMinutes: 1,
       faults: [
         {
           kind: "cloudwatchThrottling",
@@ -315,10 +323,10 @@ describe("simulateMonth over a day", () => {
     expect(mimo.keepwarm.coveragePct).toBe(100);
   }, 120_000);
 
-  it("gives the same figures in process as over the socket, reading ModelCopy every minute", async () => {
+  it("gives the same figures in process as over the socket", async () => {
     const config = await sampleConfig();
     const run = (transport: "inProcess" | "socket") =>
-      simulateMonth({ config, month: "2026-12", days: 1, pollMinutes: 1, transport });
+      simulateMonth({ config, month: "2026-12", days: 1, transport });
     const [inProcess, socket] = [await run("inProcess"), await run("socket")];
     expect(inProcess.range).toEqual({
       start: Date.parse("2026-12-01T00:00:00Z"),

@@ -1,10 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ApiCounts } from "../../domain/apiPrices.js";
 import type {
   BudgetScope,
   DaemonObserver,
+  OverheadGauges,
   PingResult,
   SpendGauges,
   TimingSeconds,
+  UsageReconciled,
   WarmState,
 } from "../infra/observer.js";
 
@@ -166,6 +169,44 @@ export class PromMetrics implements DaemonObserver {
     registers: [this.registry],
   });
 
+  readonly #reconcileAws = this.#usageGauge(
+    "keepwarm_reconcile_aws_usd",
+    "AWS's bill (Cost Explorer UnblendedCost) for the usage type on its newest final UTC day, in USD.",
+  );
+  readonly #reconcileKeepwarm = this.#usageGauge(
+    "keepwarm_reconcile_keepwarm_usd",
+    "keepwarm's figure for the usage type on the same day, in USD. Absent where it is unknown (a CMU count, or imports the config does not name).",
+  );
+  readonly #reconcileMismatchDays = this.#usageGauge(
+    "keepwarm_reconcile_mismatch_days",
+    "Final UTC days in a row, up to the newest, on which AWS's bill and keepwarm's figure for the usage type differ by more than 2% and $0.50; 0 after a match.",
+  );
+  readonly #reconcileDay = this.#usageGauge(
+    "keepwarm_reconcile_day_timestamp_seconds",
+    "Unix time of 00:00 UTC of the day the usage type's reconcile figures are for.",
+  );
+
+  readonly #metricsRequested = new Counter({
+    name: "keepwarm_cloudwatch_metrics_requested_total",
+    help: "CloudWatch GetMetricData metrics requested by keepwarm (one per query of each call): what CloudWatch bills, $0.01 per 1,000.",
+    registers: [this.registry],
+  });
+  readonly #costExplorerRequests = new Counter({
+    name: "keepwarm_cost_explorer_requests_total",
+    help: "Cost Explorer requests made by keepwarm ($0.01 each).",
+    registers: [this.registry],
+  });
+  readonly #overheadMonthToDate = new Gauge({
+    name: "keepwarm_overhead_month_to_date_usd",
+    help: "keepwarm's own AWS cost this UTC month in USD (GetMetricData metrics, Cost Explorer and ListMetrics requests), counted since the daemon started or the month began.",
+    registers: [this.registry],
+  });
+  readonly #overheadProjected = new Gauge({
+    name: "keepwarm_overhead_projected_month_usd",
+    help: "keepwarm's own AWS cost projected for the UTC month in USD, at the rate counted so far. Absent in the first hour.",
+    registers: [this.registry],
+  });
+
   constructor(options: PromMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -257,6 +298,47 @@ export class PromMetrics implements DaemonObserver {
     this.#budgetProjected.remove(labels);
   }
 
+  usageReconciled(u: UsageReconciled): void {
+    const labels = { usage_type: u.usageType };
+    this.#reconcileDay.set(labels, u.dayStart / 1000);
+    this.#reconcileMismatchDays.set(labels, u.mismatchDays);
+    setOrRemoveUsage(this.#reconcileAws, u.usageType, u.awsUsd);
+    setOrRemoveUsage(this.#reconcileKeepwarm, u.usageType, u.keepwarmUsd);
+  }
+
+  usageForgotten(usageType: string): void {
+    const labels = { usage_type: usageType };
+    for (const gauge of [
+      this.#reconcileAws,
+      this.#reconcileKeepwarm,
+      this.#reconcileMismatchDays,
+      this.#reconcileDay,
+    ]) {
+      gauge.remove(labels);
+    }
+  }
+
+  #usageGauge(name: string, help: string): Gauge<"usage_type"> {
+    return new Gauge({
+      name,
+      help,
+      labelNames: ["usage_type"] as const,
+      registers: [this.registry],
+    });
+  }
+
+  billedCalls(calls: ApiCounts): void {
+    this.#metricsRequested.inc(calls.metricsRequested);
+    this.#costExplorerRequests.inc(calls.costExplorerRequests);
+  }
+
+  overhead(g: OverheadGauges): void {
+    this.#overheadMonthToDate.set(g.monthToDateUsd);
+    // Unknown in the first hour: no series, not a misleading 0.
+    if (g.projectedMonthUsd === undefined) this.#overheadProjected.remove();
+    else this.#overheadProjected.set(g.projectedMonthUsd);
+  }
+
   #modelGauge(name: string, help: string): Gauge<"model"> {
     const gauge = new Gauge({
       name,
@@ -285,6 +367,15 @@ function setOrRemove(gauge: Gauge<"model">, model: string, value: number | undef
   // An unknown figure is no series at all, not a misleading 0.
   if (value === undefined) gauge.remove({ model });
   else gauge.set({ model }, value);
+}
+
+function setOrRemoveUsage(
+  gauge: Gauge<"usage_type">,
+  usageType: string,
+  value: number | undefined,
+): void {
+  if (value === undefined) gauge.remove({ usage_type: usageType });
+  else gauge.set({ usage_type: usageType }, value);
 }
 
 function budgetLabels(scope: BudgetScope): { scope: string; model: string } {

@@ -4,6 +4,8 @@ import type { Timing, TimingSource } from "../../domain/timings.js";
 import { MINUTE_MS } from "../../domain/units.js";
 import type { PingResult, WarmState } from "../infra/observer.js";
 import type { DaemonStatus, DayTimeline, ModelStatus } from "../keep/status.js";
+import { type OverheadJson, overheadJson } from "./overheadView.js";
+import { type ReconciliationJson, reconciliationJson } from "./reconcileView.js";
 
 /** The whole fleet's money and states; sums over the models whose CMU is known. */
 export interface FleetTotals {
@@ -35,7 +37,9 @@ export interface WindowCoverage {
 export function fleetTotals(status: DaemonStatus): FleetTotals {
   const count = (state: WarmState) => status.models.filter((m) => m.state === state).length;
   const priced = status.models.filter((m) => m.monthToDateUsd !== undefined);
-  const withoutCmu = status.models.filter((m) => m.cmu === undefined).length;
+  const withoutCmu = status.models.filter(
+    (m) => m.cmu === undefined || m.usdPerCmuMinute === undefined,
+  ).length;
   // With no model to sum, the fleet's money is unknown, not $0.00; an empty fleet costs nothing.
   const sum = (pick: (m: ModelStatus) => number | undefined) =>
     priced.length === 0 && status.models.length > 0
@@ -137,7 +141,7 @@ export interface ModelStatusJson {
   };
   readonly spend: {
     readonly cmu: number | null;
-    readonly usdPerCmuMinute: number;
+    readonly usdPerCmuMinute: number | null;
     readonly billedCopyMinutes: number;
     readonly monthToDateUsd: number | null;
     readonly projectedMonthUsd: number | null;
@@ -174,6 +178,10 @@ export interface StatusJson {
     readonly savingUsd: number | null;
     readonly budgetUsd: number | null;
   };
+  /** keepwarm's own AWS cost this month (docs/costs.md); null where no daemon counts it. */
+  readonly overhead: OverheadJson | null;
+  /** The daemon's reconciliation with AWS's bill; null where no daemon reconciles. */
+  readonly reconciliation: ReconciliationJson | null;
   readonly models: readonly ModelStatusJson[];
 }
 
@@ -225,7 +233,7 @@ function modelJson(m: ModelStatus, now: number): ModelStatusJson {
     },
     spend: {
       cmu: orNull(m.cmu),
-      usdPerCmuMinute: m.usdPerCmuMinute,
+      usdPerCmuMinute: orNull(m.usdPerCmuMinute),
       billedCopyMinutes: m.billedCopyMinutes,
       monthToDateUsd: centsOrNull(m.monthToDateUsd),
       projectedMonthUsd: centsOrNull(m.projectedMonthUsd),
@@ -264,6 +272,8 @@ export function statusJson(status: DaemonStatus): StatusJson {
       savingUsd: centsOrNull(fleet.savingUsd),
       budgetUsd: orNull(status.fleetBudgetUsd),
     },
+    overhead: overheadJson(status.overhead),
+    reconciliation: reconciliationJson(status.reconciliation),
     models: status.models.map((m) => modelJson(m, status.now)),
   };
 }

@@ -5,6 +5,9 @@ import { describeDuration, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import type { Timing } from "../../domain/timings.js";
 import type { DaemonStatus, DayTimeline, ModelStatus } from "../keep/status.js";
+import { renderDemand } from "./demandView.js";
+import { overheadText } from "./overheadView.js";
+import { reconcileFacts } from "./reconcileView.js";
 import { fleetTotals, windowCoverage } from "./statusJson.js";
 
 /** How often the page reloads itself, without JavaScript. */
@@ -216,10 +219,15 @@ function budgetText(budget: number | undefined, projected: number | undefined): 
   return over ? `<span class="bad">${text}</span>` : text;
 }
 
-/** Why a model's money is unknown: its CMU, or a month not read from CloudWatch yet. */
+/** Why a model's money is unknown: its CMU, its CMU version's price, or a month not read from CloudWatch yet. */
 function moneyText(m: ModelStatus, x: number | undefined): string {
   if (x !== undefined) return escapeHtml(formatUsd(x));
-  const why = m.cmu === undefined ? "CMU unknown" : "CloudWatch not read yet";
+  const why =
+    m.cmu === undefined
+      ? "CMU unknown"
+      : m.usdPerCmuMinute === undefined
+        ? `no price for CMU ${m.cmuVersion ?? "version"}`
+        : "CloudWatch not read yet";
   return `unknown <span class="src">(${why})</span>`;
 }
 
@@ -388,10 +396,10 @@ const LEGEND = `<ul class="legend" aria-label="Timeline legend">
 <li><span class="sw sw-start"></span>cold start</li>
 </ul>`;
 
-function renderFleet(status: DaemonStatus): string {
+function renderFleet(status: DaemonStatus, times: LocalTimes): string {
   const t = fleetTotals(status);
   const left = [
-    t.modelsWithoutCmu > 0 ? `${t.modelsWithoutCmu} without CMU` : undefined,
+    t.modelsWithoutCmu > 0 ? `${t.modelsWithoutCmu} without CMU or price` : undefined,
     t.modelsNotRead > 0 ? `${t.modelsNotRead} not read from CloudWatch yet` : undefined,
   ].filter((x) => x !== undefined);
   const partial = left.length > 0 ? ` (${left.join(", ")} left out)` : "";
@@ -406,7 +414,24 @@ function renderFleet(status: DaemonStatus): string {
     fact("Always-on", sum(t.alwaysOnMonthUsd)),
     fact("Saving", sum(t.savingUsd)),
     fact("Budget", budgetText(status.fleetBudgetUsd, t.projectedMonthUsd)),
+    fact("keepwarm's AWS calls", escapeHtml(overheadText(status.overhead, (x) => times.time(x)))),
   ].join("")}</dl>
+</section>`;
+}
+
+/** AWS's bill against keepwarm's figures, per usage type; nothing where no daemon reconciles. */
+function renderReconciliation(status: DaemonStatus, times: LocalTimes): string {
+  if (!status.reconciliation) return "";
+  const facts = reconcileFacts(status.reconciliation, (t) => times.time(t)).map((f) =>
+    fact(
+      f.label,
+      f.bad ? `<span class="bad">${escapeHtml(f.text)}</span>` : escapeHtml(f.text),
+      f.wide,
+    ),
+  );
+  return `<section class="reconciliation" aria-label="AWS's bill">
+<h2>AWS's bill (Cost Explorer, final UTC days)</h2>
+<dl>${facts.join("")}</dl>
 </section>`;
 }
 
@@ -437,9 +462,11 @@ export function renderStatusPage(status: DaemonStatus): string {
 <h1>keepwarm</h1>
 <p class="meta">${escapeHtml([`${times.at(status.now).toFormat("ccc d LLL yyyy HH:mm:ss")} ${status.timezone}`, ...flags].join(" \u00b7 "))}</p>
 </header>
-${renderFleet(status)}
+${renderFleet(status, times)}
+${renderReconciliation(status, times)}
 ${LEGEND}
 ${status.models.map((m) => renderModel(m, times)).join("\n")}
+${renderDemand(status.demand ?? [], (t) => times.time(t))}
 <footer>Refreshes every ${REFRESH_SECONDS} s. Times in ${escapeHtml(status.timezone)} unless marked. Money: this UTC month. <a href="/api/status">JSON</a> \u00b7 <a href="/metrics">metrics</a></footer>
 </body>
 </html>

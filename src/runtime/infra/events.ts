@@ -12,6 +12,7 @@ export const LOG_EVENTS = [
   "reload-rejected",
   "reload-watch-error",
   "config-warning",
+  "rate-need",
   "stopped",
   "shutdown",
   "shutdown-armed",
@@ -24,6 +25,7 @@ export const LOG_EVENTS = [
   // Keeping warm, per model.
   "ping",
   "ping-skipped",
+  "left-cold",
   "ping-backoff",
   "ping-rejected",
   "ping-failed",
@@ -32,6 +34,7 @@ export const LOG_EVENTS = [
   "warm",
   "not-warm",
   "timings",
+  "restore-check",
   "timings-contradicted",
   "measured",
   // Warmth observed, per model.
@@ -44,6 +47,7 @@ export const LOG_EVENTS = [
   // Spend.
   "cmu",
   "cmu-unknown",
+  "price-unknown",
   "month-to-date",
   "spend",
   "spend-total",
@@ -51,8 +55,12 @@ export const LOG_EVENTS = [
   "budget-state-unreadable",
   "budget-state-write-failed",
   "daily-summary",
+  "demand",
+  "demand-read-failed",
   "summary-written",
   "summary-write-failed",
+  "reconcile",
+  "reconcile-failed",
   // The process, its clock, its files and its HTTP server.
   "clock-jump",
   "schedule-missed",

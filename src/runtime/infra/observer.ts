@@ -1,3 +1,5 @@
+import type { ApiCounts } from "../../domain/apiPrices.js";
+
 /** How a keep-alive ping ended, as the metrics count it. */
 export type PingResult = "ok" | "not-ready" | "throttled" | "unavailable" | "rejected";
 
@@ -18,6 +20,25 @@ export interface SpendGauges {
   readonly projectedMonthUsd: number | undefined;
   readonly alwaysOnMonthUsd: number | undefined;
   readonly savingUsd: number | undefined;
+}
+
+/** A usage type's newest UTC day reconciled with AWS's bill (Cost Explorer). */
+export interface UsageReconciled {
+  readonly usageType: string;
+  /** 00:00 UTC of the day, epoch ms. */
+  readonly dayStart: number;
+  /** Undefined where a side is unknown (a CMU count, or nothing billed for imports not configured). */
+  readonly keepwarmUsd: number | undefined;
+  readonly awsUsd: number | undefined;
+  /** Final days in a row, up to that day, on which the two differ. */
+  readonly mismatchDays: number;
+}
+
+/** keepwarm's own AWS cost in the current UTC month (its calls, not the models'). */
+export interface OverheadGauges {
+  readonly monthToDateUsd: number;
+  /** Undefined until an hour has been counted. */
+  readonly projectedMonthUsd: number | undefined;
 }
 
 /** Which budget: one model's, or the whole fleet's. */
@@ -66,6 +87,14 @@ export interface DaemonObserver {
   budget?(scope: BudgetScope, budgetUsd: number, projectedMonthUsd: number | undefined): void;
   /** A budget left the configuration. */
   budgetRemoved?(scope: BudgetScope): void;
+  /** Billable AWS calls of keepwarm's own were made (GetMetricData, Cost Explorer, ListMetrics). */
+  billedCalls?(calls: ApiCounts): void;
+  /** keepwarm's own AWS cost this month, each minute. */
+  overhead?(gauges: OverheadGauges): void;
+  /** A usage type's newest final day, reconciled with AWS's bill. */
+  usageReconciled?(usage: UsageReconciled): void;
+  /** A usage type no longer reconciled (not billed for weeks, or reconciliation off). */
+  usageForgotten?(usageType: string): void;
 }
 
 /** Observes nothing. */

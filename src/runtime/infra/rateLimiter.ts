@@ -1,3 +1,4 @@
+import { keepAliveCapacity } from "../../domain/rateNeed.js";
 import type { Cancel, RuntimeClock } from "./clock.js";
 
 /**
@@ -78,28 +79,63 @@ export class TokenBucket {
   }
 }
 
+/**
+ * Which requests go first when the rate is short: keep-alives of models warm now (each
+ * would be wasted past its eviction), then wake-ups of cold models, then retries that only
+ * ask whether a restore under way is done (the restore goes on whether asked or not).
+ */
+export type PacePriority = "keep-alive" | "wake" | "retry";
+
+const RANK: Readonly<Record<PacePriority, number>> = { "keep-alive": 0, wake: 1, retry: 2 };
+
+/** How urgent one request is. */
+export interface PaceRequest {
+  readonly priority: PacePriority;
+  /** When the request's model must be answering (wall clock): orders requests of one priority. */
+  readonly needBy: number;
+  /**
+   * Past this instant (wall clock) the request can no longer do its job, a keep-alive its
+   * model's eviction: it is dropped when its token comes, not sent late.
+   */
+  readonly deadline?: number;
+}
+
 interface Waiting {
   readonly fn: () => void;
+  readonly onDropped: (() => void) | undefined;
+  readonly rank: number;
   readonly needBy: number;
+  readonly deadline: number | undefined;
   readonly seq: number;
   cancelled: boolean;
 }
 
+/** Whether `a` goes before `b`: by priority, then need, then arrival. */
+function before(a: Waiting, b: Waiting): boolean {
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  if (a.needBy !== b.needBy) return a.needBy < b.needBy;
+  return a.seq < b.seq;
+}
+
 /**
- * Sends each InvokeModel request when the bucket has a token for it, the most urgent first:
- * the one whose model must be answering soonest (a cold model's lead ping before the
- * keep-alive of a model warmed a minute ago, and both before retries that only ask whether
- * a restore under way is done). Equal urgency goes in order of arrival.
+ * Sends each InvokeModel request when the bucket has a token for it, the most urgent first
+ * (`PacePriority`, then the one whose model must be answering soonest, then arrival), and
+ * shares the rate among the models it keeps warm: a model holds a share of the rate less
+ * `RATE_MARGIN` (its keep-alives, one per cadence) while it is to be warm, and a model
+ * that finds no share left is left cold instead of taking tokens its holders need.
  */
 export class InvokePacer {
-  readonly #bucket: TokenBucket;
-  readonly #clock: Pick<RuntimeClock, "monotonic" | "after">;
-  /** Ascending by need, then by arrival. */
+  #bucket: TokenBucket;
+  readonly #clock: Pick<RuntimeClock, "now" | "monotonic" | "after">;
+  /** Ascending by `before`. */
   readonly #queue: Waiting[] = [];
   #seq = 0;
   #cancelTimer: Cancel | undefined;
+  /** Requests per second each model holding a share needs for its keep-alives. */
+  readonly #shares = new Map<string, number>();
+  #shared = 0;
 
-  constructor(bucket: TokenBucket, clock: Pick<RuntimeClock, "monotonic" | "after">) {
+  constructor(bucket: TokenBucket, clock: Pick<RuntimeClock, "now" | "monotonic" | "after">) {
     this.#bucket = bucket;
     this.#clock = clock;
   }
@@ -109,18 +145,77 @@ export class InvokePacer {
     return this.#queue.filter((w) => !w.cancelled).length;
   }
 
+  /** Requests per second the bucket allows. */
+  get ratePerSecond(): number {
+    return this.#bucket.ratePerSecond;
+  }
+
+  /** Requests per second keep-alives may take: the rate less the margin for retries. */
+  get capacity(): number {
+    return keepAliveCapacity(this.#bucket.ratePerSecond);
+  }
+
+  /** Requests per second held by the models kept warm, and how many they are. */
+  get held(): { readonly perSecond: number; readonly models: number } {
+    return { perSecond: this.#shared, models: this.#shares.size };
+  }
+
+  /**
+   * A share of `perSecond` for `key`'s keep-alives: granted while the shares fit in
+   * `capacity`, and always to a key that holds one already (its cadence may have changed;
+   * a model kept warm is not let go for one that is not). False: leave the model cold.
+   */
+  hold(key: string, perSecond: number): boolean {
+    const had = this.#shares.get(key);
+    if (had === undefined && this.#shared + perSecond > this.capacity * (1 + 1e-9)) return false;
+    this.#shares.set(key, perSecond);
+    this.#shared += perSecond - (had ?? 0);
+    return true;
+  }
+
+  holds(key: string): boolean {
+    return this.#shares.has(key);
+  }
+
+  /** `key` no longer needs keep-alives: its share goes back. */
+  release(key: string): void {
+    const had = this.#shares.get(key);
+    if (had === undefined) return;
+    this.#shares.delete(key);
+    // Sums of many fractions drift: an empty set of shares holds exactly nothing.
+    this.#shared = this.#shares.size === 0 ? 0 : this.#shared - had;
+  }
+
+  /** A new rate or burst from a reload: waiting requests keep their order; shares stay. */
+  retune(ratePerSecond: number, burst: number): void {
+    if (ratePerSecond === this.#bucket.ratePerSecond && burst === this.#bucket.burst) return;
+    this.#bucket = new TokenBucket(ratePerSecond, burst);
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    this.#pump();
+  }
+
   /**
    * Calls `fn` once a token is free, at once (before returning) if one is free now and no
-   * more urgent request waits. `needBy` is when the request's model must be answering.
+   * more urgent request waits. A request whose `deadline` has passed when its token comes
+   * is dropped instead, without spending the token, and `onDropped` is called.
    */
-  schedule(fn: () => void, needBy: number): Cancel {
-    const waiting: Waiting = { fn, needBy, seq: this.#seq++, cancelled: false };
+  schedule(fn: () => void, request: PaceRequest, onDropped?: () => void): Cancel {
+    const waiting: Waiting = {
+      fn,
+      onDropped,
+      rank: RANK[request.priority],
+      needBy: request.needBy,
+      deadline: request.deadline,
+      seq: this.#seq++,
+      cancelled: false,
+    };
     const queue = this.#queue;
     let lo = 0;
     let hi = queue.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((queue[mid] as Waiting).needBy <= needBy) lo = mid + 1;
+      if (before(queue[mid] as Waiting, waiting)) lo = mid + 1;
       else hi = mid;
     }
     queue.splice(lo, 0, waiting);
@@ -146,8 +241,12 @@ export class InvokePacer {
         });
         return;
       }
-      this.#bucket.reserve(now);
       queue.shift();
+      if (head.deadline !== undefined && this.#clock.now() > head.deadline) {
+        head.onDropped?.();
+        continue;
+      }
+      this.#bucket.reserve(now);
       head.fn();
     }
   }

@@ -44,6 +44,25 @@ export interface ShutdownHandle {
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * Whether every promise settled within `graceMs` of wall-clock time: shutdown's budget runs
+ * on the real clock, whatever the daemon's own clock does.
+ */
+export async function settledWithin(
+  work: readonly Promise<unknown>[],
+  graceMs: number,
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    Promise.allSettled(work).then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return finished;
+}
+
 const SIGNALS: readonly ShutdownSignal[] = ["SIGTERM", "SIGINT"];
 const IGNORED: readonly IgnoredSignal[] = ["SIGUSR1", "SIGUSR2", "SIGHUP"];
 

@@ -2,7 +2,6 @@ import type { RegionClientPool } from "../../aws/clients.js";
 import type { CopyPoint } from "../../aws/metrics.js";
 import { cents, centsOrNull, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
-import { planModel } from "../../domain/plan.js";
 import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
 import type { Cancel, RuntimeClock } from "../infra/clock.js";
 import type { Logger } from "../infra/logger.js";
@@ -14,23 +13,31 @@ import {
   RequestLimiter,
   TokenBucket,
 } from "../infra/rateLimiter.js";
+import { settledWithin } from "../infra/shutdown.js";
 import { CmuLookup } from "../observe/cmuLookup.js";
 import { CopyPoller } from "../observe/copyPoller.js";
+import { DemandWatch } from "../observe/demandWatch.js";
+import { RestoreChecks } from "../observe/restoreChecks.js";
 import { Budgets } from "../spend/budgets.js";
-import { type CopyReader, SpendBook, type SpendFigures } from "../spend/spendBook.js";
+import { OverheadMeter, overheadDaySummary } from "../spend/overhead.js";
+import type { Reconciler } from "../spend/reconciler.js";
+import { daemonReconciler, reconcileEnabled } from "../spend/reconcileWiring.js";
+import { SpendBook, type SpendFigures } from "../spend/spendBook.js";
 import { SpendLog } from "../spend/spendLog.js";
-import { DailySummaries, type ModelDay, plannedWarmMs } from "../state/dailySummary.js";
+import { DailySummaries } from "../state/dailySummary.js";
 import { LearnedTimings } from "../state/learnedTimings.js";
+import { countingPings, PingCounts } from "../state/pingCounts.js";
 import type { StateFileSystem } from "../state/stateFiles.js";
 import { StateLease } from "../state/stateLease.js";
 import { ClockJumpWatch } from "./clockJump.js";
 import { diffFleet } from "./configDiff.js";
-import type { ModelCounters } from "./counters.js";
-import { type Seen, seenState, spendUnknownReason } from "./freshness.js";
+import { FleetSpend } from "./fleetSpend.js";
 import { type ControllerTiming, DEFAULT_TIMING } from "./loopTiming.js";
 import { byUrgency, ModelController } from "./modelController.js";
+import { PollPlanner } from "./pollPlanner.js";
+import type { PollTiming } from "./pollRule.js";
+import { logRateNeed } from "./rateReport.js";
 import type { DaemonStatus } from "./status.js";
-import { modelStatus } from "./statusView.js";
 
 export interface DaemonDeps {
   readonly clock: RuntimeClock;
@@ -47,6 +54,8 @@ export interface DaemonDeps {
   readonly fs?: StateFileSystem;
   /** Who writes summaries and budget crossings among replicas sharing `stateDir`. */
   readonly lease?: StateLease;
+  /** How often ModelCopy is read when nothing can change (keep/pollRule.ts); tests set a minute. */
+  readonly poll?: Partial<PollTiming>;
 }
 
 /**
@@ -64,12 +73,24 @@ export class Daemon {
   readonly #limiter = new RequestLimiter(MAX_PINGS_IN_FLIGHT);
   readonly #pacer: InvokePacer;
   readonly #learned: LearnedTimings;
+  /** keepwarm's own requests per 5-minute bucket (pings.json), which are not users' demand. */
+  readonly #pingCounts: PingCounts;
+  /** Users' demand from CloudWatch: the status page's heatmap, Monday's `demand` lines. */
+  readonly #demand: DemandWatch;
   readonly #lease: StateLease;
   readonly #fleet = new Map<string, ModelController>();
   readonly #book = new SpendBook();
+  readonly #spendLog: SpendLog;
   readonly #cmu: CmuLookup;
   readonly #poller: CopyPoller;
-  readonly #spendLog: SpendLog;
+  readonly #polls: PollPlanner;
+  readonly #restoreChecks: RestoreChecks;
+  /** keepwarm's own AWS calls, counted and priced. */
+  readonly #overhead: OverheadMeter;
+  /** Each final UTC day against AWS's bill (Cost Explorer). */
+  readonly #reconciler: Reconciler;
+  /** Figures, spend lines, freshness and budgets, read from the book, CMUs and poller. */
+  readonly #spend: FleetSpend;
   readonly #budgets: Budgets;
   readonly #summaries: DailySummaries;
   readonly #clockJump: ClockJumpWatch;
@@ -82,7 +103,18 @@ export class Daemon {
     this.#config = config;
     this.#deps = deps;
     this.#log = deps.logger;
-    this.#observer = deps.observer ?? noopObserver;
+    this.#pingCounts = new PingCounts({
+      stateDir: deps.stateDir,
+      owner: () => this.#lease.owner,
+      log: deps.logger,
+      fs: deps.fs,
+    });
+    this.#observer = countingPings(
+      deps.observer ?? noopObserver,
+      this.#pingCounts,
+      () => deps.clock.now(),
+      (name) => this.#fleet.get(name)?.model.modelArn,
+    );
     this.#timing = { ...DEFAULT_TIMING, ...(deps.timing ?? {}) };
     this.#random = deps.random ?? Math.random;
     const now = () => deps.clock.now();
@@ -93,25 +125,59 @@ export class Daemon {
       new TokenBucket(config.daemon.invokeRatePerSecond, config.daemon.invokeBurst),
       deps.clock,
     );
+    this.#spendLog = new SpendLog(this.#log);
     this.#cmu = new CmuLookup({ clients: deps.clients, now, observer: this.#observer, problems });
+    this.#overhead = new OverheadMeter(now, (calls) => this.#observer.billedCalls?.(calls));
+    this.#restoreChecks = new RestoreChecks({
+      clients: deps.clients,
+      publishDelayMs: this.#timing.publishDelayMs,
+      metricsRequested: (metrics) => this.#overhead.recordGetMetricData(metrics),
+    });
+    this.#polls = new PollPlanner(this.#timing.publishDelayMs, deps.poll);
     this.#poller = new CopyPoller({
       clients: deps.clients,
       now,
       log: this.#log,
       observer: this.#observer,
       problems,
+      metricsRequested: (metrics) => this.#overhead.recordGetMetricData(metrics),
       sink: {
         monthRead: (model, points, month, at) => this.#monthRead(model, points, month, at),
-        pointsRead: (model, copies, invocations) => this.#pointsRead(model, copies, invocations),
+        pointsRead: (model, copies, invocations, readFrom) =>
+          this.#pointsRead(model, copies, invocations, readFrom),
       },
     });
-    this.#spendLog = new SpendLog(this.#log);
+    this.#reconciler = daemonReconciler({
+      config: () => this.#config,
+      clients: deps.clients,
+      now,
+      log: this.#log,
+      observer: this.#observer,
+      stateDir: deps.stateDir,
+      fs: deps.fs,
+      lease: this.#lease,
+      overhead: this.#overhead,
+      priceOf: (model) => this.#cmu.unitsOf(model).priced?.price,
+    });
     this.#budgets = new Budgets({
       lease: this.#lease,
       stateDir: deps.stateDir,
       log: this.#log,
       observer: this.#observer,
       logOf: (name) => this.#fleet.get(name)?.log,
+    });
+    this.#spend = new FleetSpend({
+      fleet: this.#fleet,
+      config: () => this.#config,
+      now,
+      book: this.#book,
+      cmu: this.#cmu,
+      poller: this.#poller,
+      overhead: this.#overhead,
+      spendLog: this.#spendLog,
+      budgets: this.#budgets,
+      observer: this.#observer,
+      publishDelayMs: this.#timing.publishDelayMs,
     });
     this.#summaries = new DailySummaries({
       lease: this.#lease,
@@ -126,13 +192,27 @@ export class Daemon {
         zone: () => this.#config.timezone,
         takeDays: () => new Map([...this.#fleet].map(([name, c]) => [name, c.counters.takeDay()])),
         readThrough: (name) => this.#poller.readThrough(name),
-        modelDay: (name, day, range) => this.#modelDay(name, day, range),
+        modelDay: (name, day, range) => this.#spend.modelDay(name, day, range),
         selfHostingUsdPerMonth: () => this.#config.daemon.selfHostingUsdPerMonth,
         fleetBudgetUsd: () => this.#config.budgets?.fleetUsd,
         crossings: () => this.#budgets.announced(),
+        takeOverhead: () => overheadDaySummary(this.#overhead.takeDay(), this.#overhead.figures()),
+        takeReconciled: () => this.#reconciler.takeDays(),
       },
     });
     this.#clockJump = new ClockJumpWatch(this.#log);
+    this.#demand = new DemandWatch({
+      clients: deps.clients,
+      stateDir: deps.stateDir,
+      log: this.#log,
+      lease: this.#lease,
+      pingCounts: this.#pingCounts,
+      config: () => this.#config,
+      subjects: () => [...this.#fleet.values()],
+      unitsOf: (m) => this.#cmu.unitsOf(m).priced,
+      requested: (metrics) => this.#overhead.recordGetMetricData(metrics),
+      fs: deps.fs,
+    });
   }
 
   /**
@@ -155,13 +235,19 @@ export class Daemon {
       `keepwarm starting with ${config.models.length} model(s)`,
     );
     await this.#learned.load();
+    await this.#reconciler.load();
+    // A stop during start-up's reads ends it: nothing is added, pinged or scheduled after it.
+    if (this.#stopped) return;
     for (const model of config.models) {
       if (!this.#fleet.has(model.name)) this.#add(model);
     }
+    logRateNeed(this.#log, config, this.#fleet.values(), clock.now(), "start");
     await Promise.all([...this.#fleet.values()].map((c) => this.#cmu.discover(c.model, c.log)));
     await this.#poller.backfill(this.#models());
+    if (this.#stopped) return;
     for (const c of byUrgency([...this.#fleet.values()], clock.now())) c.start();
     await this.#lease.renew();
+    if (this.#stopped) return;
     this.#cancels.push(
       clock.everyMinute(() => {
         void clock.track(this.#tick());
@@ -169,7 +255,11 @@ export class Daemon {
       clock.dailyAt("00:00", config.timezone, () => {
         void clock.track(this.#closeDay());
       }),
+      clock.dailyAt("00:30", config.timezone, () => {
+        void clock.track(this.#demand.daily(clock.now()));
+      }),
     );
+    void clock.track(this.#demand.read(clock.now(), false));
   }
 
   /**
@@ -179,10 +269,12 @@ export class Daemon {
    */
   async applyConfig(next: ResolvedConfig): Promise<void> {
     const now = this.#deps.clock.now();
-    const before = this.#projectionTotal(now, true);
+    const before = this.#spend.projectionTotal(now, true);
     const running = new Map([...this.#fleet].map(([name, c]) => [name, c.model]));
     const diff = diffFleet(this.#config, running, next);
     this.#config = next;
+    this.#reconciler.configure(reconcileEnabled(next));
+    this.#pacer.retune(next.daemon.invokeRatePerSecond, next.daemon.invokeBurst);
     this.#learned.retain(new Set(next.models.map((m) => m.name)));
     for (const name of diff.removed) {
       this.#remove(name);
@@ -190,19 +282,21 @@ export class Daemon {
     }
     for (const model of diff.replaced) this.#remove(model.name);
     const fresh = [...diff.added, ...diff.replaced].map((model) => this.#add(model));
+    this.#polls.reloaded(now);
     for (const { model } of diff.kept) {
       this.#fleet.get(model.name)?.reconfigure(next, model);
       this.#book.replan(model.name);
     }
     // GetImportedModel only where the answer can differ: a new model, a CMU setting that
-    // changed, a CMU still unknown. A storm of reloads asks nothing of unchanged models.
+    // changed, a CMU still unknown or unpriced. A storm of reloads asks nothing of unchanged models.
     const lookups = [
       ...fresh,
       ...diff.kept
         .filter(
           ({ model }) =>
             model.customModelUnits !== running.get(model.name)?.customModelUnits ||
-            this.#cmu.cmuOf(model.name) === undefined,
+            model.cmuVersion !== running.get(model.name)?.cmuVersion ||
+            this.#cmu.unitsOf(model).priced === undefined,
         )
         .flatMap(({ model }) => this.#fleet.get(model.name) ?? []),
     ];
@@ -210,7 +304,7 @@ export class Daemon {
     await this.#poller.backfill(fresh.map((c) => c.model));
     if (this.#started && !this.#stopped) for (const c of fresh) c.start();
     for (const name of this.#fleet.keys()) this.#book.replan(name);
-    const after = this.#projectionTotal(now, false);
+    const after = this.#spend.projectionTotal(now, false);
     const delta = after - before;
     const added = diff.added.map((m) => m.name);
     const changed = [
@@ -230,7 +324,10 @@ export class Daemon {
       },
       `config applied: ${added.length} added, ${changed.length} changed, ${diff.removed.length} removed; projection ${change}`,
     );
-    if (this.#started) await this.#checkBudgets(now);
+    logRateNeed(this.#log, next, this.#fleet.values(), now, "reload");
+    if (this.#started && !this.#stopped) {
+      await this.#spend.checkBudgets(now, () => this.#stopped);
+    }
   }
 
   /**
@@ -247,15 +344,7 @@ export class Daemon {
       .map((c) => c.inFlight)
       .filter((p): p is Promise<void> => p !== undefined);
     const graceMs = opts.graceMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      Promise.allSettled(inFlight).then(() => true),
-      new Promise<false>((resolve) => {
-        // A wall-clock budget: shutdown must end whatever the daemon's clock does.
-        timer = setTimeout(() => resolve(false), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const finished = await settledWithin(inFlight, graceMs);
     if (!finished) {
       this.#log.warn(
         { event: "shutdown-grace-expired", graceMs, inFlightPings: inFlight.length },
@@ -265,7 +354,13 @@ export class Daemon {
     }
     // A day's summary still waiting for its last minutes is written with what is known.
     await this.#summaries.writeReady(true);
-    await Promise.all([this.#summaries.flushed(), this.#budgets.flushed(), this.#learned.flush()]);
+    await Promise.all([
+      this.#summaries.flushed(),
+      this.#budgets.flushed(),
+      this.#reconciler.stop(),
+      this.#learned.flush(),
+      this.#pingCounts.flush(this.#deps.clock.now(), true),
+    ]);
     if (this.#summaries.awaitingDisk) await this.#summaries.writeAwaiting(true);
     await this.#lease.release();
     this.#log.info(
@@ -285,36 +380,16 @@ export class Daemon {
       configLoaded: true,
       firstReconcileDone: this.#firstReconcileDone,
       fleetBudgetUsd: this.#config.budgets?.fleetUsd,
-      models: [...this.#fleet].map(([name, controller]) =>
-        modelStatus(
-          {
-            controller,
-            seen: this.#seen(controller, now),
-            spendUnknown: this.#spendUnknown(controller),
-            copies: this.#copiesOf(name),
-            billedCopyMinutes: this.#book.billedCopyMinutes(name, now),
-            figures: this.spendOf(name, now),
-            budgetUsd: this.#config.budgets?.modelUsd.get(name),
-            zone,
-          },
-          now,
-        ),
-      ),
+      demand: this.#demand.views(this.#fleet.keys()),
+      overhead: this.#overhead.figures(now),
+      reconciliation: this.#reconciler.status(),
+      models: this.#spend.modelStatuses(now),
     };
   }
 
   /** The spend figures of one model at `now`. */
   spendOf(name: string, now: number = this.#deps.clock.now()): SpendFigures {
-    return this.#figures(name, now, false);
-  }
-
-  #figures(name: string, now: number, fresh: boolean): SpendFigures {
-    const c = this.#fleet.get(name);
-    if (!c) throw new RangeError(`no model named "${name}"`);
-    return this.#book.figures(name, c, this.#cmu.cmuOf(name), now, {
-      fresh,
-      gone: c.record.modelMissing,
-    });
+    return this.#spend.figures(name, now);
   }
 
   #models(): ModelConfig[] {
@@ -334,9 +409,10 @@ export class Daemon {
       limiter: this.#limiter,
       learned: this.#learned,
       pacer: this.#pacer,
-      copies: this.#copiesOf(model.name),
+      copies: this.#spend.copiesOf(model.name),
     });
     this.#fleet.set(model.name, controller);
+    this.#polls.added(model.name, clock.now());
     return controller;
   }
 
@@ -346,15 +422,10 @@ export class Daemon {
     this.#book.close(name);
     this.#cmu.forget(name);
     this.#poller.forget(name);
+    this.#polls.forget(name);
     this.#spendLog.forget(name);
     this.#summaries.forget(name);
-  }
-
-  #copiesOf(name: string): CopyReader {
-    return {
-      latest: () => this.#book.latest(name),
-      pointsIn: (range) => this.#book.pointsIn(name, range),
-    };
+    this.#demand.forget(name);
   }
 
   /** The model `model` names is still the one running (a reload may have replaced it since the read began). */
@@ -383,11 +454,12 @@ export class Daemon {
     model: ModelConfig,
     copies: readonly CopyPoint[],
     invocations: readonly CopyPoint[],
+    readFrom: number,
   ): void {
     const c = this.#running(model);
     if (!c || this.#stopped) return;
     this.#book.record(model.name, copies, this.#deps.clock.now());
-    c.observe(copies, invocations);
+    c.observe(copies, invocations, readFrom);
   }
 
   /**
@@ -404,94 +476,33 @@ export class Daemon {
     const cmuRetries = this.#cmu
       .due(models, now)
       .map((m) => this.#cmu.discover(m, this.#fleet.get(m.name)?.log ?? this.#log));
+    const due = this.#polls.due(this.#fleet.values(), now, this.#poller, this.#summaries.readTo);
     const [, polledAll] = await Promise.all([
       Promise.all(cmuRetries),
-      this.#poller.poll(models, now),
+      this.#poller.poll(due.models, now, due.intervalOf),
+      this.#restoreChecks.run(
+        this.#fleet.values(),
+        this.#config.daemon.coldCallMetric ?? "InvocationThrottles",
+        now,
+      ),
     ]);
     if (this.#stopped) return;
     // Ready once a poll has been made for every region: the one still running sets it.
     if (polledAll) this.#firstReconcileDone = true;
-    this.#writeSpendLines(now);
+    this.#spend.writeLines(now);
     void this.#deps.clock.track(this.#learned.flush());
+    void this.#deps.clock.track(this.#pingCounts.flush(now));
     await this.#lease.renew();
+    const asking = this.#reconciler.tick();
+    if (asking) void this.#deps.clock.track(asking);
     if (this.#summaries.awaitingDisk) await this.#summaries.writeAwaiting(false);
     const summarised = await this.#summaries.writeReady();
     this.#clockJump.notice(now, this.#deps.clock.monotonic(), readFrom, summarised);
-    await this.#checkBudgets(now);
-  }
-
-  #writeSpendLines(now: number): void {
-    const entries = [...this.#fleet].map(([name, c]) => {
-      const figures = this.spendOf(name, now);
-      this.#observer.projectedMonthUsd(name, figures.projectedMonthUsd);
-      this.#observer.spend?.(name, figures);
-      const seen = this.#seen(c, now);
-      if (seen.stale) this.#observer.warmState(name, seen.state);
-      return {
-        name,
-        log: c.log,
-        state: seen.state,
-        copies: seen.copies,
-        stale: seen.stale,
-        figures,
-        spendUnknown: this.#spendUnknown(c),
-      };
-    });
-    this.#spendLog.write(entries, this.#config.daemon.spendLog, now);
-  }
-
-  #seen(c: ModelController, now: number): Seen {
-    return seenState(c.record.observation, {
-      readThrough: this.#poller.readThrough(c.model.name),
-      failure: this.#poller.failureIn(c.model.region),
-      now,
-      publishDelayMs: this.#timing.publishDelayMs,
-    });
-  }
-
-  #spendUnknown(c: ModelController): string | undefined {
-    const name = c.model.name;
-    return spendUnknownReason(
-      this.#cmu.problemOf(name),
-      this.#book.monthRead(name),
-      this.#poller.failureIn(c.model.region),
-    );
-  }
-
-  async #checkBudgets(now: number): Promise<void> {
-    if (this.#stopped) return;
-    const spend = [...this.#fleet.keys()].map((name) => ({ name, ...this.spendOf(name, now) }));
-    await this.#budgets.check(this.#config.budgets, spend, now, () => this.#stopped);
+    if (!this.#stopped) await this.#spend.checkBudgets(now, () => this.#stopped);
   }
 
   async #closeDay(): Promise<void> {
     if (this.#stopped) return;
     await this.#summaries.closeDay();
-  }
-
-  /** One model's day for its summary line, or undefined when it is no longer configured. */
-  #modelDay(name: string, day: ModelCounters, range: Interval): ModelDay | undefined {
-    const c = this.#fleet.get(name);
-    if (!c) return undefined;
-    return {
-      name,
-      policy: c.model.policy,
-      points: this.#book.pointsIn(name, range),
-      plannedWarmMs: plannedWarmMs(planModel(c.config, c.model, range, c.timings).warm, range),
-      figures: this.spendOf(name, this.#deps.clock.now()),
-      day,
-      total: c.counters.total,
-      timings: c.timings,
-      budgetUsd: this.#config.budgets?.modelUsd.get(name),
-    };
-  }
-
-  /** The fleet's projected month; `fresh` plans each model's rest of month again without keeping it. */
-  #projectionTotal(now: number, fresh: boolean): number {
-    let total = 0;
-    for (const name of this.#fleet.keys()) {
-      total += this.#figures(name, now, fresh).projectedMonthUsd ?? 0;
-    }
-    return total;
   }
 }

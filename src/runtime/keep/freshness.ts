@@ -3,10 +3,19 @@ import type { WarmState } from "../infra/observer.js";
 import type { Observation } from "./decide.js";
 
 /**
- * A model's ModelCopy read this much later than its publishing delay is stale: its state is
- * shown as unknown, with the reason, until CloudWatch answers again.
+ * A model's ModelCopy read this much later than its publishing delay and its next read was
+ * due is stale: its state is shown as unknown, with the reason, until CloudWatch answers again.
  */
 export const STALE_MARGIN_MS = 3 * MINUTE_MS;
+
+/**
+ * How old a model's last read may be before its state is stale: the publishing delay and the
+ * margin past the minute its next read was due, `pollIntervalMs` (the interval its last read
+ * was made at: a minute while something can change, 5 or 15 otherwise) after the last one.
+ */
+export function staleAfterMs(publishDelayMs: number, pollIntervalMs: number): number {
+  return publishDelayMs + STALE_MARGIN_MS + Math.max(0, pollIntervalMs - MINUTE_MS);
+}
 
 /** What an operator is told of a model's state: the observation, or unknown and why. */
 export interface Seen {
@@ -27,10 +36,13 @@ export function seenState(
     readonly failure: string | undefined;
     readonly now: number;
     readonly publishDelayMs: number;
+    /** The interval the model's last read was made at; a minute when left out. */
+    readonly pollIntervalMs?: number;
   },
 ): Seen {
   const through = read.readThrough;
-  if (through === undefined || read.now - through <= read.publishDelayMs + STALE_MARGIN_MS) {
+  const limit = staleAfterMs(read.publishDelayMs, read.pollIntervalMs ?? MINUTE_MS);
+  if (through === undefined || read.now - through <= limit) {
     return { state: observation.state, copies: observation.copies, stale: undefined };
   }
   const failure = read.failure ?? "ModelCopy not read";

@@ -3,6 +3,7 @@ import type { AwsCallError } from "../../aws/errors.js";
 import type { CopyPoint } from "../../aws/metrics.js";
 import { isoOrNull, round1 } from "../../domain/format.js";
 import type { ModelPlan } from "../../domain/plan.js";
+import type { RestoreVerdict, RiddenRestore } from "../../domain/restoreCheck.js";
 import type { ModelObservations, ModelTimings } from "../../domain/timings.js";
 import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
 import { MINUTE_MS } from "../../domain/units.js";
@@ -10,7 +11,7 @@ import type { RuntimeClock } from "../infra/clock.js";
 import type { Logger } from "../infra/logger.js";
 import type { DaemonObserver } from "../infra/observer.js";
 import { ProblemLog } from "../infra/problemLog.js";
-import type { InvokePacer, RequestLimiter } from "../infra/rateLimiter.js";
+import type { InvokePacer, PaceRequest, RequestLimiter } from "../infra/rateLimiter.js";
 import type { CopyReader } from "../spend/spendBook.js";
 import type { LearnedTimings } from "../state/learnedTimings.js";
 import { Counters } from "./counters.js";
@@ -29,6 +30,7 @@ import { PingAttempt } from "./pingAttempt.js";
 import { PingOutcomes } from "./pingOutcomes.js";
 import { PingSchedule } from "./pingSchedule.js";
 import { TimingsTracker } from "./timingsTracker.js";
+import { WarmShare } from "./warmShare.js";
 
 export interface ControllerDeps {
   readonly limiter: RequestLimiter;
@@ -61,6 +63,7 @@ export class ModelController {
   readonly #schedule: PingSchedule;
   readonly #attempt: PingAttempt;
   readonly #opening: OpeningCheck;
+  readonly #share: WarmShare;
   #stopped = false;
 
   constructor(config: ResolvedConfig, model: ModelConfig, deps: ControllerDeps) {
@@ -75,6 +78,7 @@ export class ModelController {
       observer: deps.observer,
       learned: deps.learned,
       problems,
+      checkRestores: () => (this.#config.daemon.coldCallMetric ?? "InvocationThrottles") !== "none",
       onChange: (change, reschedule) => this.#timingsChanged(change, reschedule),
     });
     this.#schedule = new PingSchedule(
@@ -104,7 +108,7 @@ export class ModelController {
       },
       {
         model: () => this.#model,
-        needBy: (retry) => this.#needBy(retry),
+        pace: (restoring) => this.#pace(restoring),
         pingDuty: (t) => this.#schedule.pingDuty(t),
         requestSent: () => this.counters.count("requests"),
         succeeded: (ok) => {
@@ -119,10 +123,14 @@ export class ModelController {
           outcomes.coldStart(this.#record, sentAt, reason, error),
         rejected: (_reason, error: AwsCallError) => {
           this.#record = outcomes.rejected(this.#record, error);
+          // Not kept warm until AWS takes its pings again: the share is for others meanwhile.
+          this.#share.release();
         },
         gaveUp: () => this.counters.count("pingsFailed"),
+        dropped: (reason, deadline) => outcomes.dropped(reason, deadline),
       },
     );
+    this.#share = new WarmShare({ pacer: deps.pacer, log: this.log, key: () => this.#model.name });
     this.#opening = new OpeningCheck({
       log: this.log,
       observer: deps.observer,
@@ -158,6 +166,15 @@ export class ModelController {
   /** What has been measured on this model (restores and evictions), for status and summaries. */
   get observations(): ModelObservations {
     return this.#timings.observations;
+  }
+
+  /** Restores ridden out that wait for CloudWatch's count of cold calls (observe/restoreChecks.ts). */
+  get restoresToCheck(): readonly RiddenRestore[] {
+    return this.#timings.restoresToCheck;
+  }
+
+  settleRestore(sample: RiddenRestore, verdict: RestoreVerdict | undefined, metric: string): void {
+    this.#timings.settleRestore(sample, verdict, metric);
   }
 
   get attemptInProgress(): boolean {
@@ -222,6 +239,7 @@ export class ModelController {
     this.#stopped = true;
     this.#schedule.stop();
     this.#attempt.stop();
+    this.#share.release();
   }
 
   abort(): void {
@@ -230,13 +248,18 @@ export class ModelController {
 
   /**
    * Takes the latest ModelCopy datapoints of this model (ascending, already in the spend
-   * book), and the minutes with successful calls that `Invocations` shows, and acts on them.
+   * book), and the minutes with successful calls that `Invocations` shows, read from
+   * `readFrom` on, and acts on them.
    */
-  observe(points: readonly CopyPoint[], invocations: readonly CopyPoint[] = []): void {
+  observe(
+    points: readonly CopyPoint[],
+    invocations: readonly CopyPoint[] = [],
+    readFrom?: number,
+  ): void {
     // A poll in flight when a reload removed the model must neither ping it nor revive its gauges.
     if (this.#stopped) return;
     const now = this.#deps.clock.now();
-    this.#timings.noteInvocations(invocations, now);
+    this.#timings.noteInvocations(invocations, now, readFrom);
     this.#timings.refresh("measurements aged out", true);
     // A cold, idle model has no datapoints at all: its last known 0 still holds.
     const lastKnown = this.#deps.copies.latest();
@@ -256,6 +279,7 @@ export class ModelController {
     const schedule = this.#schedule;
     const inWindow = schedule.inWindow(now);
     const planWarm = schedule.pingDuty(now);
+    if (!planWarm && !this.#attempt.inProgress) this.#share.release();
     observer.planState?.(name, { inWindow, planWarm });
     this.#opening.check(now, schedule.openingAt(now), {
       leadTime: this.timings.leadTime,
@@ -269,7 +293,8 @@ export class ModelController {
       windowStart: schedule.windowAt(now)?.start,
       nextWindowStart: inWindow ? undefined : schedule.nextWindowAfter(now)?.start,
       planWarm,
-      attemptInProgress: this.#attempt.inProgress,
+      // A model left cold for the rate asks again at its planned pings, not by recovering.
+      attemptInProgress: this.#attempt.inProgress || this.#share.leftCold,
       evictionDelayMs: this.timings.evictionDelay.ms,
       publishDelayMs: this.#deps.timing.publishDelayMs,
       restoreMs: this.timings.restore.ms,
@@ -392,6 +417,7 @@ export class ModelController {
 
   #startAttempt(reason: string): void {
     if (this.#stopped) return;
+    if (!this.#attempt.inProgress && !this.#share.claim(this.timings.cadence.ms, reason)) return;
     if (this.#attempt.start(reason)) return;
     this.log.info(
       { event: "ping-skipped", reason: `${reason}; an earlier ping is still retrying` },
@@ -400,17 +426,17 @@ export class ModelController {
   }
 
   /**
-   * When this request's model must be answering, which orders the requests waiting for the
-   * rate: a model warm from a recent ping has until its idle eviction, a cold one none; a
-   * retry only asks whether a restore under way is done, so it waits behind both.
+   * How urgent this request is: a keep-alive of a model warm from a recent ping has until
+   * its idle eviction, and is dropped past it; a cold model's wake-up is needed now; a retry
+   * only asks whether a restore under way is done, so it waits behind both.
    */
-  #needBy(retry: boolean): number {
+  #pace(restoring: boolean): PaceRequest {
     const now = this.#deps.clock.now();
-    const { cadence, evictionDelay } = this.timings;
-    if (retry) return now + cadence.ms;
+    if (restoring) return { priority: "retry", needBy: now };
     const lastOk = this.#record.lastOkAt;
-    const warmUntil = lastOk === undefined ? now : lastOk + evictionDelay.ms;
-    return Math.max(now, warmUntil);
+    const warmUntil = lastOk === undefined ? now : lastOk + this.timings.evictionDelay.ms;
+    if (warmUntil > now) return { priority: "keep-alive", needBy: warmUntil, deadline: warmUntil };
+    return { priority: "wake", needBy: now };
   }
 }
 

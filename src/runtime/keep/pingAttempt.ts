@@ -6,7 +6,7 @@ import type { ModelConfig } from "../../domain/types.js";
 import { MINUTE_MS, SECOND_MS } from "../../domain/units.js";
 import type { Cancel, RuntimeClock } from "../infra/clock.js";
 import { describeError, type Logger } from "../infra/logger.js";
-import type { InvokePacer, RequestLimiter } from "../infra/rateLimiter.js";
+import type { InvokePacer, PaceRequest, RequestLimiter } from "../infra/rateLimiter.js";
 import { retryDelay } from "./decide.js";
 import type { ControllerTiming } from "./loopTiming.js";
 
@@ -17,14 +17,19 @@ interface Attempt {
   requests: number;
   backoffStep: number;
   firstNotReadyAt: number | undefined;
+  /** When each of its requests that met the restoring model was sent (bounded by the warm-up timeout). */
+  notReadyAt: number[];
   cancelRetry: Cancel | undefined;
 }
 
 /** What an attempt tells its controller, which owns the model's state and counters. */
 export interface AttemptHost {
   readonly model: () => ModelConfig;
-  /** When the model must be answering, which orders requests waiting for the rate. */
-  readonly needBy: (retry: boolean) => number;
+  /**
+   * How urgent the next request is, which orders requests waiting for the rate; `restoring`
+   * when it only asks whether a restore under way is done.
+   */
+  readonly pace: (restoring: boolean) => PaceRequest;
   /** Whether the schedule still wants the model warm at `t`. */
   readonly pingDuty: (t: number) => boolean;
   readonly requestSent: () => void;
@@ -36,6 +41,8 @@ export interface AttemptHost {
   /** AWS refused the request for good (IAM, the request, the model): retried at the next planned ping. */
   readonly rejected: (reason: string, error: AwsCallError) => void;
   readonly gaveUp: () => void;
+  /** A keep-alive waited for the rate past its deadline: dropped, not sent late. */
+  readonly dropped: (reason: string, deadline: number) => void;
 }
 
 export interface PingSuccess {
@@ -45,6 +52,8 @@ export interface PingSuccess {
   readonly requests: number;
   /** Start of the restore this attempt rode out (its first ModelNotReadyException). */
   readonly restoringSince: number | undefined;
+  /** When each request of the attempt that met the restoring model was sent. */
+  readonly notReadyAt: readonly number[];
 }
 
 export interface PingAttemptDeps {
@@ -99,6 +108,7 @@ export class PingAttempt {
       requests: 0,
       backoffStep: 0,
       firstNotReadyAt: undefined,
+      notReadyAt: [],
       cancelRetry: undefined,
     };
     this.#send();
@@ -128,12 +138,18 @@ export class PingAttempt {
     if (!attempt) return;
     // Waiting for the rate here, outside tracked work, lets a virtual clock reach the token.
     // Cancelling a request already sent is harmless.
+    const request = this.#host.pace(attempt.firstNotReadyAt !== undefined);
     attempt.cancelRetry = this.#deps.pacer.schedule(
       () => {
         if (this.#stopped || this.#attempt !== attempt) return;
         this.#dispatch(attempt);
       },
-      this.#host.needBy(attempt.requests > 0),
+      request,
+      () => {
+        if (this.#stopped || this.#attempt !== attempt) return;
+        this.#attempt = undefined;
+        this.#host.dropped(attempt.reason, request.deadline as number);
+      },
     );
   }
 
@@ -186,6 +202,7 @@ export class PingAttempt {
       reason: attempt.reason,
       requests: attempt.requests,
       restoringSince: attempt.firstNotReadyAt,
+      notReadyAt: attempt.notReadyAt,
     });
   }
 
@@ -201,6 +218,7 @@ export class PingAttempt {
     if (this.#attempt !== attempt) return;
     const model = this.#host.model();
     if (kind === "not-ready") {
+      attempt.notReadyAt.push(sentAt);
       if (attempt.firstNotReadyAt === undefined) {
         attempt.firstNotReadyAt = sentAt;
         this.#host.coldStart(sentAt, attempt.reason, error);

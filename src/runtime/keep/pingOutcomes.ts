@@ -67,7 +67,11 @@ export class PingOutcomes {
       { event: "warm", restoreSeconds: round1(seconds), requests: ok.requests },
       `warm after a ${round1(seconds)} s restore`,
     );
-    timings.addRestore(ok.at, ok.at - ok.restoringSince);
+    timings.restoreRidden({
+      at: ok.at,
+      ms: ok.at - ok.restoringSince,
+      notReadyAt: ok.notReadyAt,
+    });
   }
 
   requestFailed(record: WarmRecord, at: number, reason: string, error: AwsCallError): WarmRecord {
@@ -97,6 +101,22 @@ export class PingOutcomes {
       inWindow
         ? "cold start inside a window: the model is restoring"
         : "cold start outside a window: the model is restoring",
+    );
+  }
+
+  /**
+   * A keep-alive that waited for the InvokeModel rate until its model's eviction was due:
+   * dropped rather than sent late, where it would only meet a cold model. The next planned
+   * ping wakes the model.
+   */
+  dropped(reason: string, deadline: number): void {
+    this.#deps.log.warn(
+      {
+        event: "ping-skipped",
+        reason: `${reason}: dropped, no InvokeModel token before ${new Date(deadline).toISOString()}, when the model was due to be evicted; the next planned ping wakes it`,
+        dropped: true,
+      },
+      "keep-alive dropped: the request rate is short",
     );
   }
 

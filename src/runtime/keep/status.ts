@@ -1,6 +1,9 @@
 import type { Interval } from "../../domain/interval.js";
 import type { ModelTimings } from "../../domain/timings.js";
 import type { WarmState } from "../infra/observer.js";
+import type { DemandView } from "../observe/demandWatch.js";
+import type { OverheadFigures } from "../spend/overhead.js";
+import type { ReconciliationStatus } from "../spend/reconciler.js";
 import type { SpendFigures } from "../spend/spendBook.js";
 import type { ModelCounters } from "./counters.js";
 import type { LastPing } from "./decide.js";
@@ -72,5 +75,11 @@ export interface DaemonStatus {
   readonly firstReconcileDone: boolean;
   /** The whole fleet's monthly budget in USD, if one is configured. */
   readonly fleetBudgetUsd: number | undefined;
+  /** keepwarm's own AWS cost this month; absent where no daemon counts it. */
+  readonly overhead?: OverheadFigures;
+  /** The reconciliation with AWS's bill; absent where no daemon reconciles. */
+  readonly reconciliation?: ReconciliationStatus;
   readonly models: readonly ModelStatus[];
+  /** Each model's users' demand, once read from CloudWatch (observe/demandWatch.ts). */
+  readonly demand?: readonly DemandView[];
 }

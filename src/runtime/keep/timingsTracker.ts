@@ -1,5 +1,6 @@
 import type { CopyPoint } from "../../aws/metrics.js";
 import { formatDuration as minutes, round1 } from "../../domain/format.js";
+import type { RestoreVerdict, RiddenRestore } from "../../domain/restoreCheck.js";
 import {
   describeTiming,
   type EvictionSample,
@@ -21,6 +22,11 @@ import type { ProblemLog } from "../infra/problemLog.js";
 import type { LearnedTimings } from "../state/learnedTimings.js";
 import type { Observation } from "./decide.js";
 
+/** How long `Invocations` minutes are held (the newest one before it is kept too). */
+const INVOCATIONS_KEPT_MS = 2 * HOUR_MS;
+/** Restores held for their check at most; beyond it the oldest stays unchecked. */
+const MAX_RESTORES_TO_CHECK = 10;
+
 /** What a refresh changed: nothing, only the billing samples, or the timings the plan uses. */
 export type TimingsChange = "none" | "samples" | "timings";
 
@@ -30,6 +36,11 @@ export interface TimingsTrackerDeps {
   readonly observer: DaemonObserver;
   readonly learned: LearnedTimings;
   readonly problems: ProblemLog;
+  /**
+   * Whether a restore waits for CloudWatch's count of cold calls before it is learned from
+   * (`daemon.coldCallMetric` names a metric); otherwise it is learned from at once.
+   */
+  readonly checkRestores: () => boolean;
   /** Told of every change, with whether the schedule from now on should follow it. */
   readonly onChange: (change: Exclude<TimingsChange, "none">, reschedule: boolean) => void;
 }
@@ -43,11 +54,24 @@ export class TimingsTracker {
   readonly #deps: TimingsTrackerDeps;
   #timings: ModelTimings;
   #version = 0;
-  /** Successful-call minutes CloudWatch `Invocations` showed lately, ascending. */
+  /**
+   * Successful-call minutes CloudWatch `Invocations` showed lately, ascending: those of the
+   * last two hours, and the newest before them.
+   */
   #invocationMinutes: number[] = [];
+  /**
+   * Since when every minute of `Invocations` has been read without a gap, and up to when:
+   * a call before that start may have been missed. Undefined until a read says its range.
+   */
+  #invocationsKnownFrom: number | undefined;
+  #invocationsReadThrough: number | undefined;
   /** The last call whose eviction ModelCopy has measured, and the one a cold ping has bounded. */
   #evictionMeasuredFor: number | undefined;
   #evictionBoundedFor: number | undefined;
+  /** The ModelCopy zero an eviction was last measured from: each zero is measured once. */
+  #evictionZeroMeasured: number | undefined;
+  /** Restores ridden out that wait for CloudWatch to say whether they were keepwarm's alone. */
+  #restoresToCheck: RiddenRestore[] = [];
 
   constructor(model: ModelConfig, deps: TimingsTrackerDeps) {
     this.#model = model;
@@ -106,22 +130,50 @@ export class TimingsTracker {
     return "timings";
   }
 
-  /** Keeps the minutes `Invocations` showed calls in over the last two hours. */
-  noteInvocations(points: readonly CopyPoint[], now: number): void {
-    const keepFrom = now - 2 * HOUR_MS;
-    const minutesWithCalls = new Set(this.#invocationMinutes.filter((t) => t >= keepFrom));
-    for (const p of points) if (p.copies > 0 && p.t >= keepFrom) minutesWithCalls.add(p.t);
-    this.#invocationMinutes = [...minutesWithCalls].sort((a, b) => a - b);
+  /**
+   * Keeps the minutes `Invocations` showed calls in over the last two hours, and the newest
+   * before them. `readFrom`: where the read began (the poller's range); a read that does not
+   * join the previous one starts what is known afresh.
+   */
+  noteInvocations(points: readonly CopyPoint[], now: number, readFrom?: number): void {
+    const keepFrom = now - INVOCATIONS_KEPT_MS;
+    const minutesWithCalls = new Set(this.#invocationMinutes);
+    for (const p of points) if (p.copies > 0) minutesWithCalls.add(p.t);
+    const sorted = [...minutesWithCalls].sort((a, b) => a - b);
+    const firstKept = sorted.findIndex((t) => t >= keepFrom);
+    const from = firstKept < 0 ? sorted.length - 1 : Math.max(0, firstKept - 1);
+    this.#invocationMinutes = sorted.slice(Math.max(0, from));
+    if (readFrom === undefined) return;
+    const joins =
+      this.#invocationsReadThrough !== undefined && readFrom <= this.#invocationsReadThrough;
+    if (!joins || this.#invocationsKnownFrom === undefined) this.#invocationsKnownFrom = readFrom;
+    this.#invocationsReadThrough = now;
+  }
+
+  /**
+   * The last successful call before `before`, when it is known: every `Invocations` minute
+   * between it and `before` has been read (and is still held), so no user's call after it
+   * can have been missed. Undefined otherwise: an eviction measured from a call users
+   * followed would be hours long, and its spread would pull the cadence down for weeks.
+   */
+  #knownLastCallBefore(lastOkAt: number | undefined, before: number): number | undefined {
+    const knownFrom = this.#invocationsKnownFrom;
+    const through = this.#invocationsReadThrough;
+    if (knownFrom === undefined || through === undefined) return undefined;
+    if (before < through - INVOCATIONS_KEPT_MS) return undefined;
+    const last = lastCallAt(lastOkAt, this.#invocationMinutes, before);
+    return last !== undefined && last >= knownFrom ? last : undefined;
   }
 
   /** ModelCopy fell to 0 after a successful call: that is an eviction, measured to the minute. */
   measureEvictionFromZero(o: Observation, lastOkAt: number | undefined, now: number): void {
-    if (o.zeroSince === undefined) return;
-    const last = lastCallAt(lastOkAt, this.#invocationMinutes, o.zeroSince);
+    if (o.zeroSince === undefined || o.zeroSince === this.#evictionZeroMeasured) return;
+    const last = this.#knownLastCallBefore(lastOkAt, o.zeroSince);
     if (last === undefined || last === this.#evictionMeasuredFor) return;
     const ms = evictionFromZero(last, o.zeroSince);
     if (ms === undefined) return;
     this.#evictionMeasuredFor = last;
+    this.#evictionZeroMeasured = o.zeroSince;
     this.#addEviction({ at: now, lastCallAt: last, ms, bound: "measured" }, lastOkAt, {
       zeroSince: new Date(o.zeroSince).toISOString(),
       source: "ModelCopy fell to 0",
@@ -130,7 +182,7 @@ export class TimingsTracker {
 
   /** A ping met a cold model after a successful call: the eviction came at the latest by then. */
   boundEvictionFromColdPing(sentAt: number, lastOkAt: number | undefined): void {
-    const last = lastCallAt(lastOkAt, this.#invocationMinutes, sentAt);
+    const last = this.#knownLastCallBefore(lastOkAt, sentAt);
     if (
       last === undefined ||
       last === this.#evictionBoundedFor ||
@@ -145,10 +197,72 @@ export class TimingsTracker {
     );
   }
 
-  /** A restore ridden out, from its first ModelNotReadyException to the success. */
-  addRestore(at: number, ms: number): void {
-    this.#deps.learned.addRestore(this.#model.name, this.#model.modelArn, { at, ms });
+  /**
+   * A restore ridden out, from its first ModelNotReadyException to the success: learned from
+   * at once and, where `daemon.coldCallMetric` names a metric, checked once CloudWatch has
+   * counted its cold calls (observe/restoreChecks.ts): one another caller began is withdrawn.
+   */
+  restoreRidden(sample: RiddenRestore): void {
+    this.#deps.learned.addRestore(this.#model.name, this.#model.modelArn, {
+      at: sample.at,
+      ms: sample.ms,
+    });
     this.refresh("restore measured", true);
+    if (!this.#deps.checkRestores()) return;
+    if (this.#restoresToCheck.length >= MAX_RESTORES_TO_CHECK) this.#restoresToCheck.shift();
+    this.#restoresToCheck.push(sample);
+  }
+
+  /** Restores waiting for their check, oldest first. */
+  get restoresToCheck(): readonly RiddenRestore[] {
+    return this.#restoresToCheck;
+  }
+
+  /**
+   * The check of a restore: one another caller began says nothing of how long a restore
+   * takes, and is withdrawn from what was learned. Without a verdict (CloudWatch did not
+   * answer in time) it stays as measured.
+   */
+  settleRestore(sample: RiddenRestore, verdict: RestoreVerdict | undefined, metric: string): void {
+    const index = this.#restoresToCheck.indexOf(sample);
+    if (index < 0) return;
+    this.#restoresToCheck.splice(index, 1);
+    const seconds = round1(sample.ms / SECOND_MS);
+    if (verdict?.kind === "joined") {
+      this.#deps.log.info(
+        {
+          event: "restore-check",
+          verdict: verdict.kind,
+          restoreSeconds: seconds,
+          metric,
+          ownColdCalls: verdict.own,
+          othersColdCalls: verdict.others,
+          othersBeforeFirst: verdict.othersBefore,
+          effect: "withdrawn from the learned timings",
+        },
+        `a ${seconds} s restore withdrawn: another caller met the model cold first (${metric}: ${verdict.others} cold calls not keepwarm's, ${verdict.own} keepwarm's)`,
+      );
+      this.#deps.learned.withdrawRestore(this.#model.name, this.#model.modelArn, {
+        at: sample.at,
+        ms: sample.ms,
+      });
+      this.refresh("a restore another caller began was withdrawn", true);
+      return;
+    }
+    if (verdict?.kind === "unverifiable") {
+      this.#deps.log.info(
+        {
+          event: "restore-check",
+          verdict: verdict.kind,
+          restoreSeconds: seconds,
+          metric,
+          ownColdCalls: verdict.own,
+          countedColdCalls: verdict.counted,
+          effect: "kept as measured",
+        },
+        `a ${seconds} s restore kept unchecked: ${metric} counted ${verdict.counted} cold calls where keepwarm made ${verdict.own} (set daemon.coldCallMetric to the metric that counts them)`,
+      );
+    }
   }
 
   #resolve(): ModelTimings {

@@ -1,10 +1,16 @@
 import type { RegionClientPool } from "../../aws/clients.js";
+import { ONE_MINUTE_RETENTION_MS, readCopyHistory } from "../../aws/copyHistory.js";
 import { AwsCallError } from "../../aws/errors.js";
-import { type CopyPoint, type CopyQuery, readModelCopies } from "../../aws/metrics.js";
+import {
+  type CopyPoint,
+  type CopyQuery,
+  type MetricsRequested,
+  readModelCopies,
+} from "../../aws/metrics.js";
 import type { Interval } from "../../domain/interval.js";
 import { monthOf, monthRange } from "../../domain/spend.js";
 import type { ModelConfig } from "../../domain/types.js";
-import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../domain/units.js";
+import { MINUTE_MS } from "../../domain/units.js";
 import { describeError, type Logger } from "../infra/logger.js";
 import type { DaemonObserver } from "../infra/observer.js";
 import type { ProblemLog } from "../infra/problemLog.js";
@@ -14,8 +20,6 @@ import type { ProblemLog } from "../infra/problemLog.js";
  * minute is filled in and a failed poll (an outage, a suspend, a clock jump) is caught up.
  */
 const LOOKBACK_MS = 10 * MINUTE_MS;
-/** CloudWatch keeps 1-minute data 15 days; older history is read at 5-minute resolution. */
-const ONE_MINUTE_RETENTION_MS = 15 * DAY_MS - HOUR_MS;
 /** CloudWatch's count of successful calls, next to ModelCopy in the AWS/Bedrock namespace. */
 const INVOCATIONS_METRIC_NAME = "Invocations";
 
@@ -23,11 +27,15 @@ const INVOCATIONS_METRIC_NAME = "Invocations";
 export interface CopySink {
   /** The whole month so far, read at start-up or after a gap longer than 1-minute retention. */
   monthRead(model: ModelConfig, points: readonly CopyPoint[], month: Interval, now: number): void;
-  /** A poll's datapoints of one model: ModelCopy, and the minutes `Invocations` shows calls in. */
+  /**
+   * A poll's datapoints of one model: ModelCopy, and the minutes `Invocations` shows calls
+   * in, both read from `readFrom` to now.
+   */
   pointsRead(
     model: ModelConfig,
     copies: readonly CopyPoint[],
     invocations: readonly CopyPoint[],
+    readFrom: number,
   ): void;
 }
 
@@ -38,17 +46,22 @@ export interface CopyPollerDeps {
   readonly observer: DaemonObserver;
   readonly problems: ProblemLog;
   readonly sink: CopySink;
+  /** Told of each GetMetricData call that answered and the metrics it requested (billed). */
+  readonly metricsRequested?: MetricsRequested;
 }
 
 /**
- * Reads CloudWatch for the fleet: ModelCopy and Invocations of every model, one
- * GetMetricData series per region and minute, from where each model's last successful read
- * ended; the month's history when it is missing. One poll per region at a time.
+ * Reads CloudWatch for the models it is given: ModelCopy and Invocations of each, one
+ * GetMetricData call per region (up to 500 queries), from where the oldest last successful
+ * read among them ended; the month's history when it is missing. One poll per region at a
+ * time. Which models are read at a minute is the caller's (keep/pollPlanner.ts).
  */
 export class CopyPoller {
   readonly #deps: CopyPollerDeps;
   /** Per model, the instant its last successful ModelCopy read reached. */
   readonly #readThrough = new Map<string, number>();
+  /** Per model, the interval its last successful read was made at: the next one is due after it. */
+  readonly #readInterval = new Map<string, number>();
   readonly #backfillPending = new Set<string>();
   /** Per region, why its last read failed, until a read works again. */
   readonly #failure = new Map<string, string>();
@@ -65,8 +78,14 @@ export class CopyPoller {
     return this.#readThrough.get(name);
   }
 
+  /** The interval the last successful read of `name` was made at (a minute after a month read). */
+  readIntervalOf(name: string): number {
+    return this.#readInterval.get(name) ?? MINUTE_MS;
+  }
+
   forget(name: string): void {
     this.#readThrough.delete(name);
+    this.#readInterval.delete(name);
   }
 
   /** Why the last read of `region` failed, while it has not worked since. */
@@ -100,7 +119,10 @@ export class CopyPoller {
         try {
           const points = await this.#readMonth(region, group, month, now);
           for (const m of group) this.#deps.sink.monthRead(m, points.get(m.name) ?? [], month, now);
-          for (const m of group) this.#readThrough.set(m.name, now);
+          for (const m of group) {
+            this.#readThrough.set(m.name, now);
+            this.#readInterval.set(m.name, MINUTE_MS);
+          }
           this.#backfillPending.delete(region);
           this.#failure.delete(region);
         } catch (error) {
@@ -112,10 +134,15 @@ export class CopyPoller {
   }
 
   /**
-   * The minute's read: one poll per region, none while the region's previous one runs.
+   * The minute's read of `models`: one poll per region, none while the region's previous one
+   * runs. `intervalOf` is the interval each model is read at now (a minute unless given).
    * Returns true when every region was polled (none skipped).
    */
-  async poll(models: readonly ModelConfig[], now: number): Promise<boolean> {
+  async poll(
+    models: readonly ModelConfig[],
+    now: number,
+    intervalOf?: (name: string) => number,
+  ): Promise<boolean> {
     let skipped = false;
     await Promise.all(
       [...groupByRegion(models)].map(async ([region, group]) => {
@@ -129,7 +156,7 @@ export class CopyPoller {
         }
         this.#polling.set(region, { startedAt: now, skipLogged: false });
         try {
-          await this.#pollRegion(region, group, now);
+          await this.#pollRegion(region, group, now, intervalOf);
         } finally {
           this.#polling.delete(region);
         }
@@ -144,28 +171,14 @@ export class CopyPoller {
     month: Interval,
     now: number,
   ): Promise<Map<string, CopyPoint[]>> {
-    const cloudwatch = this.#deps.clients.get(region).cloudwatch;
-    const queries = group.map(copyQueryOf);
-    const points = new Map<string, CopyPoint[]>();
-    const fineFrom = Math.max(
-      month.start,
-      Math.floor((now - ONE_MINUTE_RETENTION_MS) / (5 * MINUTE_MS)) * 5 * MINUTE_MS,
+    const read = await readCopyHistory(
+      this.#deps.clients.get(region).cloudwatch,
+      group.map(copyQueryOf),
+      { start: month.start, end: now },
+      now,
+      this.#deps.metricsRequested,
     );
-    if (fineFrom > month.start) {
-      const coarse = await readModelCopies(cloudwatch, queries, {
-        start: month.start,
-        end: fineFrom,
-        periodSeconds: 300,
-      });
-      for (const [key, list] of coarse) points.set(key, expandToMinutes(list, 5));
-    }
-    const fine = await readModelCopies(cloudwatch, queries, {
-      start: fineFrom,
-      end: now,
-      periodSeconds: 60,
-    });
-    for (const [key, list] of fine) points.set(key, [...(points.get(key) ?? []), ...list]);
-    return points;
+    return read.points;
   }
 
   /**
@@ -173,11 +186,17 @@ export class CopyPoller {
    * successful read of the group ended and hands it on. A gap older than CloudWatch keeps
    * 1-minute data for is rebuilt as the month's history is at start-up.
    */
-  async #pollRegion(region: string, group: readonly ModelConfig[], now: number): Promise<void> {
+  async #pollRegion(
+    region: string,
+    group: readonly ModelConfig[],
+    now: number,
+    intervalOf: ((name: string) => number) | undefined,
+  ): Promise<void> {
     const from = this.readFrom(group, now);
     if (from < now - ONE_MINUTE_RETENTION_MS) this.#backfillPending.add(region);
     if (this.#backfillPending.has(region)) await this.backfill(group);
     let points: Map<string, CopyPoint[]>;
+    const start = Math.max(this.readFrom(group, now), now - ONE_MINUTE_RETENTION_MS);
     try {
       // GetMetricData pages a long gap itself (100,800 datapoints a page); readModelCopies
       // follows the pages.
@@ -185,10 +204,11 @@ export class CopyPoller {
         this.#deps.clients.get(region).cloudwatch,
         group.flatMap((m) => [copyQueryOf(m), invocationsQueryOf(m)]),
         {
-          start: Math.max(this.readFrom(group, now), now - ONE_MINUTE_RETENTION_MS),
+          start,
           end: now,
           periodSeconds: 60,
         },
+        this.#deps.metricsRequested,
       );
     } catch (error) {
       this.#regionProblem(region, error, "ModelCopy");
@@ -198,10 +218,12 @@ export class CopyPoller {
     for (const m of group) {
       if (this.#stopped) return;
       this.#readThrough.set(m.name, now);
+      this.#readInterval.set(m.name, intervalOf?.(m.name) ?? MINUTE_MS);
       this.#deps.sink.pointsRead(
         m,
         points.get(m.name) ?? [],
         points.get(invocationsKey(m.name)) ?? [],
+        start,
       );
     }
   }
@@ -279,11 +301,4 @@ function invocationsQueryOf(m: ModelConfig): CopyQuery {
 
 function invocationsKey(name: string): string {
   return `${name}\u0000Invocations`;
-}
-
-/** A coarse datapoint stands for each minute of its period, as billing needs minutes. */
-function expandToMinutes(points: readonly CopyPoint[], minutes: number): CopyPoint[] {
-  return points.flatMap((p) =>
-    Array.from({ length: minutes }, (_, i) => ({ t: p.t + i * MINUTE_MS, copies: p.copies })),
-  );
 }

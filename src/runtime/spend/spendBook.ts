@@ -1,6 +1,7 @@
 import type { CopyPoint } from "../../aws/metrics.js";
 import type { Interval } from "../../domain/interval.js";
 import { isPlannedWarm, type ModelPlan } from "../../domain/plan.js";
+import type { PricedUnits } from "../../domain/price.js";
 import {
   billCopySeries,
   monthOf,
@@ -13,15 +14,30 @@ import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
 import { HOUR_MS, MINUTE_MS } from "../../domain/units.js";
 import { CopyHistory } from "./copyHistory.js";
 
-/** A model's spend figures at one instant; undefined where the CMU is unknown. */
+/** A model's spend figures at one instant; undefined where the CMU or its version's price is unknown. */
 export interface SpendFigures {
   readonly cmu: number | undefined;
-  readonly usdPerCmuMinute: number;
+  /** The CMU version the CMUs are priced at; undefined while unknown. */
+  readonly cmuVersion?: string | undefined;
+  /** The price of that version in the model's region; undefined while unknown. */
+  readonly usdPerCmuMinute: number | undefined;
   readonly monthToDateUsd: number | undefined;
   readonly projectedMonthUsd: number | undefined;
   readonly alwaysOnMonthUsd: number | undefined;
   readonly savingUsd: number | undefined;
 }
+
+/** A model's units as `figures` takes them: CMUs and version as known, priced when both are. */
+export interface SpendUnits {
+  readonly cmu: number | undefined;
+  readonly cmuVersion?: string | undefined;
+  readonly priced: PricedUnits | undefined;
+}
+
+const sameUnits = (a: PricedUnits, b: PricedUnits): boolean =>
+  a.cmu === b.cmu &&
+  a.price.usdPerCmuMinute === b.price.usdPerCmuMinute &&
+  a.price.storageUsdPerCmuMonth === b.price.storageUsdPerCmuMonth;
 
 /** The ModelCopy datapoints of one model, as the book holds them: for readers, never written. */
 export interface CopyReader {
@@ -42,6 +58,8 @@ interface RestOfMonth {
   readonly validUntil: number;
   /** The timings version the figures were planned with. */
   readonly timingsVersion: number;
+  /** The CMUs and price they were priced at: a reload may change either. */
+  readonly units: PricedUnits;
   readonly restUsd: number;
   readonly alwaysOnUsd: number;
 }
@@ -137,7 +155,8 @@ export class SpendBook {
   }
 
   /**
-   * The spend figures of one model at `now`, with `cmu` copies' units (undefined: unknown).
+   * The spend figures of one model at `now`, a copy of `units` (its CMUs at their version's
+   * price: `priced` undefined while either is unknown, and so is every figure in USD).
    * Month to date, and so the projection, are unknown until the month has been read whole.
    * `fresh` projects the rest of the month again without keeping it (a reload's before/after);
    * `gone`: the model no longer exists, so nothing is projected beyond month to date.
@@ -145,14 +164,16 @@ export class SpendBook {
   figures(
     name: string,
     view: PlanView,
-    cmu: number | undefined,
+    units: SpendUnits,
     now: number,
     opts: { readonly fresh?: boolean; readonly gone?: boolean } = {},
   ): SpendFigures {
-    const usdPerCmuMinute = view.model.price.usdPerCmuMinute;
-    if (cmu === undefined) {
+    const { cmu, cmuVersion, priced } = units;
+    const usdPerCmuMinute = priced?.price.usdPerCmuMinute;
+    if (priced === undefined || usdPerCmuMinute === undefined) {
       return {
         cmu,
+        cmuVersion,
         usdPerCmuMinute,
         monthToDateUsd: undefined,
         projectedMonthUsd: undefined,
@@ -160,10 +181,11 @@ export class SpendBook {
         savingUsd: undefined,
       };
     }
-    const rest = this.#restOfMonth(name, view, cmu, now, opts.fresh ?? false);
+    const rest = this.#restOfMonth(name, view, priced, now, opts.fresh ?? false);
     if (!this.#account(name).monthRead) {
       return {
         cmu,
+        cmuVersion,
         usdPerCmuMinute,
         monthToDateUsd: undefined,
         projectedMonthUsd: undefined,
@@ -171,11 +193,12 @@ export class SpendBook {
         savingUsd: undefined,
       };
     }
-    const monthToDateUsd = this.billedCopyMinutes(name, now) * cmu * usdPerCmuMinute;
+    const monthToDateUsd = this.billedCopyMinutes(name, now) * priced.cmu * usdPerCmuMinute;
     // A model AWS says does not exist is billed nothing more this month.
     const projectedMonthUsd = monthToDateUsd + (opts.gone ? 0 : rest.restUsd);
     return {
       cmu,
+      cmuVersion,
       usdPerCmuMinute,
       monthToDateUsd,
       projectedMonthUsd,
@@ -193,27 +216,34 @@ export class SpendBook {
   #restOfMonth(
     name: string,
     view: PlanView,
-    cmu: number,
+    units: PricedUnits,
     now: number,
     fresh: boolean,
   ): RestOfMonth {
     const account = this.#account(name);
     const cached = fresh ? undefined : account.rest;
-    if (cached && now < cached.validUntil && cached.timingsVersion === view.timingsVersion)
+    if (
+      cached &&
+      now < cached.validUntil &&
+      cached.timingsVersion === view.timingsVersion &&
+      sameUnits(cached.units, units)
+    )
       return cached;
     const { config, model, timings } = view;
     const month = monthOf(now);
-    const restUsd = projectRestOfMonth(config, model, cmu, now, 0, timings);
+    const restUsd = projectRestOfMonth(config, model, units, now, 0, timings);
     const alwaysOnUsd =
-      cached?.alwaysOnUsd !== undefined && monthOf(cached.validUntil - 1) === month
+      cached?.alwaysOnUsd !== undefined &&
+      monthOf(cached.validUntil - 1) === month &&
+      sameUnits(cached.units, units)
         ? cached.alwaysOnUsd
-        : projectMonth(config, model, cmu, month, timings).alwaysOnUsd;
+        : projectMonth(config, model, units, month, timings).alwaysOnUsd;
     const plan = view.planAround(now);
     const nextRun = plan.warm.find((w) => w.start > now)?.start;
     const validUntil = isPlannedWarm(plan, now)
       ? Math.floor(now / (5 * MINUTE_MS)) * 5 * MINUTE_MS + 5 * MINUTE_MS
       : Math.min(nextRun ?? now + HOUR_MS, now + HOUR_MS, monthRange(month).end);
-    const entry = { validUntil, timingsVersion: view.timingsVersion, restUsd, alwaysOnUsd };
+    const entry = { validUntil, timingsVersion: view.timingsVersion, units, restUsd, alwaysOnUsd };
     if (!fresh) account.rest = entry;
     return entry;
   }

@@ -2,6 +2,7 @@ import { cents, centsOrNull, formatUsd } from "../../domain/format.js";
 import type { DaemonSettings } from "../../domain/types.js";
 import type { Logger } from "../infra/logger.js";
 import type { WarmState } from "../infra/observer.js";
+import type { OverheadFigures } from "./overhead.js";
 import type { SpendFigures } from "./spendBook.js";
 
 /** One model's line of the minute: its observed state, its figures and its logger. */
@@ -35,7 +36,13 @@ export class SpendLog {
     this.#logged.delete(name);
   }
 
-  write(entries: readonly SpendEntry[], setting: DaemonSettings["spendLog"], now: number): void {
+  /** The minute's lines; `overhead`, keepwarm's own AWS cost, goes on the total line. */
+  write(
+    entries: readonly SpendEntry[],
+    setting: DaemonSettings["spendLog"],
+    now: number,
+    overhead?: OverheadFigures,
+  ): void {
     const onChange = setting?.perModel === "on-change";
     const total = { warm: 0, cold: 0, unknown: 0, copies: 0, spendUnknown: 0, perModelLines: 0 };
     const usd = { monthToDate: 0, projectedMonth: 0, alwaysOnMonth: 0, saving: 0 };
@@ -50,7 +57,7 @@ export class SpendLog {
       }
       total[e.state]++;
       total.copies += e.copies ?? 0;
-      if (f.cmu === undefined) total.spendUnknown++;
+      if (f.cmu === undefined || f.usdPerCmuMinute === undefined) total.spendUnknown++;
       usd.monthToDate += f.monthToDateUsd ?? 0;
       usd.projectedMonth += f.projectedMonthUsd ?? 0;
       usd.alwaysOnMonth += f.alwaysOnMonthUsd ?? 0;
@@ -66,8 +73,16 @@ export class SpendLog {
         projectedMonthUsd: cents(usd.projectedMonth),
         alwaysOnMonthUsd: cents(usd.alwaysOnMonth),
         savingUsd: cents(usd.saving),
+        ...(overhead
+          ? {
+              overheadUsd: cents(overhead.monthToDateUsd),
+              overheadProjectedMonthUsd: centsOrNull(overhead.projectedMonthUsd),
+              overheadSince: new Date(overhead.since).toISOString(),
+            }
+          : {}),
       },
-      `${entries.length} models, ${total.warm} warm; month to date ${formatUsd(usd.monthToDate)}, projected ${formatUsd(usd.projectedMonth)}`,
+      `${entries.length} models, ${total.warm} warm; month to date ${formatUsd(usd.monthToDate)}, projected ${formatUsd(usd.projectedMonth)}` +
+        (overhead ? `; keepwarm's own AWS calls ${formatUsd(overhead.monthToDateUsd)}` : ""),
     );
   }
 }
@@ -81,7 +96,8 @@ function logSpend(e: SpendEntry): void {
       state: e.state,
       copies: e.copies ?? null,
       cmu: f.cmu ?? null,
-      usdPerCmuMinute: f.usdPerCmuMinute,
+      cmuVersion: f.cmuVersion ?? null,
+      usdPerCmuMinute: f.usdPerCmuMinute ?? null,
       monthToDateUsd: centsOrNull(f.monthToDateUsd),
       projectedMonthUsd: centsOrNull(f.projectedMonthUsd),
       alwaysOnMonthUsd: centsOrNull(f.alwaysOnMonthUsd),

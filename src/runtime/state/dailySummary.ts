@@ -10,6 +10,7 @@ import { MINUTE_MS } from "../../domain/units.js";
 import { describeError, type Logger } from "../infra/logger.js";
 import type { ProblemLog } from "../infra/problemLog.js";
 import { type ModelCounters, median } from "../keep/counters.js";
+import type { OverheadDaySummary } from "../spend/overhead.js";
 import type { SpendFigures } from "../spend/spendBook.js";
 import { StateFileError, type StateFileSystem } from "./stateFiles.js";
 import type { LeaseHolder } from "./stateLease.js";
@@ -18,6 +19,7 @@ import {
   type BudgetDaySummary,
   type DailySummary,
   type ModelDaySummary,
+  type ReconciledDaySummary,
   SUMMARIES_FILE,
   totalOf,
 } from "./summaries.js";
@@ -49,6 +51,10 @@ export interface SummarySource {
   readonly selfHostingUsdPerMonth: () => number;
   readonly fleetBudgetUsd: () => number | undefined;
   readonly crossings: () => Promise<readonly BudgetCrossing[]>;
+  /** keepwarm's own AWS calls since the last take, which this resets; taken at midnight. */
+  readonly takeOverhead?: () => OverheadDaySummary;
+  /** Days reconciled with AWS's bill since the last take, which this resets; taken at midnight. */
+  readonly takeReconciled?: () => readonly ReconciledDaySummary[];
 }
 
 export interface DailySummariesDeps {
@@ -69,6 +75,8 @@ interface AwaitingData {
   readonly day: Interval;
   /** Each model's counters of that day, taken at midnight. */
   readonly counters: Map<string, ModelCounters>;
+  readonly overhead: OverheadDaySummary | undefined;
+  readonly reconciled: readonly ReconciledDaySummary[];
 }
 
 /**
@@ -85,6 +93,15 @@ export class DailySummaries {
 
   constructor(deps: DailySummariesDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * The instant every model's ModelCopy must have been read past before the summary waiting
+   * is written; undefined when none waits.
+   */
+  get readTo(): number | undefined {
+    const pending = this.#awaitingData;
+    return pending && pending.day.end + this.#deps.publishDelayMs + MINUTE_MS;
   }
 
   /** The model is gone or replaced: a day still waiting leaves it out. */
@@ -105,6 +122,8 @@ export class DailySummaries {
       date: yesterday.toISODate() as string,
       day: { start: yesterday.toMillis(), end: today.toMillis() },
       counters: source.takeDays(),
+      overhead: source.takeOverhead?.(),
+      reconciled: source.takeReconciled?.() ?? [],
     };
     await this.writeReady();
   }
@@ -118,7 +137,7 @@ export class DailySummaries {
     const pending = this.#awaitingData;
     if (!pending) return undefined;
     const { source } = this.#deps;
-    const readTo = pending.day.end + this.#deps.publishDelayMs + MINUTE_MS;
+    const readTo = this.readTo as number;
     const behind = [...pending.counters.keys()].some(
       (name) => (source.readThrough(name) ?? 0) < readTo,
     );
@@ -153,6 +172,8 @@ export class DailySummaries {
       budgetCrossings: crossings
         .filter((c) => c.at >= pending.day.start && c.at < pending.day.end)
         .map((c) => ({ ...c, at: new Date(c.at).toISOString() })),
+      ...(pending.overhead ? { overhead: pending.overhead } : {}),
+      ...(pending.reconciled.length > 0 ? { reconciled: pending.reconciled } : {}),
     };
     this.#deps.log.info(
       { event: "daily-summary", ...summary },
@@ -246,7 +267,9 @@ export function plannedWarmMs(warm: readonly Interval[], range: Interval): numbe
 export function modelDaySummary(m: ModelDay): ModelDaySummary {
   const f = m.figures;
   const dayUsd =
-    f.cmu === undefined ? undefined : billCopySeries(m.points) * f.cmu * f.usdPerCmuMinute;
+    f.cmu === undefined || f.usdPerCmuMinute === undefined
+      ? undefined
+      : billCopySeries(m.points) * f.cmu * f.usdPerCmuMinute;
   const day = m.day;
   return {
     model: m.name,

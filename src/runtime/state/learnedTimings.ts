@@ -68,6 +68,8 @@ export class LearnedTimings {
   #models = new Map<string, ModelRecord>();
   /** Models `retain` dropped: not taken back from the file at the next merge. */
   readonly #dropped = new Set<string>();
+  /** Restores withdrawn (`withdrawRestore`), by model and sample: not taken back either. */
+  readonly #withdrawn = new Set<string>();
   #dirty = false;
   #writing: Promise<void> = Promise.resolve();
 
@@ -125,6 +127,18 @@ export class LearnedTimings {
     const record = this.#recordOf(name, modelArn);
     record.restores.push(sample);
     return this.#trim(record, sample.at);
+  }
+
+  /**
+   * Forgets a restore found afterwards not to be a whole one (another caller began it), here
+   * and, at the next write, in the file.
+   */
+  withdrawRestore(name: string, modelArn: string, sample: RestoreSample): void {
+    const record = this.#models.get(name);
+    this.#withdrawn.add(`${name}\u0000${sampleKey(sample)}`);
+    if (!record || record.modelArn !== modelArn) return;
+    record.restores = record.restores.filter((s) => sampleKey(s) !== sampleKey(sample));
+    this.#dirty = true;
   }
 
   /** Drops models no longer configured (by name) from what is written next. */
@@ -187,6 +201,9 @@ export class LearnedTimings {
       if (this.#dropped.has(name)) continue;
       const ours = this.#models.get(name);
       if (!ours) {
+        theirs.restores = theirs.restores.filter(
+          (r) => !this.#withdrawn.has(`${name}\u0000${sampleKey(r)}`),
+        );
         this.#models.set(name, theirs);
         continue;
       }
@@ -199,7 +216,10 @@ export class LearnedTimings {
         return [...a, ...b.filter((s) => !seen.has(sampleKey(s)))].sort((x, y) => x.at - y.at);
       };
       ours.evictions = merged(ours.evictions, theirs.evictions);
-      ours.restores = merged(ours.restores, theirs.restores);
+      ours.restores = merged(
+        ours.restores,
+        theirs.restores.filter((r) => !this.#withdrawn.has(`${name}\u0000${sampleKey(r)}`)),
+      );
       const latest = Math.max(
         0,
         ...ours.evictions.map((s) => s.at),

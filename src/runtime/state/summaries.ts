@@ -2,6 +2,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { BudgetCrossing } from "../../domain/budget.js";
 import { trackStateIo } from "../infra/shutdown.js";
+import type { OverheadDaySummary } from "../spend/overhead.js";
 import {
   appendLine,
   openRegular,
@@ -87,6 +88,27 @@ export interface DailySummary {
   readonly fleetBudget?: BudgetDaySummary | null;
   /** Budget thresholds crossed during the day, oldest first. */
   readonly budgetCrossings?: readonly BudgetCrossingSummary[];
+  /** keepwarm's own AWS calls of the day and their cost; absent in summaries written before it was counted. */
+  readonly overhead?: OverheadDaySummary;
+  /** UTC days reconciled with AWS's bill since the previous summary; absent when none was. */
+  readonly reconciled?: readonly ReconciledDaySummary[];
+}
+
+/** A final UTC day reconciled with AWS's bill (Cost Explorer): one entry per usage type. */
+export interface ReconciledDaySummary {
+  /** yyyy-MM-dd, UTC. */
+  readonly date: string;
+  readonly groups: readonly {
+    readonly usageType: string;
+    readonly kind: string;
+    readonly models: readonly string[];
+    readonly unmanaged: readonly string[];
+    readonly keepwarmUsd: number | null;
+    readonly awsUsd: number | null;
+    readonly diffPct: number | null;
+    /** match, mismatch, unmanaged or unknown (keepwarm's figure). */
+    readonly status: string;
+  }[];
 }
 
 export const SUMMARIES_FILE = "summaries.jsonl";

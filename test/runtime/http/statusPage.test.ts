@@ -219,7 +219,7 @@ describe("renderStatusPage", () => {
       expect(section).toContain("no ModelCopy datapoint yet; copies unknown");
       const fleet = page.slice(page.indexOf('class="fleet"'), page.indexOf("</section>"));
       expect(fleet).toContain("2: 1 warm, 1 unknown");
-      expect(fleet).toContain("$228.72 (1 without CMU left out)");
+      expect(fleet).toContain("$228.72 (1 without CMU or price left out)");
     });
 
     it("says unknown, not $0.00, until the month has been read from CloudWatch", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   InvokePacer,
+  type PaceRequest,
   RequestLimiter,
   TokenBucket,
 } from "../../../src/runtime/infra/rateLimiter.js";
@@ -8,6 +9,15 @@ import { VirtualClock } from "../../../src/runtime/infra/virtualClock.js";
 import { peakIn } from "../../peakIn.js";
 
 const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);
+const MIN = 60_000;
+
+const wake = (needBy = T0): PaceRequest => ({ priority: "wake", needBy });
+const keepAlive = (until: number): PaceRequest => ({
+  priority: "keep-alive",
+  needBy: until,
+  deadline: until,
+});
+const retry = (needBy = T0): PaceRequest => ({ priority: "retry", needBy });
 
 describe("RequestLimiter", () => {
   describe("run", () => {
@@ -90,7 +100,7 @@ describe("InvokePacer", () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(4, 1), clock);
       const sent: number[] = [];
-      for (let i = 0; i < 4; i++) pacer.schedule(() => sent.push(clock.monotonic() - T0), T0);
+      for (let i = 0; i < 4; i++) pacer.schedule(() => sent.push(clock.monotonic() - T0), wake());
       expect(sent).toEqual([0]);
       // A wall-clock step back changes nothing: the spacing is monotonic.
       clock.stepWall(-600_000);
@@ -99,32 +109,102 @@ describe("InvokePacer", () => {
       expect(pacer.waiting).toBe(0);
     });
 
-    it("sends the most urgent request first, and equally urgent ones in order of arrival", async () => {
+    it("sends keep-alives first, then wake-ups, then restore retries, each by need, then arrival", async () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(1, 1), clock);
       const order: string[] = [];
-      pacer.schedule(() => order.push("a, sent at once"), T0 + 60_000);
-      pacer.schedule(() => order.push("retry b"), T0 + 14 * 60_000);
-      pacer.schedule(() => order.push("keep-alive c"), T0 + 10 * 60_000);
-      pacer.schedule(() => order.push("cold d"), T0);
-      pacer.schedule(() => order.push("cold e"), T0);
+      pacer.schedule(() => order.push("a, sent at once"), wake(T0 + MIN));
+      // A retry asked for long before, and needed sooner, still waits behind the others.
+      pacer.schedule(() => order.push("retry b"), retry(T0 - 10 * MIN));
+      pacer.schedule(() => order.push("keep-alive c"), keepAlive(T0 + 4 * MIN));
+      pacer.schedule(() => order.push("cold d"), wake(T0));
+      pacer.schedule(() => order.push("keep-alive e"), keepAlive(T0 + 2 * MIN));
+      pacer.schedule(() => order.push("cold f"), wake(T0));
+      pacer.schedule(() => order.push("retry g"), retry(T0 - 10 * MIN));
       await clock.advanceBy(10_000);
-      expect(order).toEqual(["a, sent at once", "cold d", "cold e", "keep-alive c", "retry b"]);
+      expect(order).toEqual([
+        "a, sent at once",
+        "keep-alive e",
+        "keep-alive c",
+        "cold d",
+        "cold f",
+        "retry b",
+        "retry g",
+      ]);
+    });
+
+    it("drops a keep-alive whose deadline passed while it waited, without spending its token", async () => {
+      const clock = new VirtualClock(T0);
+      // One request a minute: the second keep-alive's model is evicted before its turn.
+      const pacer = new InvokePacer(new TokenBucket(1 / 60, 1), clock);
+      const sent: [string, number][] = [];
+      const dropped: [string, number][] = [];
+      const ask = (name: string, request: PaceRequest) =>
+        pacer.schedule(
+          () => sent.push([name, clock.now() - T0]),
+          request,
+          () => dropped.push([name, clock.now() - T0]),
+        );
+      ask("first", wake());
+      ask("late keep-alive", keepAlive(T0 + 30_000));
+      ask("retry", retry());
+      await clock.advanceBy(3 * MIN);
+      expect(dropped).toEqual([["late keep-alive", MIN]]);
+      // Its token went to the retry at once, not a minute later.
+      expect(sent).toEqual([
+        ["first", 0],
+        ["retry", MIN],
+      ]);
     });
 
     it("skips a cancelled request without spending a token on it", async () => {
       const clock = new VirtualClock(T0);
       const pacer = new InvokePacer(new TokenBucket(1, 1), clock);
       const sent: [string, number][] = [];
-      pacer.schedule(() => sent.push(["a", clock.now() - T0]), T0);
-      const cancel = pacer.schedule(() => sent.push(["b", clock.now() - T0]), T0);
-      pacer.schedule(() => sent.push(["c", clock.now() - T0]), T0);
+      pacer.schedule(() => sent.push(["a", clock.now() - T0]), wake());
+      const cancel = pacer.schedule(() => sent.push(["b", clock.now() - T0]), wake());
+      pacer.schedule(() => sent.push(["c", clock.now() - T0]), wake());
       cancel();
       await clock.advanceBy(5_000);
       expect(sent).toEqual([
         ["a", 0],
         ["c", 1_000],
       ]);
+    });
+  });
+
+  describe("hold", () => {
+    it("grants keep-alive shares up to the rate less a tenth, and again to a model that holds one", () => {
+      const clock = new VirtualClock(T0);
+      // 0.05/s less 10% is 0.04545/s: ten models at one ping per 4 minutes (0.004167/s each).
+      const pacer = new InvokePacer(new TokenBucket(0.05, 1), clock);
+      const perModel = 1 / 240;
+      const granted = Array.from({ length: 12 }, (_, i) => pacer.hold(`m${i}`, perModel));
+      expect(granted).toEqual([...Array(10).fill(true), false, false]);
+      expect(pacer.held.models).toBe(10);
+      // A model kept warm keeps its share when its cadence shortens, although it no longer fits.
+      expect(pacer.hold("m0", 1 / 60)).toBe(true);
+      expect(pacer.hold("m10", perModel)).toBe(false);
+      // Shares given back are free for others.
+      pacer.release("m0");
+      pacer.release("m1");
+      expect([pacer.hold("m10", perModel), pacer.hold("m11", perModel)]).toEqual([true, true]);
+      expect(pacer.holds("m1")).toBe(false);
+      for (let i = 0; i < 12; i++) pacer.release(`m${i}`);
+      expect(pacer.held).toEqual({ perSecond: 0, models: 0 });
+    });
+
+    it("follows a new rate from a reload: more shares, and waiting requests at the new pace", async () => {
+      const clock = new VirtualClock(T0);
+      const pacer = new InvokePacer(new TokenBucket(0.05, 1), clock);
+      expect(pacer.hold("a", 0.04)).toBe(true);
+      expect(pacer.hold("b", 0.04)).toBe(false);
+      const sent: number[] = [];
+      for (let i = 0; i < 3; i++) pacer.schedule(() => sent.push(clock.now() - T0), wake());
+      pacer.retune(1, 1);
+      expect(pacer.hold("b", 0.04)).toBe(true);
+      await clock.advanceBy(5_000);
+      expect(sent).toEqual([0, 0, 1_000]);
     });
   });
 });

@@ -5,7 +5,7 @@ import { parseConfigText } from "../../../src/config/load.js";
 import { planModel } from "../../../src/domain/plan.js";
 import { initialTimings } from "../../../src/domain/timings.js";
 import type { ModelConfig } from "../../../src/domain/types.js";
-import { type PlanView, SpendBook } from "../../../src/runtime/spend/spendBook.js";
+import { type PlanView, SpendBook, type SpendUnits } from "../../../src/runtime/spend/spendBook.js";
 
 const ARN = "arn:aws:bedrock:us-west-2:123456789012:imported-model/km5b98xhpqel";
 const MIN = 60_000;
@@ -31,6 +31,16 @@ function viewOf(policy: string, version = 0): PlanView {
   };
 }
 
+/** 4 CMU v1.0 at us-west-2's table price. */
+const UNITS: SpendUnits = {
+  cmu: 4,
+  cmuVersion: "v1.0",
+  priced: {
+    cmu: 4,
+    price: { usdPerCmuMinute: 0.05718, storageUsdPerCmuMonth: 1.95, source: "test" },
+  },
+};
+
 /** `minutes` minutes of `copies` copies from `start`. */
 function run(start: number, minutes: number, copies = 1): CopyPoint[] {
   return Array.from({ length: minutes }, (_, i) => ({ t: start + i * MIN, copies }));
@@ -45,7 +55,7 @@ describe("SpendBook", () => {
       book.rebuild("m", [], now);
       // 32 warm minutes bill as 35: the run is rounded up to whole 5-minute windows.
       book.record("m", [...run(DEC_7_1000, 32), ...run(DEC_7_1000 + 32 * MIN, 5, 0)], now);
-      const f = book.figures("m", viewOf("business-hours"), 4, now);
+      const f = book.figures("m", viewOf("business-hours"), UNITS, now);
       expect(book.billedCopyMinutes("m", now)).toBe(35);
       expect(f.monthToDateUsd).toBeCloseTo(35 * 4 * 0.05718, 10);
       expect(f.usdPerCmuMinute).toBe(0.05718);
@@ -61,9 +71,17 @@ describe("SpendBook", () => {
       book.open("m", DEC_7_1000);
       book.rebuild("m", [], DEC_7_1000);
       book.record("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
-      expect(book.figures("m", viewOf("business-hours"), undefined, DEC_7_1000)).toEqual({
+      expect(
+        book.figures(
+          "m",
+          viewOf("business-hours"),
+          { cmu: undefined, priced: undefined },
+          DEC_7_1000,
+        ),
+      ).toEqual({
         cmu: undefined,
-        usdPerCmuMinute: 0.05718,
+        cmuVersion: undefined,
+        usdPerCmuMinute: undefined,
         monthToDateUsd: undefined,
         projectedMonthUsd: undefined,
         alwaysOnMonthUsd: undefined,
@@ -76,7 +94,7 @@ describe("SpendBook", () => {
       const start = Date.UTC(2026, 10, 1); // November: 30 days
       book.open("m", start);
       book.rebuild("m", [], start);
-      const f = book.figures("m", viewOf("always-on"), 4, start);
+      const f = book.figures("m", viewOf("always-on"), UNITS, start);
       // 4 x 0.05718 x 60 x 24 x 30 = $9,880.70 of compute, + 4 x $1.95 storage.
       expect(f.alwaysOnMonthUsd).toBeCloseTo(9880.7 + 7.8, 1);
       expect(f.projectedMonthUsd).toBeCloseTo(9880.7 + 7.8, 0);
@@ -93,8 +111,8 @@ describe("SpendBook", () => {
       const view = viewOf("always-on");
       // The month ended and the minute job has not rolled the book: January's minutes only.
       expect(book.billedCopyMinutes("m", afterMidnight)).toBe(5);
-      const first = book.figures("m", view, 4, afterMidnight);
-      expect(book.figures("m", view, 4, afterMidnight)).toEqual(first);
+      const first = book.figures("m", view, UNITS, afterMidnight);
+      expect(book.figures("m", view, UNITS, afterMidnight)).toEqual(first);
       expect(first.monthToDateUsd).toBeCloseTo(5 * 4 * 0.05718, 10);
       // December is still the book's month until the roll.
       expect(book.billedCopyMinutes("m", lastDay + 59 * MIN)).toBe(60);
@@ -134,16 +152,16 @@ describe("SpendBook", () => {
       const now = DEC_7_1000;
       book.open("m", now);
       book.rebuild("m", [], now);
-      const business = book.figures("m", viewOf("business-hours"), 4, now);
+      const business = book.figures("m", viewOf("business-hours"), UNITS, now);
       // Same timings version, no replan: the memoised rest of the month still answers.
-      expect(book.figures("m", viewOf("always-on"), 4, now)).toEqual(business);
+      expect(book.figures("m", viewOf("always-on"), UNITS, now)).toEqual(business);
       // A fresh projection plans again without keeping it.
-      const fresh = book.figures("m", viewOf("always-on"), 4, now, { fresh: true });
+      const fresh = book.figures("m", viewOf("always-on"), UNITS, now, { fresh: true });
       expect(fresh.projectedMonthUsd).toBeGreaterThan(business.projectedMonthUsd as number);
-      expect(book.figures("m", viewOf("always-on"), 4, now)).toEqual(business);
+      expect(book.figures("m", viewOf("always-on"), UNITS, now)).toEqual(business);
       book.replan("m");
-      expect(book.figures("m", viewOf("always-on"), 4, now)).toEqual(fresh);
-      expect(book.figures("m", viewOf("business-hours", 1), 4, now)).toEqual(business);
+      expect(book.figures("m", viewOf("always-on"), UNITS, now)).toEqual(fresh);
+      expect(book.figures("m", viewOf("business-hours", 1), UNITS, now)).toEqual(business);
     });
   });
 
@@ -151,23 +169,22 @@ describe("SpendBook", () => {
     const book = new SpendBook();
     book.open("m", DEC_7_1000);
     book.record("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
-    const before = book.figures("m", viewOf("business-hours"), 4, DEC_7_1000);
+    const before = book.figures("m", viewOf("business-hours"), UNITS, DEC_7_1000);
     expect(book.monthRead("m")).toBe(false);
     expect(before.monthToDateUsd).toBeUndefined();
     expect(before.projectedMonthUsd).toBeUndefined();
     expect(before.alwaysOnMonthUsd).toBeGreaterThan(0);
     book.rebuild("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
-    expect(book.figures("m", viewOf("business-hours"), 4, DEC_7_1000).monthToDateUsd).toBeCloseTo(
-      10 * 4 * 0.05718,
-      10,
-    );
+    expect(
+      book.figures("m", viewOf("business-hours"), UNITS, DEC_7_1000).monthToDateUsd,
+    ).toBeCloseTo(10 * 4 * 0.05718, 10);
   });
 
   it("projects nothing beyond month to date for a model AWS says is gone", () => {
     const book = new SpendBook();
     book.open("m", DEC_7_1000);
     book.rebuild("m", run(DEC_7_1000 - 10 * MIN, 10), DEC_7_1000);
-    const gone = book.figures("m", viewOf("business-hours"), 4, DEC_7_1000, { gone: true });
+    const gone = book.figures("m", viewOf("business-hours"), UNITS, DEC_7_1000, { gone: true });
     expect(gone.projectedMonthUsd).toBe(gone.monthToDateUsd);
   });
 
