@@ -9,6 +9,7 @@ import {
   mergeSchedules,
   overdueDays,
   pendingDays,
+  type ReconcileSchedule,
   settle,
 } from "../../domain/reconcileSchedule.js";
 import { groupFigures, type ReconcileDay, type ReconcileReport } from "../../reconcile/types.js";
@@ -91,6 +92,8 @@ export class Reconciler {
   #paused: { readonly at: number; readonly what: string } | undefined;
   #failures = 0;
   #asking: Promise<void> | undefined;
+  /** The last decision to wait: its schedule, when it was made and until when it holds. */
+  #waiting: { schedule: ReconcileSchedule; at: number; until: number } | undefined;
   #lastRequestAt: number | undefined;
   #unsummarised: ReconciledDaySummary[] = [];
   /** Usage types whose series the observer has. */
@@ -146,8 +149,19 @@ export class Reconciler {
    */
   tick(): Promise<void> | undefined {
     if (!this.#active() || this.#asking) return undefined;
-    if (decideReconcile(this.#state.schedule, this.#deps.now()).kind !== "request")
+    const now = this.#deps.now();
+    const memo = this.#waiting;
+    // The schedule is replaced, never changed in place: the same one at a later instant
+    // before its `until` waits still, and the minute job need not ask again.
+    if (memo && memo.schedule === this.#state.schedule && memo.at <= now && now < memo.until) {
       return undefined;
+    }
+    const decision = decideReconcile(this.#state.schedule, now);
+    if (decision.kind !== "request") {
+      this.#waiting = { schedule: this.#state.schedule, at: now, until: decision.until };
+      return undefined;
+    }
+    this.#waiting = undefined;
     // Never fatal: whatever goes wrong is a failure like any other, logged and backed off.
     const asking = this.#ask()
       .catch((error: unknown) => this.#failed(error, this.#deps.now()))
