@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { DateTime } from "luxon";
 import { parseOffsetMinutes } from "../config/formats.js";
-import { formatProblem, loadConfigFile } from "../config/load.js";
 import { type BudgetLevel, budgetLevel, formatBudgetShare } from "../domain/budget.js";
 import { KeepwarmError } from "../domain/errors.js";
 import { cents, formatUsd } from "../domain/format.js";
@@ -26,6 +25,7 @@ import type { Budgets, ModelConfig, ResolvedConfig } from "../domain/types.js";
 import { dayOfIsoDate, isoInZone as iso, offsetInZone, weekdayOfDay } from "../domain/zone.js";
 import { readEnv } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { loadCommandConfig } from "./loadConfig.js";
 import { rateNeedReport } from "./rateWarning.js";
 import { configuredStateDir, findStateDir, readLearnedTimings } from "./stateDir.js";
 import type { CommandOutput } from "./validate.js";
@@ -200,28 +200,22 @@ export async function planCommand(opts: PlanOptions, out: CommandOutput): Promis
     out.stderr(`keepwarm plan: ${err.message}`);
     return ExitCode.badInput;
   }
-  const result = await loadConfigFile(opts.config);
-  if (!result.ok) {
-    for (const problem of result.problems) out.stderr(formatProblem(problem));
-    return ExitCode.badInput;
-  }
-  for (const warning of result.warnings) {
-    out.stderr(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
-  }
+  const config = await loadCommandConfig(opts.config, (line) => out.stderr(line));
+  if (!config) return ExitCode.badInput;
   const stateDir = findStateDir({
     flag: opts.stateDir,
     env: opts.envStateDir,
-    config: { file: opts.config, stateDir: configuredStateDir(result.config.daemon.stateDir) },
+    config: { file: opts.config, stateDir: configuredStateDir(config.daemon.stateDir) },
     ...(opts.serviceStateDir !== undefined ? { serviceDir: opts.serviceStateDir } : {}),
   });
   out.stderr(`keepwarm plan: state directory ${stateDir.dir} (${stateDir.note})`);
   const observationsOf = await learnedFrom(stateDir.dir, out);
-  const reports = result.config.models.map((m) =>
-    reportModel(result.config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
+  const reports = config.models.map((m) =>
+    reportModel(config, m, range, resolveTimings(m.timing, observationsOf(m), opts.now)),
   );
-  const { budgets } = result.config;
+  const { budgets } = config;
   // The rate over the week from --from, at the timings planned with (learned ones included).
-  const rate = rateNeedReport(result.config, reports, range.start);
+  const rate = rateNeedReport(config, reports, range.start);
   out.stderr(`keepwarm plan: ${rate.line}`);
   const lines = opts.json
     ? [JSON.stringify({ ...planJson(range, reports, budgets), invokeRate: rate.json })]

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { RegionClientPool } from "../aws/clients.js";
 import { FIVE_MINUTE_RETENTION_MS } from "../aws/copyHistory.js";
 import { AwsCallError } from "../aws/errors.js";
-import { formatProblem, loadConfigFile } from "../config/load.js";
+import { formatProblem } from "../config/load.js";
 import { dayStart, FIRST_TRY_DAYS, utcDate } from "../domain/reconcileSchedule.js";
 import { DAY_MS } from "../domain/units.js";
 import { type DayRange, reconcileDays } from "../reconcile/reconcile.js";
@@ -10,6 +10,7 @@ import type { ReconcileReport } from "../reconcile/types.js";
 import { loadSimConfigFile, type SimConfig, type SimServer } from "../sim/index.js";
 import { parseSimulateMode, readEnv, type SimulateMode, UsageError } from "./env.js";
 import { ExitCode } from "./exitCodes.js";
+import { loadCommandConfig } from "./loadConfig.js";
 import { simulatedAccount } from "./reconcileSimulation.js";
 import { reconcileJson, reconcileTable } from "./reconcileTable.js";
 import { credentialsResolve } from "./run.js";
@@ -138,13 +139,8 @@ export async function reconcileCommand(
     out.stderr(`keepwarm reconcile: ${error.message}`);
     return ExitCode.badInput;
   }
-  const loaded = await loadConfigFile(opts.config);
-  if (!loaded.ok) {
-    for (const p of loaded.problems) out.stderr(formatProblem(p));
-    return ExitCode.badInput;
-  }
-  for (const w of loaded.warnings)
-    out.stderr(formatProblem({ ...w, message: `warning: ${w.message}` }));
+  const config = await loadCommandConfig(opts.config, (line) => out.stderr(line));
+  if (!config) return ExitCode.badInput;
   const simulated =
     given === undefined && (mode === "on" || (mode === "auto" && !(await credentialsResolve())));
   let simConfig: SimConfig | undefined;
@@ -169,7 +165,7 @@ export async function reconcileCommand(
   let server: SimServer | undefined;
   let clients = given;
   if (!clients && simulated) {
-    const sim = simulatedAccount(loaded.config, simConfig, dayStart(range.from) - DAY_MS, opts.now);
+    const sim = simulatedAccount(config, simConfig, dayStart(range.from) - DAY_MS, opts.now);
     server = await sim.listen({ port: 0 });
     clients = new RegionClientPool({
       endpoint: server.url,
@@ -182,10 +178,7 @@ export async function reconcileCommand(
   const pool = clients ?? new RegionClientPool();
   out.stderr(`keepwarm reconcile: UTC days ${range.from} to ${range.to} (--to excluded)`);
   try {
-    const report = await reconcileDays(
-      { config: loaded.config, clients: pool, now: opts.now },
-      range,
-    );
+    const report = await reconcileDays({ config: config, clients: pool, now: opts.now }, range);
     const lines = opts.json ? [JSON.stringify(reconcileJson(report))] : reconcileTable(report);
     for (const line of lines) out.stdout(line);
     return hasMismatch(report) ? ExitCode.mismatch : ExitCode.ok;

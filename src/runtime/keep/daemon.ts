@@ -1,6 +1,6 @@
 import type { RegionClientPool } from "../../aws/clients.js";
 import type { CopyPoint } from "../../aws/metrics.js";
-import { cents, centsOrNull, formatUsd } from "../../domain/format.js";
+import { cents, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import type { ModelConfig, ResolvedConfig } from "../../domain/types.js";
 import type { Cancel, RuntimeClock } from "../infra/clock.js";
@@ -287,18 +287,14 @@ export class Daemon {
       this.#fleet.get(model.name)?.reconfigure(next, model);
       this.#book.replan(model.name);
     }
-    // GetImportedModel only where the answer can differ: a new model, a CMU setting that
-    // changed, a CMU still unknown or unpriced. A storm of reloads asks nothing of unchanged models.
+    // GetImportedModel only where the answer can differ: a storm of reloads asks nothing of unchanged models.
     const lookups = [
       ...fresh,
-      ...diff.kept
-        .filter(
-          ({ model }) =>
-            model.customModelUnits !== running.get(model.name)?.customModelUnits ||
-            model.cmuVersion !== running.get(model.name)?.cmuVersion ||
-            this.#cmu.unitsOf(model).priced === undefined,
-        )
-        .flatMap(({ model }) => this.#fleet.get(model.name) ?? []),
+      ...diff.kept.flatMap(({ model }) =>
+        this.#cmu.askAgain(model, running.get(model.name))
+          ? (this.#fleet.get(model.name) ?? [])
+          : [],
+      ),
     ];
     await Promise.all(lookups.map((c) => this.#cmu.discover(c.model, c.log)));
     await this.#poller.backfill(fresh.map((c) => c.model));
@@ -438,16 +434,7 @@ export class Daemon {
     const c = this.#running(model);
     if (!c) return;
     this.#book.rebuild(model.name, points, now);
-    c.log.info(
-      {
-        event: "month-to-date",
-        since: new Date(month.start).toISOString(),
-        datapoints: points.length,
-        billedCopyMinutes: this.#book.billedCopyMinutes(model.name, now),
-        monthToDateUsd: centsOrNull(this.spendOf(model.name, now).monthToDateUsd),
-      },
-      "month to date rebuilt from CloudWatch",
-    );
+    this.#spend.logMonthToDate(c, month, points.length, now);
   }
 
   #pointsRead(

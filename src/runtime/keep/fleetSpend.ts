@@ -1,3 +1,4 @@
+import { centsOrNull } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import { planModel } from "../../domain/plan.js";
 import type { ResolvedConfig } from "../../domain/types.js";
@@ -50,6 +51,20 @@ export class FleetSpend {
       fresh,
       gone: c.record.modelMissing,
     });
+  }
+
+  /** Says what the month-to-date rebuilt from CloudWatch comes to. */
+  logMonthToDate(c: ModelController, month: Interval, datapoints: number, now: number): void {
+    c.log.info(
+      {
+        event: "month-to-date",
+        since: new Date(month.start).toISOString(),
+        datapoints,
+        billedCopyMinutes: this.#deps.book.billedCopyMinutes(c.model.name, now),
+        monthToDateUsd: centsOrNull(this.figures(c.model.name, now).monthToDateUsd),
+      },
+      "month to date rebuilt from CloudWatch",
+    );
   }
 
   /** The spend line of every model (or the fleet's, for large fleets) and their gauges. */

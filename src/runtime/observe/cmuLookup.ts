@@ -74,6 +74,18 @@ export class CmuLookup {
     };
   }
 
+  /**
+   * Whether a reloaded model needs GetImportedModel again: its CMU setting or version
+   * changed, or its CMUs or price are still unknown. An unchanged model asks nothing.
+   */
+  askAgain(model: ModelConfig, previous: ModelConfig | undefined): boolean {
+    return (
+      model.customModelUnits !== previous?.customModelUnits ||
+      model.cmuVersion !== previous?.cmuVersion ||
+      this.unitsOf(model).priced === undefined
+    );
+  }
+
   /** Why the model's spend is unknown on account of its units: CMU unknown, or its version unpriced. */
   problemOf(model: ModelConfig): string | undefined {
     const entry = this.#entries.get(model.name);
