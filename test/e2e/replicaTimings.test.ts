@@ -8,7 +8,7 @@ import { seededRandom } from "../../src/domain/random.js";
 import type { ModelTimings } from "../../src/domain/timings.js";
 import { VirtualClock } from "../../src/runtime/infra/virtualClock.js";
 import { Daemon } from "../../src/runtime/keep/daemon.js";
-import { Simulator } from "../../src/sim/index.js";
+import { type SimSettings, Simulator } from "../../src/sim/index.js";
 import {
   ARN,
   businessHoursYaml,
@@ -41,6 +41,8 @@ interface RunOptions {
   readonly userCallsAt?: readonly number[];
   /** Where the run ends. */
   readonly until?: number;
+  /** Simulator settings over SIM. */
+  readonly sim?: Partial<SimSettings>;
 }
 
 /**
@@ -51,7 +53,7 @@ async function run(replicas: number, options: RunOptions): Promise<Run> {
   const clock = new VirtualClock(local("06:00", 7));
   const sim = new Simulator({
     clock: clock.reference,
-    settings: SIM,
+    settings: { ...SIM, ...options.sim },
     models: [{ modelArn: ARN, customModelUnits: 4 }],
   });
   const server = await sim.listen();
@@ -168,5 +170,24 @@ describe("a restore another caller began", { timeout: 180_000 }, () => {
     const [aloneAfterDays] = (await run(1, { stateDirs: "separate" })).timings;
     const threeDays = await run(1, { stateDirs: "separate", userCallsAt });
     within(threeDays.timings[0], aloneAfterDays);
+  });
+
+  it("keeps a restore as measured, and says so, when the metric counts no cold calls (Bedrock counting them elsewhere, and a slower restore)", async () => {
+    const run1 = await run(1, {
+      stateDirs: "separate",
+      until: local("12:00", 7),
+      sim: { coldCallMetric: "InvocationClientErrors", restoreMs: 150_000 },
+    });
+    const [check] = eventsOf(run1.lines[0] ?? [], "restore-check");
+    expect(check).toMatchObject({
+      verdict: "unverifiable",
+      metric: "InvocationThrottles",
+      countedColdCalls: 0,
+      effect: "kept as measured",
+    });
+    expect(run1.timings[0]?.restore.source).toBe("learned");
+    expect(Math.abs((run1.timings[0]?.restore.ms ?? 0) - 150_000)).toBeLessThanOrEqual(
+      SIM.restoreJitterMs + 6_000,
+    );
   });
 });
