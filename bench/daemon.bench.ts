@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 // default heap settings and once constrained. The daemon side is compiled first and run
 // under plain node, as in production (tsx alone adds ~30 MB of RSS); the simulator runs in
 // a process of its own. KEEPWARM_BENCH_MODELS changes the count, KEEPWARM_BENCH_NODE_FLAGS
-// runs one configuration with the given node flags, KEEPWARM_BENCH_TRACE=1 prints memory
+// runs one configuration with the given node flags, KEEPWARM_BENCH_TRACE=1 prints CPU and memory
 // every simulated hour on stderr, KEEPWARM_BENCH_POLICIES=business-hours,always-on,off gives
 // the models those policies in turn, KEEPWARM_BENCH_POLL=every-minute reads CloudWatch for
 // every model every minute (the daemon before its poll rule).

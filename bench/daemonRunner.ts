@@ -20,8 +20,11 @@ import { Daemon } from "../src/runtime/keep/daemon.js";
 // business-hours,always-on,off) gives the models those policies in turn. The state
 // directory is a fresh one, so nothing learned by an earlier run is planned from.
 // KEEPWARM_BENCH_POLL=every-minute reads CloudWatch for every model every minute, as the
-// daemon did before its poll rule (keep/pollRule.ts).
+// daemon did before its poll rule (keep/pollRule.ts). KEEPWARM_BENCH_HOURS=N runs N simulated
+// hours instead of the day.
 const EVERY_MINUTE = process.env.KEEPWARM_BENCH_POLL === "every-minute";
+/** Simulated hours to run (KEEPWARM_BENCH_HOURS), 24 unless told: a shorter run for profiling. */
+const HOURS = Number(process.env.KEEPWARM_BENCH_HOURS ?? 24);
 const MODELS = Number(process.env.KEEPWARM_BENCH_MODELS ?? 1_000);
 const POLICIES = (process.env.KEEPWARM_BENCH_POLICIES ?? "business-hours").split(",");
 const stateDir = mkdtempSync(join(tmpdir(), "keepwarm-bench-daemon-"));
@@ -114,16 +117,18 @@ const cpu0 = process.cpuUsage();
 const wall0 = performance.now();
 await daemon.start();
 if (process.env.KEEPWARM_BENCH_TRACE) {
-  for (let h = 1; h <= 24; h++) {
-    await clock.runUntil(day.plus({ hours: h }).toMillis());
+  const step = Number(process.env.KEEPWARM_BENCH_TRACE_MINUTES ?? 60);
+  const mb = (x: number) => (x / 2 ** 20).toFixed(0);
+  for (let minute = 0; minute <= HOURS * 60; minute += step) {
+    await clock.runUntil(day.plus({ minutes: minute }).toMillis());
     const m = process.memoryUsage();
-    const mb = (x: number) => (x / 2 ** 20).toFixed(0);
+    const cpu = process.cpuUsage(cpu0);
     process.stderr.write(
-      `${h}h rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)} maxRss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`,
+      `${day.plus({ minutes: minute }).toFormat("HH:mm")} cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} ab ${mb(m.arrayBuffers)} maxRss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`,
     );
   }
 }
-await clock.runUntil(day.plus({ days: 1 }).toMillis());
+await clock.runUntil(day.plus({ hours: HOURS }).toMillis());
 const wallMs = performance.now() - wall0;
 const cpu = process.cpuUsage(cpu0);
 await daemon.stop({ graceMs: 1_000 });
@@ -165,6 +170,6 @@ console.log(
     simPeakRssMb: simUsage.maxRssKb / 1024,
     getMetricDataCalls: simUsage.calls,
     metricsRequested: simUsage.metricsRequested,
-    metricsPerModelMinute: simUsage.metricsRequested / (MODELS * 24 * 60),
+    metricsPerModelMinute: simUsage.metricsRequested / (MODELS * HOURS * 60),
   }),
 );

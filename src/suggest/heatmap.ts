@@ -3,6 +3,9 @@ import { QUARTER_MINUTES, QUARTERS_PER_DAY, WEEK_QUARTERS } from "./optimize.js"
 import { DAYS_PER_WEEK, SLOTS_PER_DAY, type WeeklyProfile } from "./types.js";
 
 /** Users' calls per week in each hour of the local week: [weekday 0 = Monday][hour]. */
+export type HourGrid = readonly (readonly number[])[];
+
+/** The profile's hours: users' calls per week in each hour of the local week. */
 export function hourGrid(profile: WeeklyProfile): number[][] {
   const perHour = SLOTS_PER_DAY / 24;
   return Array.from({ length: DAYS_PER_WEEK }, (_, d) =>

@@ -1,6 +1,5 @@
 import type { Policy } from "../domain/types.js";
-import { hourGrid, shadeOf, WEEKDAY_NAMES, windowHours } from "./heatmap.js";
-import type { WeeklyProfile } from "./types.js";
+import { type HourGrid, shadeOf, WEEKDAY_NAMES, windowHours } from "./heatmap.js";
 
 /** From no calls to the busiest hour: the terminal heatmap's shades, as fills. */
 const FILLS = ["#f1f3f5", "#fde9a9", "#fbc46b", "#f39a3c", "#e0622a", "#b8321c"] as const;
@@ -26,17 +25,16 @@ const ESCAPES: Record<string, string> = {
 export const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 /**
- * The week's demand as an SVG heatmap, the terminal's in colour: a row per weekday, a cell
+ * The week's demand (`hourGrid`) as an SVG heatmap, the terminal's in colour: a row per weekday, a cell
  * per hour shaded by its calls in an average week (its count in a tooltip), and under each
  * row a bar where the policy's windows are, and a legend. Self-contained: no script, no
  * style sheet, colours as presentation attributes (the status page's CSP allows no other).
  */
 export function heatmapSvg(
-  profile: WeeklyProfile,
+  grid: HourGrid,
   policy: Policy,
   options: { readonly zone: string; readonly title: string },
 ): string {
-  const grid = hourGrid(profile);
   const windows = windowHours(policy);
   const busiest = Math.max(0, ...grid.flat());
   const width = LABEL_W + 24 * CELL_W;

@@ -53,6 +53,9 @@ export function readRanges(range: Interval, now: number): CountReadRange[] {
   return ranges;
 }
 
+/** No pings: pings.json counted keepwarm's requests over the whole range. */
+const NONE_PLANNED: PlannedPings = { pings: [], warmUps: [] };
+
 /** The pings the plan sends over `range`, and its warm-ups (first ping to first success). */
 export function plannedPings(
   config: ResolvedConfig,
@@ -102,7 +105,10 @@ export async function readRegionDemand(
         invocations: of("i"),
         cold: of("c"),
         own,
-        planned: plannedPings(config, model, range, timings),
+        planned:
+          own && own.since <= range.start
+            ? NONE_PLANNED
+            : plannedPings(config, model, range, timings),
       }),
     );
   }

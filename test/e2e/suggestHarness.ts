@@ -60,6 +60,8 @@ export async function runWeeks(options: {
     stateDir,
     random: seededRandom(1),
     simulated: true,
+    // The demand read in parts of two models, as a large fleet is read.
+    demandReadModels: 2,
   });
   await daemon.start();
   await clock.runUntil(options.until);

@@ -1,6 +1,6 @@
 import { formatUsd } from "../../domain/format.js";
-import type { ReconcilePhase, ReconciliationStatus } from "../spend/reconciler.js";
 import type { UsageStanding } from "../spend/reconcileState.js";
+import type { ReconcilePhase, ReconciliationStatus } from "../spend/reconcileStatus.js";
 
 /** /api/status's `reconciliation`: the daemon's reconciliation with AWS's bill. */
 export interface ReconciliationJson {

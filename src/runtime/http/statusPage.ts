@@ -1,42 +1,28 @@
 import { createHash } from "node:crypto";
-import { DateTime } from "luxon";
 import { formatBudgetShare } from "../../domain/budget.js";
 import { describeDuration, formatUsd } from "../../domain/format.js";
 import type { Interval } from "../../domain/interval.js";
 import type { Timing } from "../../domain/timings.js";
-import type { DaemonStatus, DayTimeline, ModelStatus } from "../keep/status.js";
+import type { DaemonStatus, ModelStatus } from "../keep/status.js";
 import { renderDemand } from "./demandView.js";
 import { overheadText } from "./overheadView.js";
+import { escapeHtml, LocalTimes } from "./pageText.js";
 import { reconcileFacts } from "./reconcileView.js";
-import { fleetTotals, windowCoverage } from "./statusJson.js";
+import { fleetTotals } from "./statusJson.js";
+import {
+  coverageText,
+  LEGEND,
+  renderTimeline,
+  SWATCHES,
+  TIMELINE_H,
+  TIMELINE_LABELS,
+  timelineSummary,
+} from "./timelineView.js";
+
+export { escapeHtml } from "./pageText.js";
 
 /** How often the page reloads itself, without JavaScript. */
 export const REFRESH_SECONDS = 30;
-
-/** The timeline's fills; the legend's swatches are drawn from the same table. */
-const COLORS = {
-  window: "#1f4e99",
-  planned: "#9cc0ea",
-  warm: "#2e8b47",
-  cold: "#dde8f3",
-  unknown: "#cfcfcf",
-  start: "#d1342f",
-};
-
-const SWATCHES = Object.entries(COLORS)
-  .map(([band, color]) => `.sw-${band}{background:${color}}`)
-  .join("");
-
-// The timeline's geometry in CSS pixels. Its chart has no viewBox: bars are placed in
-// percent of its width, so it spans the card at any width while text keeps its size.
-const LABEL_W = 78;
-const ROWS = {
-  window: { y: 6, h: 16, label: "window" },
-  planned: { y: 26, h: 16, label: "planned" },
-  observed: { y: 46, h: 24, label: "ModelCopy" },
-} as const;
-const AXIS_Y = 76;
-const TIMELINE_H = 96;
 
 const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.4;color:#1d1d1f;background:#f6f6f4}
@@ -80,50 +66,6 @@ export const STATUS_PAGE_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join("; ");
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Text and attribute values for HTML and SVG alike. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
-
-/** Local times and durations in a zone, relative to the status' `now`. */
-class LocalTimes {
-  constructor(
-    readonly now: number,
-    readonly zone: string,
-  ) {}
-
-  at(t: number): DateTime {
-    return DateTime.fromMillis(t, { zone: this.zone }).setLocale("en-GB");
-  }
-
-  /** "13:05" today, "Mon 09:00" within a week, "7 Dec 09:00" otherwise. */
-  time(t: number): string {
-    const d = this.at(t);
-    const today = this.at(this.now);
-    if (d.hasSame(today, "day")) return d.toFormat("HH:mm");
-    if (Math.abs(t - this.now) < 6 * 86_400_000) return d.toFormat("ccc HH:mm");
-    return d.toFormat("d LLL HH:mm");
-  }
-
-  span(i: Interval): string {
-    const end = this.at(i.end);
-    const endText = end.hasSame(this.at(i.start), "day")
-      ? end.toFormat("HH:mm")
-      : end.toFormat("HH:mm") === "00:00"
-        ? "24:00"
-        : this.time(i.end);
-    return `${this.time(i.start)}\u2013${endText}`;
-  }
-}
 
 function fact(label: string, value: string, wide = false): string {
   return `<div${wide ? ' class="wide"' : ""}><dt>${escapeHtml(label)}</dt><dd>${value}</dd></div>`;
@@ -242,99 +184,6 @@ function policyText(m: ModelStatus, times: LocalTimes): string {
   return `${escapeHtml(m.activePolicy)}${zoneNote(m.activePolicyTimezone, times)} <span class="src">(override; own policy ${escapeHtml(m.policy)})</span>`;
 }
 
-/** Percent of the chart's width, to 3 decimals: a thousandth of a percent is below a pixel. */
-const pct = (v: number) => `${Number(v.toFixed(3))}%`;
-
-/** The day's timeline: windows, planned warm, observed minutes, cold starts and now. */
-function renderTimeline(today: DayTimeline, times: LocalTimes): string {
-  const { start, end } = today.range;
-  const x = (t: number) => ((Math.min(Math.max(t, start), end) - start) * 100) / (end - start);
-  const rects = (
-    list: readonly Interval[],
-    row: { y: number; h: number },
-    band: keyof typeof COLORS,
-    what: string,
-  ) =>
-    list
-      .filter((i) => i.end > i.start)
-      .map(
-        (i) =>
-          `<rect class="${band}" x="${pct(x(i.start))}" y="${row.y}" width="${pct(Math.max(x(i.end) - x(i.start), 0.15))}" height="${row.h}" fill="${COLORS[band]}"><title>${escapeHtml(`${what} ${times.span(i)}`)}</title></rect>`,
-      )
-      .join("");
-  const past: Interval = { start, end: Math.min(times.now, end) };
-  const out: string[] = [];
-  for (const row of Object.values(ROWS)) {
-    out.push(
-      `<rect class="track" x="0%" y="${row.y}" width="100%" height="${row.h}" fill="#f1f1ef"/>`,
-    );
-  }
-  out.push(rects(today.windows, ROWS.window, "window", "window"));
-  out.push(rects(today.plannedWarm, ROWS.planned, "planned", "planned warm"));
-  // The past without a datapoint is unknown; datapoints are cold unless they show a copy.
-  out.push(rects(past.end > past.start ? [past] : [], ROWS.observed, "unknown", "no data"));
-  out.push(rects(today.observed, ROWS.observed, "cold", "cold"));
-  out.push(rects(today.observedWarm, ROWS.observed, "warm", "warm"));
-  for (const t of today.coldStarts) {
-    const cx = pct(x(t));
-    const top = ROWS.observed.y;
-    out.push(
-      `<g class="cold-start" fill="${COLORS.start}" stroke="${COLORS.start}"><title>${escapeHtml(`cold start ${times.time(t)}`)}</title><line x1="${cx}" y1="${top}" x2="${cx}" y2="${top + ROWS.observed.h}" stroke-width="1.5"/><svg x="${cx}" y="${top - 7}" overflow="visible"><path d="M-4.5 0h9l-4.5 7z" stroke="none"/></svg></g>`,
-    );
-  }
-  out.push(
-    `<line x1="0%" y1="${AXIS_Y}" x2="100%" y2="${AXIS_Y}" stroke="#888" stroke-width="0.6"/>`,
-  );
-  // Local hours, so a DST day has 23 or 25 ticks; narrow screens label every third hour only.
-  for (let h = times.at(start); h.toMillis() <= end; h = h.plus({ hours: 1 })) {
-    const hx = pct(x(h.toMillis()));
-    const major = h.hour % 3 === 0 || h.toMillis() === end;
-    out.push(
-      `<line class="tick" x1="${hx}" y1="${AXIS_Y}" x2="${hx}" y2="${AXIS_Y + (major ? 5 : 3)}" stroke="#888" stroke-width="0.8"/>`,
-    );
-    if (h.toMillis() < end) {
-      out.push(
-        `<text class="hour${major ? "" : " minor"}" x="${hx}" y="${AXIS_Y + 16}" text-anchor="middle" font-size="11" fill="#444">${h.toFormat("HH")}</text>`,
-      );
-    }
-  }
-  if (times.now >= start && times.now < end) {
-    const nx = pct(x(times.now));
-    out.push(
-      `<line class="now" x1="${nx}" y1="1" x2="${nx}" y2="${AXIS_Y + 4}" stroke="#111" stroke-width="1.2" stroke-dasharray="3 2"><title>${escapeHtml(`now ${times.time(times.now)}`)}</title></line>`,
-    );
-  }
-  return out.join("");
-}
-
-/** The row labels, beside the chart. */
-const TIMELINE_LABELS = `<svg class="labels" width="${LABEL_W}" height="${TIMELINE_H}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">${Object.values(
-  ROWS,
-)
-  .map(
-    (row) =>
-      `<text class="row-label" x="${LABEL_W - 6}" y="${row.y + row.h / 2 + 4}" text-anchor="end" font-size="12" fill="#444">${row.label}</text>`,
-  )
-  .join("")}</svg>`;
-
-function timelineSummary(today: DayTimeline, times: LocalTimes): string {
-  const windows = today.windows.map((w) => times.span(w)).join(", ") || "none";
-  const warm = today.observedWarm.map((w) => times.span(w)).join(", ") || "none";
-  const starts = today.coldStarts.map((t) => times.time(t)).join(", ") || "none";
-  return `Today: windows ${windows}; ModelCopy warm ${warm}; cold starts ${starts}`;
-}
-
-function coverageText(today: DayTimeline, now: number): string {
-  const c = windowCoverage(today, now);
-  if (c.windowMinutes === 0) return "No window minutes yet today.";
-  const unknown = c.windowMinutes - c.observedMinutes;
-  const cold = c.observedMinutes - c.warmMinutes;
-  const parts = [`${c.warmMinutes} of ${c.windowMinutes} window minutes so far warm`];
-  if (cold > 0) parts.push(`${cold} cold`);
-  if (unknown > 0) parts.push(`${unknown} without ModelCopy data`);
-  return `${parts.join(", ")}.`;
-}
-
 function sinceText(m: ModelStatus, times: LocalTimes): string {
   if (m.stale) {
     return `ModelCopy not read since ${times.time(m.stale.asOf)} (${describeDuration(times.now - m.stale.asOf)}): ${m.stale.reason}`;
@@ -386,15 +235,6 @@ function renderModel(m: ModelStatus, times: LocalTimes): string {
 <dl>${facts.join("")}</dl>
 </section>`;
 }
-
-const LEGEND = `<ul class="legend" aria-label="Timeline legend">
-<li><span class="sw sw-window"></span>window</li>
-<li><span class="sw sw-planned"></span>planned warm (lead time, tail)</li>
-<li><span class="sw sw-warm"></span>warm in ModelCopy</li>
-<li><span class="sw sw-cold"></span>cold in ModelCopy</li>
-<li><span class="sw sw-unknown"></span>no data</li>
-<li><span class="sw sw-start"></span>cold start</li>
-</ul>`;
 
 function renderFleet(status: DaemonStatus, times: LocalTimes): string {
   const t = fleetTotals(status);

@@ -56,6 +56,8 @@ export interface DaemonDeps {
   readonly lease?: StateLease;
   /** How often ModelCopy is read when nothing can change (keep/pollRule.ts); tests set a minute. */
   readonly poll?: Partial<PollTiming>;
+  /** Models the demand read takes at a time (observe/demandWatch.ts); tests set a few. */
+  readonly demandReadModels?: number;
 }
 
 /**
@@ -212,6 +214,7 @@ export class Daemon {
       unitsOf: (m) => this.#cmu.unitsOf(m).priced,
       requested: (metrics) => this.#overhead.recordGetMetricData(metrics),
       fs: deps.fs,
+      readModels: deps.demandReadModels,
     });
   }
 

@@ -1,7 +1,7 @@
 import type { RegionClients } from "../../aws/clients.js";
 import type { AwsCallError } from "../../aws/errors.js";
 import type { CopyPoint } from "../../aws/metrics.js";
-import { isoOrNull, round1 } from "../../domain/format.js";
+import { round1 } from "../../domain/format.js";
 import type { ModelPlan } from "../../domain/plan.js";
 import type { RestoreVerdict, RiddenRestore } from "../../domain/restoreCheck.js";
 import type { ModelObservations, ModelTimings } from "../../domain/timings.js";
@@ -20,10 +20,10 @@ import {
   decideDuePings,
   decideObservation,
   INITIAL_WARM_RECORD,
-  type Observation,
   readObservation,
   type WarmRecord,
 } from "./decide.js";
+import { logPingSkipped, reportDecision, reportObservation } from "./decisionReports.js";
 import type { ControllerTiming } from "./loopTiming.js";
 import { OpeningCheck } from "./openingCheck.js";
 import { PingAttempt } from "./pingAttempt.js";
@@ -221,12 +221,9 @@ export class ModelController {
     if (this.#attempt.inProgress && !this.#schedule.pingDuty(now)) {
       // A retry loop for a warm span the new plan no longer has would keep waking the model.
       const reason = this.#attempt.cancel();
-      this.log.info(
-        {
-          event: "ping-skipped",
-          reason: `${reason}: retries stopped, the new config does not want the model warm now`,
-        },
-        "ping skipped",
+      logPingSkipped(
+        this.log,
+        `${reason}: retries stopped, the new config does not want the model warm now`,
       );
     }
     // A ping the new plan has at this very instant still goes out, unless it just did.
@@ -266,12 +263,9 @@ export class ModelController {
     const seen = points.length === 0 && lastKnown?.copies === 0 ? [lastKnown] : points;
     const o = readObservation(seen, this.#record.lastOkAt);
     const previous = this.#record.observation;
-    if (o.state !== previous.state) this.#logObserved(o, previous.state);
     const { observer } = this.#deps;
     const name = this.#model.name;
-    if (o.copies !== undefined) observer.modelCopies(name, o.copies);
-    if (o.latestAt !== undefined) observer.copyDatapointAt?.(name, o.latestAt);
-    observer.warmState(name, o.state);
+    reportObservation(this.log, observer, name, o, previous.state);
     // After failed pings the copy was let go by keepwarm's gap, not by the idle rule alone.
     if (!this.#record.failedSinceOk) {
       this.#timings.measureEvictionFromZero(o, this.#record.lastOkAt, now);
@@ -301,19 +295,6 @@ export class ModelController {
     });
     this.#record = decided.next;
     for (const d of decided.decisions) this.#carryOut(d);
-  }
-
-  #logObserved(o: Observation, previousState: string): void {
-    this.log.info(
-      {
-        event: "observed",
-        state: o.state,
-        previousState,
-        copies: o.copies ?? null,
-        datapointAt: isoOrNull(o.latestAt),
-      },
-      `ModelCopy: ${o.state}${o.copies === undefined ? "" : ` (${o.copies} ${o.copies === 1 ? "copy" : "copies"})`}`,
-    );
   }
 
   /** New timings move the plan; with `reschedule`, from now on (the rest of a window included). */
@@ -361,68 +342,20 @@ export class ModelController {
 
   /** Performs a decision's effects; the record already holds its next state. */
   #carryOut(decision: Decision): void {
-    switch (decision.action) {
-      case "ping":
-        this.#startAttempt(decision.reason);
-        return;
-      case "skip":
-        this.log.info({ event: "ping-skipped", reason: decision.reason }, "ping skipped");
-        return;
-      case "recover":
-        this.counters.count("recoveries");
-        this.log.warn(
-          {
-            event: "not-warm",
-            reason: decision.reason,
-            minutesAtZero: round1(decision.minutesAtZero),
-            zeroSince: isoOrNull(this.#record.observation.zeroSince),
-          },
-          "model not warm inside its window; recovery ping",
-        );
-        this.#startAttempt("recovery: ModelCopy at 0 inside a window");
-        return;
-      case "cooled": {
-        const minutes = decision.minutesSinceLastPing;
-        this.counters.sample("evictionMinutes", minutes);
-        this.log.info(
-          {
-            event: "cooled",
-            reason: decision.reason,
-            minutesSinceLastPing: round1(minutes),
-            lastPingAt: isoOrNull(this.#record.lastOkAt),
-            zeroSince: isoOrNull(this.#record.observation.zeroSince),
-          },
-          `cooled ${round1(minutes)} min after the last ping`,
-        );
-        return;
-      }
-      case "warm-outside-window": {
-        const lastOkAt = this.#record.lastOkAt;
-        this.log.info(
-          {
-            event: "warm-outside-window",
-            reason: decision.reason,
-            copies: this.#record.observation.copies,
-            minutesSinceLastPing:
-              lastOkAt === undefined
-                ? null
-                : round1((this.#deps.clock.now() - lastOkAt) / MINUTE_MS),
-          },
-          "copies up outside every window",
-        );
-        return;
-      }
+    if (decision.action === "ping") {
+      this.#startAttempt(decision.reason);
+      return;
     }
+    reportDecision(this.log, this.counters, decision, this.#record, () => this.#deps.clock.now());
+    if (decision.action === "recover")
+      this.#startAttempt("recovery: ModelCopy at 0 inside a window");
   }
 
   #startAttempt(reason: string): void {
     if (this.#stopped) return;
     if (!this.#attempt.inProgress && !this.#share.claim(this.timings.cadence.ms, reason)) return;
     if (this.#attempt.start(reason)) return;
-    this.log.info(
-      { event: "ping-skipped", reason: `${reason}; an earlier ping is still retrying` },
-      "ping skipped",
-    );
+    logPingSkipped(this.log, `${reason}; an earlier ping is still retrying`);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { ModelTimings } from "../../domain/timings.js";
 import type { WarmState } from "../infra/observer.js";
 import type { DemandView } from "../observe/demandWatch.js";
 import type { OverheadFigures } from "../spend/overhead.js";
-import type { ReconciliationStatus } from "../spend/reconciler.js";
+import type { ReconciliationStatus } from "../spend/reconcileStatus.js";
 import type { SpendFigures } from "../spend/spendBook.js";
 import type { ModelCounters } from "./counters.js";
 import type { LastPing } from "./decide.js";

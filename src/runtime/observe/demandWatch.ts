@@ -6,8 +6,8 @@ import type { ModelTimings } from "../../domain/timings.js";
 import type { ModelConfig, Policy, ResolvedConfig } from "../../domain/types.js";
 import { isoInZone, localDayOf, weekdayOfDay } from "../../domain/zone.js";
 import type { ModelSuggestion } from "../../suggest/candidates.js";
+import { type HourGrid, hourGrid } from "../../suggest/heatmap.js";
 import { suggestFleet } from "../../suggest/suggestFleet.js";
-import type { WeeklyProfile } from "../../suggest/types.js";
 import { type WeekOfDemand, weekOfDemand } from "../../suggest/weekly.js";
 import { windowTexts } from "../../suggest/windowRules.js";
 import { describeError, type Logger } from "../infra/logger.js";
@@ -20,6 +20,13 @@ import type { LeaseHolder } from "../state/stateLease.js";
 /** Weeks of Invocations the daemon reads for its weekly line, as `keepwarm suggest` does by default. */
 export const DEMAND_WEEKS = 4;
 
+/**
+ * Models read together: a read holds their weeks of 5-minute counts (130 KB a model) only
+ * until their lines and views are made, so a large fleet is read a part at a time. Two
+ * metrics a model, so a part fills one GetMetricData call of 500 metrics per region at most.
+ */
+export const DEMAND_READ_MODELS = 250;
+
 /** A model's users' demand over the weeks last read, as the status page draws it. */
 export interface DemandView {
   readonly model: string;
@@ -30,7 +37,8 @@ export interface DemandView {
   readonly calls: number;
   /** End of the weeks read. */
   readonly until: number;
-  readonly profile: WeeklyProfile;
+  /** Users' calls per week in each hour of the local week. */
+  readonly hours: HourGrid;
   /** The model's policy, whose windows are drawn under the hours. */
   readonly policy: Policy;
 }
@@ -54,6 +62,8 @@ export interface DemandWatchDeps {
   /** Told of each GetMetricData call's metrics: keepwarm's own CloudWatch cost. */
   readonly requested: MetricsRequested;
   readonly fs?: StateFileSystem | undefined;
+  /** Models read together; `DEMAND_READ_MODELS` unless a test sets fewer. */
+  readonly readModels?: number | undefined;
 }
 
 /**
@@ -61,19 +71,15 @@ export interface DemandWatchDeps {
  * each model's calls with keepwarm's own taken out (suggest/), kept for the status page's
  * heatmap. On Monday each model's `demand` line says how its users' last week went and what
  * the windows for 99% of their calls would save or add; the lease holder appends the week
- * to demand.jsonl for `keepwarm report`.
+ * to demand.jsonl for `keepwarm report`. The fleet is read `DEMAND_READ_MODELS` at a time;
+ * the lines are logged and the views replaced once every part is read.
  */
 export class DemandWatch {
   readonly #deps: DemandWatchDeps;
-  #latest = new Map<string, ModelSuggestion>();
+  #views = new Map<string, DemandView>();
 
   constructor(deps: DemandWatchDeps) {
     this.#deps = deps;
-  }
-
-  /** The last weeks read for `name`, until the model leaves the config. */
-  latest(name: string): ModelSuggestion | undefined {
-    return this.#latest.get(name);
   }
 
   /** At the daily job in the config's zone: the weekly line on Mondays. */
@@ -89,21 +95,32 @@ export class DemandWatch {
     const running = subjects();
     if (running.length === 0) return;
     const byName = new Map(running.map((s) => [s.model.name, s]));
-    let suggestions: readonly ModelSuggestion[];
+    const coldRead = (config().daemon.coldCallMetric ?? "InvocationThrottles") !== "none";
+    const views = new Map<string, DemandView>();
+    const records: DemandRecord[] = [];
     try {
       await this.#deps.pingCounts.flush(now, true);
       const pings = await readPingCounts(this.#deps.stateDir, this.#deps.fs);
-      ({ models: suggestions } = await suggestFleet({
-        config: config(),
-        models: running.map((s) => s.model),
-        weeks: DEMAND_WEEKS,
-        now,
-        cloudwatchOf: (region) => this.#deps.clients.get(region).cloudwatch,
-        timingsOf: (m) => byName.get(m.name)?.timings as ModelTimings,
-        ownOf: (m) => pings.countsOf(m.name, m.modelArn),
-        unitsOf: this.#deps.unitsOf,
-        requested: this.#deps.requested,
-      }));
+      const size = this.#deps.readModels ?? DEMAND_READ_MODELS;
+      for (let i = 0; i < running.length; i += size) {
+        const part = running.slice(i, i + size);
+        const { models } = await suggestFleet({
+          config: config(),
+          models: part.map((s) => s.model),
+          weeks: DEMAND_WEEKS,
+          now,
+          cloudwatchOf: (region) => this.#deps.clients.get(region).cloudwatch,
+          timingsOf: (m) => byName.get(m.name)?.timings as ModelTimings,
+          ownOf: (m) => pings.countsOf(m.name, m.modelArn),
+          unitsOf: this.#deps.unitsOf,
+          requested: this.#deps.requested,
+        });
+        for (const s of models) {
+          const view = viewOf(s);
+          if (view) views.set(s.model.name, view);
+          if (report) records.push(demandRecord(weekOfDemand(s, coldRead), s.zone));
+        }
+      }
     } catch (error) {
       log.warn(
         {
@@ -115,17 +132,14 @@ export class DemandWatch {
       );
       return;
     }
-    this.#latest = new Map(suggestions.map((s) => [s.model.name, s]));
+    this.#views = views;
     if (!report) return;
-    const coldRead = (config().daemon.coldCallMetric ?? "InvocationThrottles") !== "none";
-    const records = suggestions.map((s) => {
-      const record = demandRecord(weekOfDemand(s, coldRead), s.zone);
-      (byName.get(s.model.name)?.log ?? log).info(
+    for (const record of records) {
+      (byName.get(record.model)?.log ?? log).info(
         { event: "demand", ...record },
         demandMessage(record),
       );
-      return record;
-    });
+    }
     if (!this.#deps.lease.holds()) return;
     try {
       await appendDemandWeek(
@@ -148,28 +162,28 @@ export class DemandWatch {
 
   /** The demand of the models named, in that order, for those read. */
   views(names: Iterable<string>): DemandView[] {
-    return [...names].flatMap((name) => {
-      const s = this.#latest.get(name);
-      const current = s?.candidates.find((c) => c.current);
-      if (!s || !current) return [];
-      return [
-        {
-          model: name,
-          zone: s.zone,
-          weeks: s.weeks,
-          calls: s.calls,
-          until: s.range.end,
-          profile: s.profile,
-          policy: current.policy,
-        },
-      ];
-    });
+    return [...names].flatMap((name) => this.#views.get(name) ?? []);
   }
 
   /** Forgets a model that left the config. */
   forget(name: string): void {
-    this.#latest.delete(name);
+    this.#views.delete(name);
   }
+}
+
+/** What the status page keeps of a model's weeks read: its hours and current policy. */
+function viewOf(s: ModelSuggestion): DemandView | undefined {
+  const current = s.candidates.find((c) => c.current);
+  if (!current) return undefined;
+  return {
+    model: s.model.name,
+    zone: s.zone,
+    weeks: s.weeks,
+    calls: s.calls,
+    until: s.range.end,
+    hours: hourGrid(s.profile),
+    policy: current.policy,
+  };
 }
 
 /** The fields of a `demand` line and of its record in demand.jsonl. */

@@ -1,5 +1,4 @@
 import { AwsCallError, classifyAwsError, errorNameOf } from "../../aws/errors.js";
-import { cents } from "../../domain/format.js";
 import {
   afterAnswer,
   afterFailure,
@@ -8,25 +7,25 @@ import {
   freshSchedule,
   mergeSchedules,
   overdueDays,
-  pendingDays,
   type ReconcileSchedule,
   settle,
 } from "../../domain/reconcileSchedule.js";
-import { groupFigures, type ReconcileDay, type ReconcileReport } from "../../reconcile/types.js";
+import type { ReconcileReport } from "../../reconcile/types.js";
 import { describeError, type Logger } from "../infra/logger.js";
 import type { DaemonObserver } from "../infra/observer.js";
 import type { StateFileSystem } from "../state/stateFiles.js";
 import type { LeaseHolder } from "../state/stateLease.js";
 import type { ReconciledDaySummary } from "../state/summaries.js";
+import { daySummary, finalDays, logAnswer } from "./reconcileAnswer.js";
 import { logReconciledGroup, type PriceNote } from "./reconcileLines.js";
 import {
   type ReconcileState,
   readReconcileState,
   reconcilePath,
   standingsAfter,
-  type UsageStanding,
   writeReconcileState,
 } from "./reconcileState.js";
+import { type ReconciliationStatus, reconciliationStatus } from "./reconcileStatus.js";
 
 /** The IAM action of the Cost Explorer request. */
 export const COST_EXPLORER_ACTION = "ce:GetCostAndUsage";
@@ -56,25 +55,6 @@ export interface ReconcilerDeps {
     readonly costExplorerRequests: number;
     readonly metricsRequested: number;
   }) => void;
-}
-
-/**
- * off: `daemon.reconcile.enabled: false`; paused: Cost Explorer (or a read it needs) was
- * denied, until the next reload; standby: another replica reconciles; asking: a request is
- * under way; waiting: for the next day to come due or the next retry.
- */
-export type ReconcilePhase = "off" | "paused" | "standby" | "asking" | "waiting";
-
-/** What the status page and /api/status show of the reconciliation with AWS's bill. */
-export interface ReconciliationStatus {
-  readonly phase: ReconcilePhase;
-  readonly reason: string;
-  /** Days due and not final yet, oldest first. */
-  readonly pendingDays: readonly string[];
-  readonly nextRequestAt: number | undefined;
-  readonly lastRequestAt: number | undefined;
-  /** Each usage type's newest final day. */
-  readonly usage: readonly UsageStanding[];
 }
 
 /**
@@ -179,51 +159,18 @@ export class Reconciler {
 
   status(): ReconciliationStatus {
     const now = this.#deps.now();
-    const { schedule, usage } = this.#state;
-    const decision = decideReconcile(schedule, now);
-    const base = {
-      pendingDays: pendingDays(schedule, now),
-      lastRequestAt: this.#lastRequestAt,
-      usage: this.#enabled ? usage : [],
-    };
-    if (!this.#enabled) {
-      return {
-        ...base,
-        phase: "off",
-        reason: "daemon.reconcile.enabled is false",
-        nextRequestAt: undefined,
-      };
-    }
-    if (this.#paused) {
-      return {
-        ...base,
-        phase: "paused",
-        reason: `${this.#paused.what} at ${new Date(this.#paused.at).toISOString()}: paused until the next reload`,
-        nextRequestAt: undefined,
-      };
-    }
-    if (this.#asking) {
-      return {
-        ...base,
-        phase: "asking",
-        reason: "a request to Cost Explorer is under way",
-        nextRequestAt: undefined,
-      };
-    }
-    if (this.#deps.lease && !this.#deps.lease.holds()) {
-      return {
-        ...base,
-        phase: "standby",
-        reason: "another replica holds the state directory's lease and reconciles",
-        nextRequestAt: undefined,
-      };
-    }
-    return {
-      ...base,
-      phase: "waiting",
-      reason: decision.reason,
-      nextRequestAt: decision.kind === "wait" ? decision.until : now,
-    };
+    return reconciliationStatus(
+      {
+        enabled: this.#enabled,
+        paused: this.#paused,
+        asking: this.#asking !== undefined,
+        lease: this.#deps.lease,
+        schedule: this.#state.schedule,
+        usage: this.#state.usage,
+        lastRequestAt: this.#lastRequestAt,
+      },
+      now,
+    );
   }
 
   /** No more requests; resolves once the last write of reconcile.json has ended. */
@@ -267,11 +214,7 @@ export class Reconciler {
     report: ReconcileReport,
     now: number,
   ): void {
-    const byDate = new Map(report.days.map((d) => [d.date, inCents(d)]));
-    const final = asked.flatMap((date) => {
-      const day = byDate.get(date);
-      return day?.groups.every((g) => g.status !== "pending") ? [day] : [];
-    });
+    const final = finalDays(asked, report);
     const prices = this.#deps.prices();
     let usage = this.#state.usage;
     for (const day of final) {
@@ -283,22 +226,7 @@ export class Reconciler {
     const closed = final.map((d) => d.date);
     const schedule = afterAnswer(this.#state.schedule, now, closed);
     this.#state = { schedule, usage };
-    const pending = asked.filter((d) => !closed.includes(d));
-    this.#deps.log.debug(
-      {
-        event: "reconcile",
-        from,
-        to,
-        final: closed,
-        pending,
-        retryAt: pending.length > 0 ? new Date(schedule.notBefore).toISOString() : null,
-        costExplorerRequests: report.costExplorerRequests,
-        notes: report.notes,
-      },
-      pending.length > 0
-        ? `Cost Explorer has ${pending.length} day(s) not final yet (${pending.join(", ")}); asked again at ${new Date(schedule.notBefore).toISOString()}`
-        : `Cost Explorer answered for ${from} to ${to}: every day asked about is final`,
-    );
+    logAnswer(this.#deps.log, { from, to, asked, closed, notBefore: schedule.notBefore, report });
     this.#publish();
   }
 
@@ -419,26 +347,4 @@ export class Reconciler {
     }
     this.#published = keep;
   }
-}
-
-/** The day with its figures in cents, as every log line, summary and file shows money. */
-function inCents(day: ReconcileDay): ReconcileDay {
-  const usd = (x: number | null) => (x === null ? null : cents(x));
-  return {
-    date: day.date,
-    groups: day.groups.map((g) => ({
-      ...g,
-      keepwarmUsd: usd(g.keepwarmUsd),
-      awsUsd: usd(g.awsUsd),
-    })),
-  };
-}
-
-function daySummary(day: ReconcileDay): ReconciledDaySummary {
-  return {
-    date: day.date,
-    groups: day.groups.map((g) => ({
-      ...groupFigures(g),
-    })),
-  };
 }

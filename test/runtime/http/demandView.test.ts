@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../../src/domain/types.js";
-import { renderDemand } from "../../../src/runtime/http/demandView.js";
+import { MAX_HEATMAPS, renderDemand } from "../../../src/runtime/http/demandView.js";
 import type { DemandView } from "../../../src/runtime/observe/demandWatch.js";
-import { renderHeatmap } from "../../../src/suggest/heatmap.js";
+import { hourGrid, renderHeatmap } from "../../../src/suggest/heatmap.js";
 import { heatmapSvg } from "../../../src/suggest/heatmapSvg.js";
 import { SLOTS_PER_DAY } from "../../../src/suggest/types.js";
 
@@ -25,7 +25,10 @@ function profile(): Float64Array {
 }
 
 describe("heatmapSvg", () => {
-  const svg = heatmapSvg(profile(), BUSINESS, { zone: "Asia/Shanghai", title: "mimo-vl <demand>" });
+  const svg = heatmapSvg(hourGrid(profile()), BUSINESS, {
+    zone: "Asia/Shanghai",
+    title: "mimo-vl <demand>",
+  });
 
   it("draws a cell per hour of the week, shaded by its calls, with a tooltip", () => {
     expect(svg.match(/<rect [^>]*height="14"[^>]*><title>/g)).toHaveLength(7 * 24);
@@ -67,7 +70,7 @@ describe("renderDemand", () => {
     weeks: 4,
     calls: 1_234,
     until: Date.parse("2026-12-07T00:00:00Z"),
-    profile: profile(),
+    hours: hourGrid(profile()),
     policy: BUSINESS,
   };
 
@@ -78,5 +81,22 @@ describe("renderDemand", () => {
     expect(html).toContain(
       "mimo-vl: 1234 users&#39; calls in 4 weeks (Asia/Shanghai); bars: the windows of business-hours.",
     );
+  });
+
+  it("draws at most MAX_HEATMAPS, of models with users' calls, and counts the rest", () => {
+    const views = Array.from({ length: 10_000 }, (_, i) => ({
+      ...view,
+      model: `model-${i}`,
+      calls: i % 3 === 0 ? 0 : 100,
+    }));
+    const html = renderDemand(views, () => "Mon 08:00");
+    expect(html.match(/<svg /g)).toHaveLength(MAX_HEATMAPS);
+    expect(html).not.toContain("model-0:");
+    expect(html).toContain("model-1: 100 users");
+    expect(html).toContain(
+      `${6_666 - MAX_HEATMAPS} more models with users&#39; calls, not drawn here: keepwarm suggest --model NAME draws any of them.`,
+    );
+    expect(html).toContain("3334 models without users&#39; calls in the weeks read");
+    expect(html.length).toBeLessThan(1_000_000);
   });
 });

@@ -3,8 +3,8 @@ import { formatReconciled } from "../../../src/cli/reportReconcile.js";
 import { reconcileFacts, reconciliationJson } from "../../../src/runtime/http/reconcileView.js";
 import { statusJson } from "../../../src/runtime/http/statusJson.js";
 import { renderStatusPage } from "../../../src/runtime/http/statusPage.js";
-import type { ReconciliationStatus } from "../../../src/runtime/spend/reconciler.js";
 import type { UsageStanding } from "../../../src/runtime/spend/reconcileState.js";
+import type { ReconciliationStatus } from "../../../src/runtime/spend/reconcileStatus.js";
 import type { DailySummary } from "../../../src/runtime/state/summaries.js";
 import { at, daemonStatus } from "./statusPageFixture.js";
 
