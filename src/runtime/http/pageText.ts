@@ -4,19 +4,10 @@
  */
 import { DateTime } from "luxon";
 import type { Interval } from "../../domain/interval.js";
+import { escapeXml } from "../../suggest/heatmapSvg.js";
 
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Text and attribute values for HTML and SVG alike. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
+/** Text and attribute values for HTML and SVG alike (the heatmap's escaping). */
+export const escapeHtml = escapeXml;
 
 /** Local times and durations in a zone, relative to the status' `now`. */
 export class LocalTimes {
