@@ -12,13 +12,14 @@ const price = z.strictObject({
 /** How GetImportedModel spells customModelUnitsVersion: "v1.0", "v2.0". */
 export const CMU_VERSION_PATTERN = /^v\d+\.\d+$/;
 
+/** A CMU version, as a key or a value: "v1.0", "v2.0". */
+export const cmuVersion = () =>
+  z.string().regex(CMU_VERSION_PATTERN, {
+    error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
+  });
+
 const versions = z
-  .record(
-    z.string().regex(CMU_VERSION_PATTERN, {
-      error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
-    }),
-    price.meta({ description: "Prices of one CMU version." }),
-  )
+  .record(cmuVersion(), price.meta({ description: "Prices of one CMU version." }))
   .optional()
   .meta({
     description:

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MINUTE_MS } from "../domain/units.js";
-import { CMU_VERSION_PATTERN } from "./costSchema.js";
+import { cmuVersion } from "./costSchema.js";
 import {
   DEFAULT_CADENCE,
   DEFAULT_EVICTION_DELAY,
@@ -140,16 +140,10 @@ export const modelSchema = z
       1000,
       "CMUs per model copy; read from GetImportedModel when omitted.",
     ).optional(),
-    customModelUnitsVersion: z
-      .string()
-      .regex(CMU_VERSION_PATTERN, {
-        error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
-      })
-      .optional()
-      .meta({
-        description:
-          "CMU version of customModelUnits (GetImportedModel's customModelUnitsVersion: v2.0 for GPT-OSS), which selects the price; only next to customModelUnits, default v1.0. Without customModelUnits both are read from GetImportedModel.",
-      }),
+    customModelUnitsVersion: cmuVersion().optional().meta({
+      description:
+        "CMU version of customModelUnits (GetImportedModel's customModelUnitsVersion: v2.0 for GPT-OSS), which selects the price; only next to customModelUnits, default v1.0. Without customModelUnits both are read from GetImportedModel.",
+    }),
     cadence: cadence.optional(),
     leadTime: leadTime.optional(),
     evictionDelay: evictionDelay.optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CMU_VERSION_PATTERN } from "../config/costSchema.js";
+import { cmuVersion } from "../config/costSchema.js";
 import { IMPORTED_MODEL_ARN_PATTERN, parseDurationMs } from "../config/formats.js";
 import { duration, is, wholeNumber } from "./schemaFields.js";
 import { COLD_CALL_METRICS, DEFAULT_SIM_SETTINGS, EVICTION_RULES } from "./settings.js";
@@ -138,16 +138,10 @@ export const modelSchema = z.strictObject({
   customModelUnits: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, {
     error: (iss) => `${is(iss.input)}; allowed: a whole number from 1 to 1000`,
   }),
-  cmuVersion: z
-    .string()
-    .regex(CMU_VERSION_PATTERN, {
-      error: (iss) => `${is(iss.input)}; allowed: a CMU version such as v1.0 or v2.0`,
-    })
-    .optional()
-    .meta({
-      description:
-        'The CMU version GetImportedModel reports as customModelUnitsVersion; default "v1.0".',
-    }),
+  cmuVersion: cmuVersion().optional().meta({
+    description:
+      'The CMU version GetImportedModel reports as customModelUnitsVersion; default "v1.0".',
+  }),
   architecture: z.string().min(1).optional(),
   instructSupported: z.boolean().optional(),
   name: z.string().min(1).optional(),
